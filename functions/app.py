@@ -1,0 +1,178 @@
+"""emailsched on Chalice: the HTTP API, the SQS-triggered sender and the scheduled pump.
+
+Every entry point is thin: parse the input, call one service, map the result. The wiring
+(emailsched.bootstrap) is built on first use, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Rate, Response
+from emailsched import bootstrap
+from emailsched.api import schemas, views
+from emailsched.api.chalice_app import ThreadSafeChalice
+from emailsched.api.http import decorate, parse_json, parse_uuid, validate, with_errors_mapped
+from emailsched.api.openapi import openapi_document
+from emailsched.domain.model import BatchAction
+from emailsched.services.sender_events import handle_sqs_event
+
+app = ThreadSafeChalice(app_name="emailsched")
+# Read at deploy time: Chalice wires the event source to this queue name.
+SEND_QUEUE = os.environ.get("SEND_QUEUE_NAME", "emailsched-send")
+ANY_BODY = ["*/*"]  # content types are checked by parse_json, to answer in SPEC's shape
+
+
+def _container() -> bootstrap.Container:
+    return bootstrap.container()
+
+
+def _body(model: type[schemas.M]) -> schemas.M:  # type: ignore[name-defined]
+    request = app.current_request
+    return parse_json(request.raw_body, request.headers.get("content-type"), model)
+
+
+def _user() -> Any:
+    return _container().auth.authenticate(app.current_request.headers.get("authorization"))
+
+
+def route(path: str, method: str, public: bool = False) -> Callable[[Callable[..., Any]], Any]:
+    """A route that also answers CORS preflights, maps errors, and (unless public) requires
+    a session: the view receives the signed-in user first."""
+
+    def register(view: Callable[..., Any]) -> Any:
+        def endpoint(**params: Any) -> Response:
+            if app.current_request.method == "OPTIONS":
+                return Response(body="", status_code=204)
+            if public:
+                return view(**params)
+            return view(_user(), **params)
+
+        endpoint.__name__ = view.__name__
+        return app.route(path, methods=[method, "OPTIONS"], content_types=ANY_BODY)(
+            with_errors_mapped(endpoint))
+
+    return register
+
+
+@app.middleware("http")
+def security_headers_and_cors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    response = get_response(event)
+    origins = _container().settings.dashboard_origins
+    return decorate(views.spec_shaped(response), event.headers.get("origin"), origins)
+
+
+# --- auth -------------------------------------------------------------------------------------
+@route("/auth/config", "GET", public=True)
+def auth_config() -> Response:
+    return views.auth_config(_container().settings)
+
+
+@route("/auth/dev-login", "POST", public=True)
+def dev_login() -> Response:
+    body = _body(schemas.DevLoginIn)
+    return views.session(_container().auth.dev_login(body.email.strip().lower(),
+                                                     body.name or body.email.split("@")[0]))
+
+
+@route("/auth/google-login", "POST", public=True)
+def google_login() -> Response:
+    body = _body(schemas.GoogleLoginIn)
+    return views.session(_container().auth.google_login(body.credential))
+
+
+@route("/auth/me", "GET")
+def me(user: Any) -> Response:
+    return views.me(user)
+
+
+# --- emails -----------------------------------------------------------------------------------
+@route("/emails/schedule", "POST")
+def schedule(user: Any) -> Response:
+    body = _body(schemas.ScheduleIn)
+    request = views.schedule_request(body, _container().settings)
+    return views.scheduled(_container().scheduling.schedule(user.id, request))
+
+
+@route("/emails/scheduled", "GET")
+def scheduled_emails(user: Any) -> Response:
+    page, batch_id = views.list_params(app.current_request.query_params)
+    rows, total = _container().queries.emails(user.id, finished=False, page=page,
+                                              batch_id=batch_id)
+    return views.email_list(rows, total, page)
+
+
+@route("/emails/sent", "GET")
+def sent_emails(user: Any) -> Response:
+    page, batch_id = views.list_params(app.current_request.query_params)
+    rows, total = _container().queries.emails(user.id, finished=True, page=page,
+                                              batch_id=batch_id)
+    return views.email_list(rows, total, page)
+
+
+@route("/emails/stats", "GET")
+def stats(user: Any) -> Response:
+    return views.stats(_container().queries.stats(user.id))
+
+
+# --- batches ----------------------------------------------------------------------------------
+@route("/batches", "GET")
+def batches(user: Any) -> Response:
+    page, _ = views.list_params(app.current_request.query_params)
+    found, total = _container().queries.batches(user.id, page)
+    return views.batch_list(found, total, page)
+
+
+@route("/batches/{batch_id}", "GET")
+def batch(user: Any, batch_id: str) -> Response:
+    return views.batch(_container().queries.batch(user.id, parse_uuid(batch_id, field="batch")))
+
+
+def _control(user: Any, batch_id: str, action: BatchAction) -> Response:
+    container = _container()
+    found = parse_uuid(batch_id, field="batch")
+    container.batch_control.apply(user.id, found, action)
+    return views.batch(container.queries.batch(user.id, found))
+
+
+@route("/batches/{batch_id}/pause", "POST")
+def pause(user: Any, batch_id: str) -> Response:
+    return _control(user, batch_id, BatchAction.PAUSE)
+
+
+@route("/batches/{batch_id}/resume", "POST")
+def resume(user: Any, batch_id: str) -> Response:
+    return _control(user, batch_id, BatchAction.RESUME)
+
+
+@route("/batches/{batch_id}/cancel", "POST")
+def cancel(user: Any, batch_id: str) -> Response:
+    return _control(user, batch_id, BatchAction.CANCEL)
+
+
+@route("/openapi.json", "GET", public=True)
+def openapi() -> Response:
+    return Response(body=openapi_document(), headers={"Content-Type": "application/json"})
+
+
+# --- events -----------------------------------------------------------------------------------
+@app.on_sqs_message(queue=SEND_QUEUE, batch_size=10, name="sender")
+def send_emails(event: Any) -> dict[str, Any]:
+    """Sends the emails the messages name; reports the ones to retry as batch item failures
+    (ReportBatchItemFailures is switched on by infra/deploy.py)."""
+    container = _container()
+    return handle_sqs_event(event.to_dict(), container.sender, container.queue,
+                            container.dead_letter_queue)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="pump")
+def pump(event: Any) -> dict[str, Any]:
+    report = _container().pump.run()
+    return {"enqueued": report.enqueued, "messages": report.messages,
+            "takenBack": report.taken_back, "inFlight": report.in_flight}
+
+
+# `validate` is re-exported for views that parse query strings.
+__all__ = ["app", "validate"]

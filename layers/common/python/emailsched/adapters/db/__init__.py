@@ -1,0 +1,1 @@
+"""The ledger in PostgreSQL (SQLAlchemy 2 Core + pg8000)."""

@@ -1,0 +1,81 @@
+"""Pause, resume and cancel: the batch row and its unsent emails change together."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+
+LOCK_BATCH = text("""
+    SELECT status, sender_id, delay_ms, hourly_limit FROM batches
+    WHERE id = :batch_id AND user_id = :user_id FOR UPDATE
+""")
+LOCK_SENDER = text("SELECT id FROM senders WHERE id = :sender_id FOR UPDATE")
+SET_BATCH_STATUS = text("""
+    UPDATE batches SET status = :status, updated_at = now() WHERE id = :batch_id
+""")
+SET_BATCH_END = text("""
+    UPDATE batches SET estimated_end_time = :end, updated_at = now() WHERE id = :batch_id
+""")
+COUNT_PENDING = text("""
+    SELECT count(*) FROM emails
+    WHERE batch_id = :batch_id AND status IN ('scheduled', 'queued', 'sending', 'paused')
+""")
+# hold_emails: pause and cancel reach only what no worker holds yet; an email in `sending`
+# finishes. A message already on the queue for a paused email finds it not `queued` and
+# is dropped; resume enqueues afresh.
+HOLD_EMAILS = text("""
+    UPDATE emails SET status = :status, claim_token = NULL, updated_at = now()
+    WHERE batch_id = :batch_id AND status = ANY(CAST(:from_statuses AS text[]))
+""")
+PAUSED_EMAILS = text("""
+    SELECT id, due_at FROM emails WHERE batch_id = :batch_id AND status = 'paused'
+    ORDER BY seq
+""")
+# resume_emails: release paused emails with their new due times, one statement.
+RESUME_EMAILS = text("""
+    UPDATE emails e SET status = 'scheduled', due_at = to_timestamp(r.due_ms / 1000.0),
+                        wake_at = to_timestamp(r.due_ms / 1000.0), updated_at = now()
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:due_ms AS bigint[])) AS r(id, due_ms)
+    WHERE e.id = r.id AND e.status = 'paused'
+""")
+
+
+def lock_batch(connection: Connection, user_id: uuid.UUID,
+               batch_id: uuid.UUID) -> tuple[str, uuid.UUID, int, int] | None:
+    row = connection.execute(LOCK_BATCH, {"batch_id": batch_id, "user_id": user_id})
+    found = row.one_or_none()
+    return None if found is None else (found[0], found[1], int(found[2]), int(found[3]))
+
+
+def lock_sender(connection: Connection, sender_id: uuid.UUID) -> None:
+    connection.execute(LOCK_SENDER, {"sender_id": sender_id})
+
+
+def pending_count(connection: Connection, batch_id: uuid.UUID) -> int:
+    return int(connection.execute(COUNT_PENDING, {"batch_id": batch_id}).scalar_one())
+
+
+def set_status(connection: Connection, batch_id: uuid.UUID, status: str) -> None:
+    connection.execute(SET_BATCH_STATUS, {"batch_id": batch_id, "status": status})
+
+
+def hold_emails(connection: Connection, batch_id: uuid.UUID, from_statuses: list[str],
+                status: str) -> int:
+    return int(connection.execute(HOLD_EMAILS, {"batch_id": batch_id, "status": status,
+                                                "from_statuses": from_statuses}).rowcount)
+
+
+def paused_emails(connection: Connection,
+                  batch_id: uuid.UUID) -> list[tuple[uuid.UUID, datetime]]:
+    return [(row[0], row[1]) for row in connection.execute(PAUSED_EMAILS,
+                                                            {"batch_id": batch_id})]
+
+
+def resume_emails(connection: Connection, ids: list[uuid.UUID], due_ms: list[int]) -> None:
+    connection.execute(RESUME_EMAILS, {"ids": ids, "due_ms": due_ms})
+
+
+def set_end(connection: Connection, batch_id: uuid.UUID, end: datetime) -> None:
+    connection.execute(SET_BATCH_END, {"batch_id": batch_id, "end": end})

@@ -1,0 +1,220 @@
+"""The ledger's hot path: the pump's claims and recoveries, the sender's claims and outcomes.
+
+Every statement is named for what it does and says why it has its shape. They are written
+as SQL because their locking (FOR UPDATE SKIP LOCKED, conditional UPDATE ... RETURNING) is
+the point, and it should be read, not inferred from an ORM.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, text
+
+from emailsched.adapters.redis_limiter import Seed
+
+# pump_take_back_expired_leases: a worker that died (or stalled past its lease) while holding
+# emails in `sending` never reached the point of no return, or the email would be `sent`;
+# hand them back to the pump. Served by ix_emails_status_wake (status, wake_at).
+TAKE_BACK_EXPIRED_LEASES = text("""
+    UPDATE emails SET status = 'scheduled', wake_at = :now, claim_token = NULL,
+                      updated_at = now()
+    WHERE status = 'sending' AND wake_at < :now
+""")
+
+# pump_take_back_lost_messages: a `queued` email whose message should have arrived long ago
+# lost it (a failed send after commit, a purged queue). Enqueue it again; if the message was
+# only late, the sender's claim makes the second one a no-op.
+TAKE_BACK_LOST_MESSAGES = text("""
+    UPDATE emails SET status = 'scheduled', wake_at = :now, updated_at = now()
+    WHERE status = 'queued' AND wake_at < :lost_before
+""")
+
+# pump_count_in_flight: emails on the queue or in a worker. The pump tops up to its cap so
+# the queue stays shallow. Two short range scans of ix_emails_status_wake.
+COUNT_IN_FLIGHT = text("""
+    SELECT count(*) FROM emails WHERE status IN ('queued', 'sending')
+""")
+
+# pump_claim_due: the soonest `scheduled` emails that are due within the horizon. SKIP LOCKED
+# gives overlapping pump runs disjoint sets, so no email is enqueued twice. Its cost grows
+# with the emails due, not with all stored: an index range scan on (status, wake_at) that
+# stops at the horizon or the limit.
+CLAIM_DUE = text("""
+    WITH due AS (
+        SELECT id FROM emails
+        WHERE status = 'scheduled' AND wake_at <= :horizon_end
+        ORDER BY wake_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE emails e SET status = 'queued', updated_at = now()
+    FROM due WHERE e.id = due.id
+    RETURNING e.id, e.sender_id, e.wake_at, e.seq
+""")
+
+# sender_claim: take the named emails that are still `queued` and ready (due, or due within
+# the hold the worker may wait). A duplicate delivery finds them sending or sent and takes
+# nothing. SKIP LOCKED: a row another worker is claiming right now is theirs.
+CLAIM_FOR_SEND = text("""
+    WITH target AS (
+        SELECT id, wake_at FROM emails
+        WHERE id = ANY(:ids) AND status = 'queued' AND wake_at <= :hold_until
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE emails e SET status = 'sending', wake_at = :lease_until, claim_token = :token,
+                        updated_at = now()
+    FROM target, batches b, senders s
+    WHERE e.id = target.id AND b.id = e.batch_id AND s.id = e.sender_id
+    RETURNING e.id, e.batch_id, e.sender_id, s.email, s.name, e.recipient_email, b.subject,
+              b.body, target.wake_at, b.hourly_limit, e.attempts, e.seq
+""")
+
+# sender_peek: why the named emails were not claimed (already done, paused, or early).
+PEEK = text("SELECT id, status, wake_at FROM emails WHERE id = ANY(:ids)")
+
+# sender_mark_sent: the point of no return, written before the server is told to deliver.
+# It succeeds only while this worker's claim stands (the pump has not taken it back).
+MARK_SENT = text("""
+    UPDATE emails SET status = 'sent', sent_at = :now, finished_at = :now,
+                      attempts = attempts + 1, message_id = :message_id,
+                      failure_reason = NULL, updated_at = now()
+    WHERE id = :id AND status = 'sending' AND claim_token = :token
+""")
+
+# sender_record_outcome: a failed attempt, to retry (queued, wake_at = after the backoff) or
+# to give up on (failed). From `sent` too: the server refused after the point of no return.
+RECORD_OUTCOME = text("""
+    UPDATE emails SET status = :status, wake_at = :wake_at, failure_reason = :reason,
+                      sent_at = NULL, message_id = NULL,
+                      finished_at = CASE WHEN :status = 'failed' THEN :now END,
+                      attempts = attempts + :counted, updated_at = now()
+    WHERE id = :id AND claim_token = :token AND status IN ('sending', 'sent')
+""")
+
+# sender_release: hand claimed emails back untouched (throttled, or a service was down).
+RELEASE = text("""
+    UPDATE emails SET status = :status, wake_at = :wake_at, claim_token = NULL,
+                      updated_at = now()
+    WHERE id = ANY(:ids) AND status = 'sending' AND claim_token = :token
+""")
+
+# sender_hand_back: emails that wait too long or were throttled too often go back to the
+# ledger (their wake_at already says when), and the pump enqueues them afresh in time.
+HAND_BACK = text("""
+    UPDATE emails SET status = 'scheduled', claim_token = NULL, updated_at = now()
+    WHERE id = ANY(:ids) AND status = 'queued'
+""")
+
+# limiter_seed_*: what a sender has used of a window, for a Redis that lost its keys.
+# Served by ix_emails_sender_sent (sender_id, sent_at) WHERE status = 'sent'.
+SEED_SENT = text("""
+    SELECT count(*) FILTER (WHERE sent_at >= :window_start), max(sent_at)
+    FROM emails WHERE sender_id = :sender_id AND status = 'sent'
+""")
+SEED_HELD = text("""
+    SELECT count(*) FROM emails WHERE status = 'sending' AND sender_id = :sender_id
+""")
+
+
+@dataclass(frozen=True)
+class DueEmail:
+    id: uuid.UUID
+    sender_id: uuid.UUID
+    wake_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class ClaimedEmail:
+    id: uuid.UUID
+    batch_id: uuid.UUID
+    sender_id: uuid.UUID
+    sender_email: str
+    sender_name: str
+    recipient: str
+    subject: str
+    body: str
+    ready_at: datetime  # not before: the due time, or the end of a backoff or throttle
+    hourly_limit: int
+    attempts: int
+    seq: int
+
+
+@dataclass(frozen=True)
+class EmailState:
+    id: uuid.UUID
+    status: str
+    wake_at: datetime
+
+
+class Ledger:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # --- pump -----------------------------------------------------------------------------
+    def take_back(self, connection: Connection, now: datetime, lost_after: timedelta) -> int:
+        leases = connection.execute(TAKE_BACK_EXPIRED_LEASES, {"now": now}).rowcount
+        lost = connection.execute(TAKE_BACK_LOST_MESSAGES,
+                                  {"now": now, "lost_before": now - lost_after}).rowcount
+        return int(leases + lost)
+
+    def count_in_flight(self, connection: Connection) -> int:
+        return int(connection.execute(COUNT_IN_FLIGHT).scalar_one())
+
+    def claim_due(self, connection: Connection, horizon_end: datetime,
+                  limit: int) -> list[DueEmail]:
+        rows = connection.execute(CLAIM_DUE, {"horizon_end": horizon_end, "limit": limit})
+        return [DueEmail(*row) for row in rows]
+
+    # --- sender ---------------------------------------------------------------------------
+    def claim_for_send(self, ids: Sequence[uuid.UUID], hold_until: datetime,
+                       lease_until: datetime, token: uuid.UUID) -> list[ClaimedEmail]:
+        with self.engine.begin() as connection:
+            rows = connection.execute(CLAIM_FOR_SEND, {
+                "ids": list(ids), "hold_until": hold_until, "lease_until": lease_until,
+                "token": token})
+            return [ClaimedEmail(*row) for row in rows]
+
+    def peek(self, ids: Sequence[uuid.UUID]) -> list[EmailState]:
+        with self.engine.connect() as connection:
+            return [EmailState(*row) for row in connection.execute(PEEK, {"ids": list(ids)})]
+
+    def mark_sent(self, email_id: uuid.UUID, token: uuid.UUID, now: datetime,
+                  message_id: str) -> bool:
+        with self.engine.begin() as connection:
+            result = connection.execute(MARK_SENT, {"id": email_id, "token": token, "now": now,
+                                                    "message_id": message_id})
+            return bool(result.rowcount == 1)
+
+    def record_outcome(self, email_id: uuid.UUID, token: uuid.UUID, *, status: str,
+                       wake_at: datetime, reason: str, now: datetime, counted: int) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(RECORD_OUTCOME, {
+                "id": email_id, "token": token, "status": status, "wake_at": wake_at,
+                "reason": reason, "now": now, "counted": counted})
+
+    def release(self, ids: Sequence[uuid.UUID], token: uuid.UUID, *, status: str,
+                wake_at: datetime) -> None:
+        if not ids:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(RELEASE, {"ids": list(ids), "token": token, "status": status,
+                                         "wake_at": wake_at})
+
+    def hand_back_to_pump(self, ids: Sequence[uuid.UUID]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(HAND_BACK, {"ids": list(ids)})
+
+    # --- limiter seed ---------------------------------------------------------------------
+    def seed(self, sender_id: str, window_start: datetime) -> Seed:
+        with self.engine.connect() as connection:
+            sent, last = connection.execute(SEED_SENT, {
+                "sender_id": uuid.UUID(sender_id), "window_start": window_start}).one()
+            held = connection.execute(SEED_HELD,
+                                      {"sender_id": uuid.UUID(sender_id)}).scalar_one()
+        last_ms = None if last is None else int(last.timestamp() * 1000)
+        return Seed(count=int(sent) + int(held), last_send_ms=last_ms)

@@ -1,0 +1,158 @@
+"""What the dashboard reads: email lists, batch lists with their counts, stats.
+
+Every query is scoped by user_id first: another user's data is simply not there.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+# list_pending: a user's unsent emails, soonest first. ix_emails_user_pending_due matches
+# the WHERE (partial index on the pending statuses) and the ORDER BY.
+_PENDING_WHERE = """
+    e.user_id = :user_id AND e.status IN ('scheduled', 'queued', 'sending', 'paused')
+    AND (CAST(:batch_id AS uuid) IS NULL OR e.batch_id = :batch_id)
+"""
+LIST_PENDING = text(f"""
+    SELECT e.id, e.batch_id, e.recipient_email, b.subject, e.due_at, e.status, s.name, s.email,
+           e.attempts, e.failure_reason, e.finished_at
+    FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
+    WHERE {_PENDING_WHERE}
+    ORDER BY e.due_at, e.seq LIMIT :limit OFFSET :offset
+""")
+COUNT_PENDING = text(f"SELECT count(*) FROM emails e WHERE {_PENDING_WHERE}")
+
+# list_finished: a user's sent and failed emails, newest first (ix_emails_user_finished).
+_FINISHED_WHERE = """
+    e.user_id = :user_id AND e.status IN ('sent', 'failed')
+    AND (CAST(:batch_id AS uuid) IS NULL OR e.batch_id = :batch_id)
+"""
+LIST_FINISHED = text(f"""
+    SELECT e.id, e.batch_id, e.recipient_email, b.subject, e.due_at, e.status, s.name, s.email,
+           e.attempts, e.failure_reason, e.finished_at
+    FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
+    WHERE {_FINISHED_WHERE}
+    ORDER BY e.finished_at DESC, e.seq DESC LIMIT :limit OFFSET :offset
+""")
+COUNT_FINISHED = text(f"SELECT count(*) FROM emails e WHERE {_FINISHED_WHERE}")
+
+# stats_by_status: ix_emails_user_status, an index-only count per status.
+STATS_BY_STATUS = text("""
+    SELECT status, count(*) FROM emails WHERE user_id = :user_id GROUP BY status
+""")
+# stats_per_hour: the last day's outcomes per hour (ix_emails_user_finished).
+STATS_PER_HOUR = text("""
+    SELECT date_trunc('hour', finished_at) AS hour,
+           count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'failed')
+    FROM emails
+    WHERE user_id = :user_id AND status IN ('sent', 'failed') AND finished_at >= :since
+    GROUP BY 1
+""")
+STATS_SENT_SINCE = text("""
+    SELECT count(*) FROM emails
+    WHERE user_id = :user_id AND status = 'sent' AND finished_at >= :since
+""")
+
+_BATCH_COLUMNS = """
+    b.id, b.subject, s.email, s.name, b.start_time, b.delay_ms, b.hourly_limit, b.status,
+    b.email_count, b.duplicates_removed, b.estimated_end_time, b.created_at, b.sender_id
+"""
+LIST_BATCHES = text(f"""
+    SELECT {_BATCH_COLUMNS} FROM batches b JOIN senders s ON s.id = b.sender_id
+    WHERE b.user_id = :user_id ORDER BY b.created_at DESC, b.id LIMIT :limit OFFSET :offset
+""")
+COUNT_BATCHES = text("SELECT count(*) FROM batches WHERE user_id = :user_id")
+GET_BATCH = text(f"""
+    SELECT {_BATCH_COLUMNS} FROM batches b JOIN senders s ON s.id = b.sender_id
+    WHERE b.id = :batch_id AND b.user_id = :user_id
+""")
+# batch_counts: ix_emails_batch_status_seq answers this from the index.
+BATCH_COUNTS = text("""
+    SELECT batch_id, status, count(*) FROM emails WHERE batch_id = ANY(:ids)
+    GROUP BY batch_id, status
+""")
+
+
+@dataclass(frozen=True)
+class EmailRow:
+    id: uuid.UUID
+    batch_id: uuid.UUID
+    recipient_email: str
+    subject: str
+    due_at: datetime
+    status: str
+    sender_name: str
+    sender_email: str
+    attempts: int
+    failure_reason: str | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    id: uuid.UUID
+    subject: str
+    sender_email: str
+    sender_name: str
+    start_time: datetime
+    delay_ms: int
+    hourly_limit: int
+    status: str
+    email_count: int
+    duplicates_removed: int
+    estimated_end_time: datetime
+    created_at: datetime
+    sender_id: uuid.UUID
+
+
+def list_emails(connection: Connection, user_id: uuid.UUID, *, finished: bool,
+                batch_id: uuid.UUID | None, limit: int, offset: int) -> tuple[list[EmailRow], int]:
+    params: dict[str, Any] = {"user_id": user_id, "batch_id": batch_id, "limit": limit,
+                              "offset": offset}
+    rows = connection.execute(LIST_FINISHED if finished else LIST_PENDING, params)
+    total = connection.execute(COUNT_FINISHED if finished else COUNT_PENDING, params)
+    return [EmailRow(*row) for row in rows], int(total.scalar_one())
+
+
+def status_counts(connection: Connection, user_id: uuid.UUID) -> dict[str, int]:
+    return {status: int(n) for status, n in connection.execute(STATS_BY_STATUS,
+                                                                {"user_id": user_id})}
+
+
+def per_hour(connection: Connection, user_id: uuid.UUID,
+             since: datetime) -> dict[datetime, tuple[int, int]]:
+    rows = connection.execute(STATS_PER_HOUR, {"user_id": user_id, "since": since})
+    return {hour: (int(sent), int(failed)) for hour, sent, failed in rows}
+
+
+def sent_since(connection: Connection, user_id: uuid.UUID, since: datetime) -> int:
+    return int(connection.execute(STATS_SENT_SINCE,
+                                  {"user_id": user_id, "since": since}).scalar_one())
+
+
+def list_batches(connection: Connection, user_id: uuid.UUID, limit: int,
+                 offset: int) -> tuple[list[BatchRow], int]:
+    rows = connection.execute(LIST_BATCHES, {"user_id": user_id, "limit": limit,
+                                             "offset": offset})
+    total = connection.execute(COUNT_BATCHES, {"user_id": user_id}).scalar_one()
+    return [BatchRow(*row) for row in rows], int(total)
+
+
+def get_batch(connection: Connection, user_id: uuid.UUID, batch_id: uuid.UUID) -> BatchRow | None:
+    row = connection.execute(GET_BATCH, {"user_id": user_id, "batch_id": batch_id}).one_or_none()
+    return None if row is None else BatchRow(*row)
+
+
+def batch_counts(connection: Connection,
+                 batch_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
+    counts: dict[uuid.UUID, dict[str, int]] = {i: {} for i in batch_ids}
+    if batch_ids:
+        for batch_id, status, n in connection.execute(BATCH_COUNTS, {"ids": list(batch_ids)}):
+            counts[batch_id][status] = int(n)
+    return counts

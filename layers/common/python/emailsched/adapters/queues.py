@@ -1,0 +1,46 @@
+"""The queue definitions, shared by `emailsched setup`, infra/deploy.py and the LocalStack
+init hook so the three cannot drift."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Six times the sender function's timeout (AWS's advice for Lambda event sources).
+SENDER_TIMEOUT_SECONDS = 60
+VISIBILITY_TIMEOUT_SECONDS = 6 * SENDER_TIMEOUT_SECONDS
+# Throttling returns a message at most THROTTLE_RECEIVES_BEFORE_RELEASE times before the
+# sender hands it back to the ledger, and retries at most MAX_SEND_ATTEMPTS times, so a
+# healthy message never gets near this; only a poison message does.
+MAX_RECEIVE_COUNT = 50
+RETENTION_SECONDS = 14 * 24 * 3600
+
+
+def dead_letter_attributes() -> dict[str, str]:
+    return {"MessageRetentionPeriod": str(RETENTION_SECONDS)}
+
+
+def send_queue_attributes(dead_letter_arn: str) -> dict[str, str]:
+    return {
+        "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
+        "MessageRetentionPeriod": str(RETENTION_SECONDS),
+        "ReceiveMessageWaitTimeSeconds": "20",
+        "RedrivePolicy": json.dumps(
+            {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+        ),
+    }
+
+
+def ensure_queues(sqs: Any, queue_name: str) -> str:
+    """Create (or update) the send queue and its dead-letter queue; return the send queue URL."""
+    dlq_url = sqs.create_queue(QueueName=f"{queue_name}-dlq",
+                               Attributes=dead_letter_attributes())["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    attributes = send_queue_attributes(dlq_arn)
+    try:
+        url: str = sqs.create_queue(QueueName=queue_name, Attributes=attributes)["QueueUrl"]
+    except sqs.exceptions.QueueNameExists:
+        url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    return url

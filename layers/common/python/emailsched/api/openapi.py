@@ -1,0 +1,95 @@
+"""The OpenAPI 3.1 document, generated from the request and response models."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from emailsched.api import schemas
+
+_ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel], int, bool]] = [
+    # path, method, request body, response, success status, needs a session
+    ("/auth/config", "get", None, schemas.AuthConfigOut, 200, False),
+    ("/auth/dev-login", "post", schemas.DevLoginIn, schemas.SessionOut, 200, False),
+    ("/auth/google-login", "post", schemas.GoogleLoginIn, schemas.SessionOut, 200, False),
+    ("/auth/me", "get", None, schemas.MeOut, 200, True),
+    ("/emails/schedule", "post", schemas.ScheduleIn, schemas.ScheduleOut, 201, True),
+    ("/emails/scheduled", "get", None, schemas.EmailListOut, 200, True),
+    ("/emails/sent", "get", None, schemas.EmailListOut, 200, True),
+    ("/emails/stats", "get", None, schemas.StatsOut, 200, True),
+    ("/batches", "get", None, schemas.BatchListOut, 200, True),
+    ("/batches/{batchId}", "get", None, schemas.BatchOut, 200, True),
+    ("/batches/{batchId}/pause", "post", None, schemas.BatchOut, 200, True),
+    ("/batches/{batchId}/resume", "post", None, schemas.BatchOut, 200, True),
+    ("/batches/{batchId}/cancel", "post", None, schemas.BatchOut, 200, True),
+]
+_LIST_PARAMS: list[dict[str, Any]] = [
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                               "maximum": 1_000_000}},
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                "maximum": 100}},
+    {"name": "batchId", "in": "query", "schema": {"type": "string", "format": "uuid"}},
+]
+_ERRORS = {"400": "Malformed or invalid input", "401": "No valid session",
+           "404": "No such object", "409": "The change does not apply",
+           "413": "Too large", "415": "Not JSON", "429": "Too many requests"}
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _json(model: type[BaseModel]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _operation(path: str, method: str, request: type[BaseModel] | None,
+               response: type[BaseModel], status: int, secured: bool) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '')}"
+                       .replace("}", ""),
+        "responses": {str(status): {"description": "OK", **_json(response)},
+                      **{code: {"description": text, **_json(schemas.ErrorOut)}
+                         for code, text in _ERRORS.items()}},
+    }
+    if request is not None:
+        operation["requestBody"] = {"required": True, **_json(request)}
+    parameters = []
+    if "{batchId}" in path:
+        parameters.append({"name": "batchId", "in": "path", "required": True,
+                           "schema": {"type": "string"}})
+    if path in ("/emails/scheduled", "/emails/sent", "/batches"):
+        parameters.extend(p for p in _LIST_PARAMS if path != "/batches" or p["name"] != "batchId")
+    if parameters:
+        operation["parameters"] = parameters
+    operation["security"] = [{"bearer": []}] if secured else []
+    return operation
+
+
+@cache
+def openapi_document() -> str:
+    models = {m for _, _, req, resp, _, _ in _ROUTES for m in (req, resp) if m is not None}
+    models.add(schemas.ErrorOut)
+    _, definitions = models_json_schema(
+        [(m, "validation" if m.__name__.endswith("In") else "serialization")
+         for m in sorted(models, key=lambda m: m.__name__)],
+        by_alias=True, ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, request, response, status, secured in _ROUTES:
+        paths.setdefault(path, {})[method] = _operation(path, method, request, response,
+                                                        status, secured)
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "emailsched", "version": "1",
+                 "description": "Schedule email campaigns; every email once, on time, "
+                                "under its limits."},
+        "paths": paths,
+        "components": {"schemas": definitions.get("$defs", {}),
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                      "bearerFormat": "JWT"}}},
+    }
+    return json.dumps(document)

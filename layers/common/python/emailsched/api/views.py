@@ -1,0 +1,155 @@
+"""From service results to HTTP responses, and from query strings to arguments."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from math import ceil
+from typing import Any
+
+from chalice import Response
+from pydantic import BaseModel, Field
+
+from emailsched.adapters.db.accounts import User
+from emailsched.adapters.db.reads import EmailRow
+from emailsched.api import schemas
+from emailsched.api.http import iso, json_response, parse_uuid, validate
+from emailsched.domain.model import BatchStatus, derived_batch_status
+from emailsched.domain.recipients import normalise_address
+from emailsched.errors import InvalidRequest, PayloadTooLarge
+from emailsched.services.auth import Session
+from emailsched.services.queries import BatchView, Page, Stats
+from emailsched.services.scheduling import ScheduledBatch, ScheduleRequest
+from emailsched.settings import Settings
+
+
+class ListQuery(BaseModel):
+    page: schemas.PageNumber = 1
+    limit: schemas.PageLimit = 20
+    batch_id: str | None = Field(default=None, alias="batchId")
+
+
+def list_params(query: Mapping[str, str] | None) -> tuple[Page, uuid.UUID | None]:
+    parsed = validate(ListQuery, dict(query or {}))
+    batch_id = None
+    if parsed.batch_id:
+        batch_id = parse_uuid(parsed.batch_id, field="batchId", missing=InvalidRequest)
+    return Page(parsed.page, parsed.limit), batch_id
+
+
+def schedule_request(body: schemas.ScheduleIn, settings: Settings) -> ScheduleRequest:
+    if len(body.recipients) > settings.MAX_RECIPIENTS_PER_BATCH:
+        raise PayloadTooLarge(f"at most {settings.MAX_RECIPIENTS_PER_BATCH} recipients per "
+                              f"batch; got {len(body.recipients)}",
+                              details=[{"field": "recipients", "message": "too many"}])
+    if len(body.body.encode()) > settings.MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"body is over {settings.MAX_BODY_BYTES} bytes",
+                              details=[{"field": "body", "message": "too large"}])
+    limit = body.hourly_limit or settings.DEFAULT_HOURLY_LIMIT
+    if limit > settings.MAX_HOURLY_LIMIT:
+        raise InvalidRequest("hourlyLimit is too large", details=[
+            {"field": "hourlyLimit", "message": f"must be at most {settings.MAX_HOURLY_LIMIT}"}])
+    try:
+        sender_email = normalise_address(body.sender.email)
+    except ValueError as error:
+        raise InvalidRequest("sender.email is not a valid address", details=[
+            {"field": "sender.email", "message": str(error)}]) from None
+    return ScheduleRequest(
+        subject=body.subject, body=body.body, recipients=body.recipients,
+        start_time=schemas.parse_start_time(body.start_time), delay_ms=body.delay_ms,
+        hourly_limit=limit, sender_email=sender_email, sender_name=body.sender.name.strip())
+
+
+def auth_config(settings: Settings) -> Response:
+    return json_response(schemas.AuthConfigOut(auth_mode=settings.AUTH_MODE,
+                                               google_client_id=settings.GOOGLE_CLIENT_ID))
+
+
+def _user(user: User) -> schemas.UserOut:
+    return schemas.UserOut(id=str(user.id), email=user.email, name=user.name,
+                           avatar=user.avatar)
+
+
+def session(found: Session) -> Response:
+    return json_response(schemas.SessionOut(token=found.token, user=_user(found.user)))
+
+
+def me(user: User) -> Response:
+    return json_response(schemas.MeOut(user=_user(user)))
+
+
+def scheduled(batch: ScheduledBatch) -> Response:
+    return json_response(schemas.ScheduleOut(
+        success=True, batch_id=str(batch.batch_id), email_count=batch.email_count,
+        duplicates_removed=batch.duplicates_removed, start_time=iso(batch.start_time) or "",
+        estimated_end_time=iso(batch.estimated_end_time) or ""), status=201)
+
+
+def _pagination(total: int, page: Page) -> schemas.PaginationOut:
+    return schemas.PaginationOut(page=page.page, limit=page.limit, total=total,
+                                 pages=ceil(total / page.limit))
+
+
+def _email(row: EmailRow) -> schemas.EmailOut:
+    return schemas.EmailOut(
+        id=str(row.id), batch_id=str(row.batch_id), recipient_email=row.recipient_email,
+        subject=row.subject, scheduled_time=iso(row.due_at) or "", status=row.status,
+        sender=schemas.SenderOut(name=row.sender_name, email=row.sender_email),
+        sent_time=iso(row.finished_at), attempts=row.attempts,
+        failure_reason=row.failure_reason)
+
+
+def email_list(rows: list[EmailRow], total: int, page: Page) -> Response:
+    return json_response(schemas.EmailListOut(emails=[_email(r) for r in rows],
+                                              pagination=_pagination(total, page)))
+
+
+def stats(found: Stats) -> Response:
+    c = found.counts
+    return json_response(schemas.StatsOut(
+        total=c["total"], scheduled=c["scheduled"], queued=c["queued"], sending=c["sending"],
+        sent=c["sent"], failed=c["failed"], paused=c["paused"], cancelled=c["cancelled"],
+        sent_last_hour=found.sent_last_hour,
+        per_hour=[schemas.HourOut(hour=h, sent=s, failed=f) for h, s, f in found.per_hour]))
+
+
+def _batch(view: BatchView) -> schemas.BatchOut:
+    row = view.row
+    counts = {k: view.counts.get(k, 0) for k in ("scheduled", "queued", "sending", "sent",
+                                                 "failed", "paused", "cancelled")}
+    return schemas.BatchOut(
+        id=str(row.id), subject=row.subject,
+        sender=schemas.SenderOut(name=row.sender_name, email=row.sender_email),
+        start_time=iso(row.start_time) or "", delay_ms=row.delay_ms,
+        hourly_limit=row.hourly_limit,
+        status=derived_batch_status(BatchStatus(row.status), view.pending).value,
+        counts=schemas.CountsOut(total=sum(counts.values()), pending=view.pending, **counts),
+        duplicates_removed=row.duplicates_removed,
+        estimated_end_time=iso(row.estimated_end_time) or "", created_at=iso(row.created_at) or "")
+
+
+def batch(view: BatchView) -> Response:
+    return json_response(_batch(view))
+
+
+def batch_list(found: list[BatchView], total: int, page: Page) -> Response:
+    return json_response(schemas.BatchListOut(batches=[_batch(v) for v in found],
+                                              pagination=_pagination(total, page)))
+
+
+_CHALICE_CODES = {400: "invalid_request", 403: "forbidden", 404: "not_found",
+                  405: "method_not_allowed", 415: "unsupported_media_type",
+                  500: "internal_error"}
+
+
+def spec_shaped(response: Response) -> Response:
+    """Chalice answers some errors itself (405, 415, 500) as {"Code", "Message"}: reshape
+    them into SPEC.md's error body."""
+    body: Any = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code = _CHALICE_CODES.get(response.status_code, "error")
+        message = "an internal error occurred" if response.status_code >= 500 else body["Message"]
+        response.body = json.dumps({"error": {"code": code, "message": message, "details": []}})
+        response.headers["Content-Type"] = "application/json"
+    return response

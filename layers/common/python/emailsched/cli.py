@@ -1,0 +1,140 @@
+"""The `emailsched` command (SPEC.md): dev, setup, api, worker, pump, bench."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from emailsched.logs import configure_logging
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def cmd_setup(_: argparse.Namespace) -> int:
+    from emailsched import bootstrap
+    from emailsched.adapters.db.engine import migrate
+    from emailsched.adapters.queues import ensure_queues
+
+    container = bootstrap.container()
+    migrate(container.engine)
+    print("database: migrated to the newest revision")
+    if container.settings.AWS_ENDPOINT_URL:
+        url = ensure_queues(container.sqs, container.settings.SEND_QUEUE_NAME)
+        print(f"queues: {url} (+ dead-letter queue)")
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from emailsched import bootstrap
+    from emailsched.local.api_server import make_server
+    from emailsched.local.app_loader import load_app, repo_root
+
+    bootstrap.container().settings.require_api_secrets()
+    server = make_server(load_app().app, args.host, args.port, repo_root() / "dashboard" / "dist")
+    stop = _stop_on_signals()
+    def shut_down_on_signal() -> None:
+        stop.wait()
+        server.shutdown()
+
+    threading.Thread(target=shut_down_on_signal, daemon=True).start()
+    print(f"api: listening on {server.url}", flush=True)
+    server.serve_forever()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from emailsched import bootstrap
+    from emailsched.local.app_loader import load_app
+    from emailsched.local.worker import QueuePoller, run_pollers
+
+    container = bootstrap.container()
+    handler = load_app().send_emails
+    arn = container.queue.arn()
+    stop = _stop_on_signals()
+    threads = run_pollers(lambda: QueuePoller(container.queue, handler, queue_arn=arn,
+                                              region=container.settings.AWS_REGION),
+                          args.concurrency, stop)
+    print(f"worker: polling {container.settings.SEND_QUEUE_NAME} with {args.concurrency} "
+          "poller(s)", flush=True)
+    stop.wait()
+    for thread in threads:
+        thread.join(timeout=5)
+    container.close()
+    return 0
+
+
+def cmd_pump(args: argparse.Namespace) -> int:
+    from emailsched import bootstrap
+    from emailsched.local.app_loader import load_app
+    from emailsched.local.pump_loop import run_pump
+
+    container = bootstrap.container()
+    stop = _stop_on_signals()
+    run_pump(load_app().pump, args.interval, stop, container.settings.AWS_REGION,
+             once=args.once)
+    container.close()
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from emailsched.local.dev import run_dev
+
+    return run_dev(port=args.port, workers=args.workers, data_dir=args.data_dir)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from emailsched.bench.main import run_bench
+
+    return run_bench(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="emailsched", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    dev = commands.add_parser("dev", help="run the whole product on this machine")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--workers", type=int, default=2)
+    dev.add_argument("--data-dir", default=".emailsched")
+    dev.set_defaults(run=cmd_dev, component="dev")
+    setup = commands.add_parser("setup", help="apply migrations; create queues")
+    setup.set_defaults(run=cmd_setup, component="setup")
+    api = commands.add_parser("api", help="serve the HTTP API and the dashboard")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.set_defaults(run=cmd_api, component="api")
+    worker = commands.add_parser("worker", help="run the sender on the send queue")
+    worker.add_argument("--concurrency", type=int, default=1)
+    worker.set_defaults(run=cmd_worker, component="worker")
+    pump = commands.add_parser("pump", help="run the pump on an interval")
+    pump.add_argument("--interval", type=float, default=60.0)
+    pump.add_argument("--once", action="store_true")
+    pump.set_defaults(run=cmd_pump, component="pump")
+    bench = commands.add_parser("bench", help="run the benchmarks and print their figures")
+    bench.add_argument("--quick", action="store_true")
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--verbose", action="store_true")
+    bench.add_argument("--only", default="", help="comma-separated benchmark names")
+    bench.set_defaults(run=cmd_bench, component="bench")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    configure_logging(args.component)
+    try:
+        return int(args.run(args))
+    except ValueError as error:  # settings that fail validation name the variable
+        print(f"emailsched {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

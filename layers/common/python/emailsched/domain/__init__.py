@@ -1,0 +1,1 @@
+"""Pure domain: statuses, the send plan, retry decisions. No I/O is imported here."""

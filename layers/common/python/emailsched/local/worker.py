@@ -1,0 +1,65 @@
+"""`emailsched worker`: the local stand-in for Lambda's SQS event source.
+
+Long-polls the send queue, hands each batch of up to 10 messages to the very handler
+Chalice deploys, and honours its partial batch response: deletes what succeeded and
+leaves the failures, whose visibility the handler already set.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from emailsched.local.lambda_events import LocalContext, sqs_event
+from emailsched.ports import ReceivedMessage
+
+log = logging.getLogger("emailsched.worker")
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class QueuePoller:
+    def __init__(self, queue: Any, handler: Handler, *, queue_arn: str, region: str,
+                 wait_seconds: int = 1, batch_size: int = 10):
+        self._queue, self._handler = queue, handler
+        self._arn, self._region = queue_arn, region
+        self._wait, self._batch = wait_seconds, batch_size
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                log.exception("poll failed; trying again")
+                stop.wait(1)
+
+    def poll_once(self) -> int:
+        messages = self._queue.receive(self._batch, self._wait)
+        if messages:
+            self._deliver(messages)
+        return len(messages)
+
+    def _deliver(self, messages: list[ReceivedMessage]) -> None:
+        try:
+            response = self._handler(sqs_event(messages, self._arn, self._region),
+                                     LocalContext(function_name="emailsched-sender"))
+        except Exception:
+            # Like Lambda: an invocation that raised leaves the whole batch on the queue.
+            log.exception("sender handler raised; the batch will be received again")
+            return
+        failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+        done = [m.receipt_handle for m in messages if m.message_id not in failed]
+        if done:
+            self._queue.delete(done)
+
+
+def run_pollers(make_poller: Callable[[], QueuePoller], concurrency: int,
+                stop: threading.Event) -> list[threading.Thread]:
+    threads = []
+    for n in range(concurrency):
+        thread = threading.Thread(target=make_poller().run, args=(stop,), daemon=True,
+                                  name=f"poller-{n}")
+        thread.start()
+        threads.append(thread)
+    return threads

@@ -1,0 +1,1 @@
+"""Services: one use case each, wired by emailsched.bootstrap."""

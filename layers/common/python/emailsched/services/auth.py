@@ -1,0 +1,106 @@
+"""Sign-in and sessions.
+
+Session tokens are JWTs signed with HS256 and SESSION_SECRET, carrying the user id and an
+expiry. They are stateless: logging out drops the token in the browser, and a stolen token
+stays valid until it expires, which is why SESSION_TTL_SECONDS is short (hours, not weeks).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+import jwt
+from sqlalchemy import Engine
+
+from emailsched.adapters.db import accounts
+from emailsched.adapters.db.accounts import User
+from emailsched.errors import NotFound, Unauthenticated
+from emailsched.ports import Clock
+
+ISSUER = "emailsched"
+
+
+class IdentityVerifier(Protocol):
+    def verify(self, credential: str) -> GoogleLikeIdentity: ...
+
+
+class GoogleLikeIdentity(Protocol):
+    @property
+    def sub(self) -> str: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def picture(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    user: User
+
+
+class TokenSigner:
+    def __init__(self, secret: str, ttl: timedelta, clock: Clock):
+        self._secret, self._ttl, self._clock = secret, ttl, clock
+
+    def issue(self, user_id: uuid.UUID) -> str:
+        now = self._clock.now()
+        claims = {"sub": str(user_id), "iss": ISSUER, "iat": int(now.timestamp()),
+                  "exp": int((now + self._ttl).timestamp())}
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def verify(self, token: str) -> uuid.UUID:
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=["HS256"], issuer=ISSUER,
+                                options={"require": ["exp", "sub", "iss"]})
+            return uuid.UUID(claims["sub"])
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("session has expired; sign in again") from None
+        except (jwt.InvalidTokenError, ValueError):
+            raise Unauthenticated("invalid session token") from None
+
+
+class AuthService:
+    def __init__(self, engine: Engine, signer: TokenSigner, *, dev_login_enabled: bool,
+                 google: IdentityVerifier | None):
+        self._engine, self._signer = engine, signer
+        self._dev_login_enabled, self._google = dev_login_enabled, google
+
+    def dev_login(self, email: str, name: str) -> Session:
+        if not self._dev_login_enabled:
+            raise NotFound("dev login is off (AUTH_MODE is not dev)")
+        with self._engine.begin() as connection:
+            user = accounts.upsert_user_by_email(connection, email, name)
+        return Session(self._signer.issue(user.id), user)
+
+    def google_login(self, credential: str) -> Session:
+        if self._google is None:
+            raise Unauthenticated("Google sign-in is not configured (GOOGLE_CLIENT_ID)")
+        identity = self._google.verify(credential)
+        with self._engine.begin() as connection:
+            user = accounts.upsert_user_by_google_sub(
+                connection, identity.sub, identity.email.lower(), identity.name,
+                identity.picture)
+        if user is None:
+            raise Unauthenticated("this email address belongs to another Google account")
+        return Session(self._signer.issue(user.id), user)
+
+    def authenticate(self, authorization: str | None) -> User:
+        """The user a `Bearer <token>` header names, or Unauthenticated."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
+        user_id = self._signer.verify(token.strip())
+        with self._engine.connect() as connection:
+            user = accounts.get_user(connection, user_id)
+        if user is None:
+            raise Unauthenticated("the session's user no longer exists")
+        return user

@@ -1,0 +1,65 @@
+"""The pump: moves due emails from the ledger onto the queue.
+
+Runs every minute on EventBridge (every second or so locally). Each run takes back what
+was lost (expired worker leases, messages that never arrived), then enqueues the soonest
+emails due within the horizon, in chunks, until the in-flight cap is reached. SQS messages
+are sent while the claimed rows are still locked: if sending fails the claim rolls back,
+and if the commit fails after sending, the duplicate message is harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from emailsched.adapters.db.ledger import Ledger
+from emailsched.domain.messages import DueRef, group_into_messages
+from emailsched.ports import Clock, OutgoingMessage, Queue
+
+CLAIM_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class PumpConfig:
+    horizon: timedelta
+    max_in_flight: int
+    lost_after: timedelta
+
+
+@dataclass(frozen=True)
+class PumpReport:
+    enqueued: int
+    messages: int
+    taken_back: int
+    in_flight: int
+
+
+class PumpService:
+    def __init__(self, ledger: Ledger, queue: Queue, clock: Clock, config: PumpConfig):
+        self._ledger, self._queue, self._clock, self._config = ledger, queue, clock, config
+
+    def run(self, max_enqueue: int | None = None) -> PumpReport:
+        now = self._clock.now()
+        with self._ledger.engine.begin() as connection:
+            taken_back = self._ledger.take_back(connection, now, self._config.lost_after)
+        enqueued = messages = 0
+        in_flight = 0
+        budget = max_enqueue if max_enqueue is not None else float("inf")
+        while enqueued < budget:
+            with self._ledger.engine.begin() as connection:
+                in_flight = self._ledger.count_in_flight(connection)
+                room = int(min(self._config.max_in_flight - in_flight, CLAIM_CHUNK,
+                               budget - enqueued))
+                if room <= 0:
+                    break
+                now = self._clock.now()
+                due = self._ledger.claim_due(connection, now + self._config.horizon, room)
+                wake = group_into_messages(
+                    (DueRef(d.id, d.sender_id, d.wake_at, d.seq) for d in due), now)
+                self._queue.send([OutgoingMessage(m.body(), m.delay_seconds) for m in wake])
+            enqueued += len(due)
+            messages += len(wake)
+            in_flight += len(due)
+            if len(due) < room:
+                break
+        return PumpReport(enqueued, messages, taken_back, in_flight)

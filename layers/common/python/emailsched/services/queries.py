@@ -1,0 +1,82 @@
+"""Read models for the dashboard: lists, batches with progress, stats."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from emailsched.adapters.db import reads
+from emailsched.domain.model import PENDING_EMAIL_STATUSES, EmailStatus
+from emailsched.errors import NotFound
+from emailsched.ports import Clock
+
+
+@dataclass(frozen=True)
+class Page:
+    page: int
+    limit: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+
+@dataclass(frozen=True)
+class BatchView:
+    row: reads.BatchRow
+    counts: dict[str, int]
+
+    @property
+    def pending(self) -> int:
+        return sum(self.counts.get(s.value, 0) for s in PENDING_EMAIL_STATUSES)
+
+
+@dataclass(frozen=True)
+class Stats:
+    counts: dict[str, int]
+    sent_last_hour: int
+    per_hour: list[tuple[str, int, int]]
+
+
+class QueryService:
+    def __init__(self, engine: Engine, clock: Clock):
+        self._engine, self._clock = engine, clock
+
+    def emails(self, user_id: uuid.UUID, *, finished: bool, page: Page,
+               batch_id: uuid.UUID | None) -> tuple[list[reads.EmailRow], int]:
+        with self._engine.connect() as connection:
+            return reads.list_emails(connection, user_id, finished=finished, batch_id=batch_id,
+                                     limit=page.limit, offset=page.offset)
+
+    def batches(self, user_id: uuid.UUID, page: Page) -> tuple[list[BatchView], int]:
+        with self._engine.connect() as connection:
+            rows, total = reads.list_batches(connection, user_id, page.limit, page.offset)
+            counts = reads.batch_counts(connection, [r.id for r in rows])
+        return [BatchView(r, counts[r.id]) for r in rows], total
+
+    def batch(self, user_id: uuid.UUID, batch_id: uuid.UUID) -> BatchView:
+        with self._engine.connect() as connection:
+            row = reads.get_batch(connection, user_id, batch_id)
+            if row is None:
+                raise NotFound("no such batch")
+            return BatchView(row, reads.batch_counts(connection, [row.id])[row.id])
+
+    def stats(self, user_id: uuid.UUID) -> Stats:
+        now = self._clock.now()
+        this_hour = now.replace(minute=0, second=0, microsecond=0)
+        first_hour = this_hour - timedelta(hours=23)
+        with self._engine.connect() as connection:
+            counts = reads.status_counts(connection, user_id)
+            hours = reads.per_hour(connection, user_id, first_hour)
+            last_hour = reads.sent_since(connection, user_id, now - timedelta(hours=1))
+        series = []
+        for i in range(24):
+            hour = first_hour + timedelta(hours=i)
+            sent, failed = hours.get(hour, (0, 0))
+            series.append((hour.isoformat().replace("+00:00", "Z"), sent, failed))
+        full = {status.value: counts.get(status.value, 0) for status in EmailStatus}
+        full["total"] = sum(counts.values())
+        return Stats(full, last_hour, series)

@@ -1,0 +1,34 @@
+"""Retry decisions as a table: what each SMTP outcome leads to."""
+
+import pytest
+
+from emailsched.domain.retry import RetryPolicy, SendResult, Verdict
+
+pytestmark = pytest.mark.unit
+POLICY = RetryPolicy(max_attempts=3, base_seconds=2.0)
+
+
+@pytest.mark.parametrize("result, attempts, verdict, delay", [
+    (SendResult(True, 250, "ok"), 1, Verdict.SENT, 0),
+    (SendResult(False, 451, "try later"), 1, Verdict.RETRY, 2),
+    (SendResult(False, 421, "closing"), 2, Verdict.RETRY, 4),
+    (SendResult(False, 451, "try later"), 3, Verdict.FAIL, 0),
+    (SendResult(False, None, "connection refused"), 1, Verdict.RETRY, 2),
+    (SendResult(False, 550, "no such user"), 1, Verdict.FAIL, 0),
+    (SendResult(False, 554, "rejected"), 1, Verdict.FAIL, 0),
+    (SendResult(False, None, "lost after data", outcome_unknown=True), 1, Verdict.FAIL, 0),
+])
+def test_decision_table(result, attempts, verdict, delay):
+    decision = POLICY.decide(result, attempts)
+    assert decision.verdict == verdict
+    assert decision.delay_seconds == delay
+
+
+def test_a_permanent_failure_keeps_the_servers_reply_as_the_reason():
+    decision = POLICY.decide(SendResult(False, 550, "5.1.1 no such user"), 1)
+    assert decision.reason == "550 5.1.1 no such user"
+
+
+def test_an_unknown_outcome_is_never_sent_again():
+    decision = POLICY.decide(SendResult(False, None, "reset", outcome_unknown=True), 1)
+    assert "not sent again" in (decision.reason or "")
