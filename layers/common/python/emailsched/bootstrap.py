@@ -21,6 +21,7 @@ from emailsched.adapters.redis_limiter import RedisRateLimiter, Seed
 from emailsched.adapters.smtp import SmtpMailer
 from emailsched.adapters.sqs import SqsQueue, make_sqs_client
 from emailsched.domain.retry import RetryPolicy
+from emailsched.domain.windows import spill_ms
 from emailsched.ports import Clock
 from emailsched.services.auth import AuthService, TokenSigner
 from emailsched.services.batch_control import BatchControlService
@@ -69,7 +70,8 @@ class Container:
             min_gap_ms=s.MIN_DELAY_BETWEEN_EMAILS_MS, prefix=s.REDIS_KEY_PREFIX)
 
     def _seed(self, sender_id: str, window_start_ms: int) -> Seed:
-        return self.ledger.seed(sender_id, datetime.fromtimestamp(window_start_ms / 1000, UTC))
+        counted_from = window_start_ms - spill_ms(self.settings.RATE_WINDOW_SECONDS * 1000)
+        return self.ledger.seed(sender_id, datetime.fromtimestamp(counted_from / 1000, UTC))
 
     @cached_property
     def mailer(self) -> SmtpMailer:

@@ -71,3 +71,6 @@ class Permit:
 class RateLimiter(Protocol):
     def acquire(self, sender_id: str, limit: int, now_ms: int) -> Permit:
         """Count one send for the sender if its window and minimum gap allow it now."""
+
+    def refund(self, sender_id: str, granted_at_ms: int) -> None:
+        """Give back a slot granted at `granted_at_ms` for a send that did not happen."""

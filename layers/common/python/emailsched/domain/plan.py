@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from emailsched.domain.windows import next_window_start_ms, window_start_ms
+from emailsched.domain.windows import next_window_start_ms, windows_counted
 
 
 @dataclass(frozen=True)
@@ -48,14 +48,20 @@ def plan_due_times(
             at = earliest_ms[i] if previous is None else max(earliest_ms[i],
                                                              previous + rules.step_ms)
         at = _first_time_with_room(at, rules, used)
-        used[window_start_ms(at, rules.window_ms)] = used.get(
-            window_start_ms(at, rules.window_ms), 0) + 1
+        for window in windows_counted(at, rules.window_ms):
+            used[window] = used.get(window, 0) + 1
         due.append(at)
         previous = at
     return due
 
 
 def _first_time_with_room(at_ms: int, rules: PlanRules, used: dict[int, int]) -> int:
-    while used.get(window_start_ms(at_ms, rules.window_ms), 0) >= rules.limit_per_window:
-        at_ms = next_window_start_ms(at_ms, rules.window_ms)
-    return at_ms
+    while True:
+        windows = windows_counted(at_ms, rules.window_ms)
+        full = [w for w in windows if used.get(w, 0) >= rules.limit_per_window]
+        if not full:
+            return at_ms
+        if full == [windows[0]]:
+            at_ms = next_window_start_ms(at_ms, rules.window_ms)
+        else:  # only the spill window is full: move past it
+            at_ms = next_window_start_ms(full[-1], rules.window_ms)

@@ -1,11 +1,15 @@
 """The sender: what a worker does with one queue message.
 
-For each email the message names: claim it in the ledger (a duplicate delivery finds it
-taken or done and does nothing), wait for its due time if it is only just early, take a
-slot from the sender's limits, and send it. The message's outcome is either done (delete
-it) or "come back in N seconds" (the queue hides it that long). Throttling never fails an
-email; a message throttled again and again, or told to wait past the pump's horizon, is
-handed back to the ledger instead, so throttling can never dead-letter it.
+For each email the message names, in due order: skip it if it is done or not ready yet,
+wait for its due time if it is only just early, take a slot from its sender's limits, claim
+it in the ledger (a duplicate delivery finds it taken or done), and send it. The slot comes
+before the claim so that an email in `sending` always holds one, which is what lets the
+limiter rebuild a lost window from the ledger exactly.
+
+The message's outcome is either done (delete it) or "come back in N seconds" (the queue
+hides it that long). Throttling never fails an email; a message throttled again and
+again, or told to wait past the pump's horizon, is handed back to the ledger instead, so
+throttling can never dead-letter it.
 """
 
 from __future__ import annotations
@@ -13,14 +17,14 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from math import ceil
 
-from emailsched.adapters.db.ledger import ClaimedEmail, Ledger
+from emailsched.adapters.db.ledger import ClaimedEmail, EmailState, Ledger
 from emailsched.adapters.smtp import SendAbandoned
 from emailsched.domain.messages import parse_message
 from emailsched.domain.model import EmailStatus
-from emailsched.domain.retry import RetryPolicy, Verdict
+from emailsched.domain.retry import Decision, RetryPolicy, Verdict
 from emailsched.errors import ServiceUnavailable
 from emailsched.ports import Clock, Mailer, OutgoingEmail, RateLimiter
 
@@ -31,6 +35,7 @@ SHORT_WAIT_MS = 1500
 MAX_SHORT_WAITS = 20
 # How soon to look again when Redis or Postgres is unreachable.
 SERVICE_RETRY_SECONDS = 5.0
+RECORD_TRIES = 5
 
 
 @dataclass(frozen=True)
@@ -54,15 +59,6 @@ class MessageOutcome:
         return cls(done=False, retry_in_seconds=max(1, ceil(min(waits))))
 
 
-@dataclass(frozen=True)
-class Step:
-    """What became of one email: nothing left to do, a retry after a backoff, or a hold
-    (throttled, or a service is down) that stops the rest of the message too."""
-
-    retry_seconds: float | None = None
-    hold_seconds: float | None = None
-
-
 class SenderService:
     def __init__(self, ledger: Ledger, limiter: RateLimiter, mailer: Mailer, clock: Clock,
                  policy: RetryPolicy, config: SenderConfig):
@@ -72,16 +68,14 @@ class SenderService:
     def handle(self, body: str, receive_count: int = 1) -> MessageOutcome:
         """Raises PoisonMessage for a message that can never be processed."""
         ids = parse_message(body)
-        now = self._clock.now()
-        token = uuid.uuid4()
         try:
-            claimed = self._ledger.claim_for_send(
-                ids, now + self._config.early_hold, now + self._config.lease, token)
-            waits = self._waits_of_unclaimed(ids, claimed, now)
+            states = self._ledger.look(ids)
         except Exception as error:  # the database is unreachable: try the message later
-            log.warning("cannot claim emails, retrying later: %s", type(error).__name__)
+            log.warning("cannot read emails, retrying later: %s", type(error).__name__)
             return MessageOutcome(done=False, retry_in_seconds=int(SERVICE_RETRY_SECONDS))
-        waits += self._send_all(sorted(claimed, key=lambda e: (e.ready_at, e.seq)), token)
+        pending = sorted((s for s in states if s.status == EmailStatus.QUEUED),
+                         key=lambda s: (s.ready_at, s.seq))
+        waits = self._send_in_order(pending, uuid.uuid4())
         if waits and self._should_hand_back(waits, receive_count):
             self._ledger.hand_back_to_pump(ids)
             return MessageOutcome(done=True)
@@ -91,41 +85,31 @@ class SenderService:
         return (min(waits) > self._config.horizon.total_seconds()
                 or receive_count >= self._config.receives_before_release)
 
-    def _waits_of_unclaimed(self, ids: list[uuid.UUID], claimed: list[ClaimedEmail],
-                            now: datetime) -> list[float]:
-        """Emails still queued but not ready yet (an early message, or one retrying)."""
-        taken = {e.id for e in claimed}
-        missing = [i for i in ids if i not in taken]
-        if not missing:
-            return []
-        return [(state.wake_at - now).total_seconds() for state in self._ledger.peek(missing)
-                if state.status == EmailStatus.QUEUED and state.wake_at > now]
-
-    def _send_all(self, emails: list[ClaimedEmail], token: uuid.UUID) -> list[float]:
+    def _send_in_order(self, pending: list[EmailState], token: uuid.UUID) -> list[float]:
         waits: list[float] = []
-        for index, email in enumerate(emails):
-            step = self._send_one(email, token)
-            if step.hold_seconds is not None:
-                self._release([e.id for e in emails[index:]], token, step.hold_seconds)
-                waits.append(step.hold_seconds)
+        for index, state in enumerate(pending):
+            early = (state.ready_at - self._clock.now()).total_seconds()
+            if early > self._config.early_hold.total_seconds():
+                waits.append(early)  # an early message, or an email still backing off
+                continue
+            self._clock.sleep(early)
+            hold = self._take_slot(state)
+            if hold is not None:
+                rest = [s.id for s in pending[index:]]
+                self._postpone(rest, hold)
+                waits.append(hold)
                 break
-            if step.retry_seconds is not None:
-                waits.append(step.retry_seconds)
+            retry = self._claim_and_send(state, token)
+            if retry is not None:
+                waits.append(retry)
         return waits
 
-    def _send_one(self, email: ClaimedEmail, token: uuid.UUID) -> Step:
-        self._clock.sleep((email.ready_at - self._clock.now()).total_seconds())
-        hold = self._take_slot(email)
-        if hold is not None:
-            return Step(hold_seconds=hold)
-        return self._deliver(email, token)
-
-    def _take_slot(self, email: ClaimedEmail) -> float | None:
+    def _take_slot(self, state: EmailState) -> float | None:
         """None once the limits allow this send; else seconds until they might."""
         for _ in range(MAX_SHORT_WAITS):
-            now_ms = int(self._clock.now().timestamp() * 1000)
             try:
-                permit = self._limiter.acquire(str(email.sender_id), email.hourly_limit, now_ms)
+                permit = self._limiter.acquire(str(state.sender_id), state.hourly_limit,
+                                               self._now_ms())
             except ServiceUnavailable as error:
                 log.warning("limiter unavailable, holding emails: %s", error.message)
                 return SERVICE_RETRY_SECONDS
@@ -136,7 +120,21 @@ class SenderService:
             self._clock.sleep(permit.wait_ms / 1000)
         return SHORT_WAIT_MS / 1000
 
-    def _deliver(self, email: ClaimedEmail, token: uuid.UUID) -> Step:
+    def _claim_and_send(self, state: EmailState, token: uuid.UUID) -> float | None:
+        """Seconds until a retry, or None when nothing is left to do for this email."""
+        granted_at = self._now_ms()
+        try:
+            email = self._ledger.claim(state.id, self._clock.now() + self._config.lease, token)
+        except Exception as error:
+            self._limiter.refund(str(state.sender_id), granted_at)
+            log.warning("cannot claim email, retrying later: %s", type(error).__name__)
+            return SERVICE_RETRY_SECONDS
+        if email is None:  # taken by a duplicate delivery, paused or cancelled meanwhile
+            self._limiter.refund(str(state.sender_id), granted_at)
+            return None
+        return self._deliver(email, token)
+
+    def _deliver(self, email: ClaimedEmail, token: uuid.UUID) -> float | None:
         message_id = f"<{email.id}@{self._config.message_id_domain}>"
         committed = False
 
@@ -149,28 +147,48 @@ class SenderService:
             result = self._mailer.send(_outgoing(email, message_id), point_of_no_return)
         except SendAbandoned:
             log.info("lease lost before sending; another worker owns the email now")
-            return Step()
+            return None
         except Exception as error:  # the ledger failed at the point of no return
-            log.warning("cannot record the send, holding emails: %s", type(error).__name__)
-            return Step(hold_seconds=SERVICE_RETRY_SECONDS)
+            log.warning("cannot record the send; the lease will hand it back: %s",
+                        type(error).__name__)
+            return self._config.lease.total_seconds()
         decision = self._policy.decide(result, email.attempts + 1)
         if decision.verdict == Verdict.SENT:
-            return Step()
+            return None
         retrying = decision.verdict == Verdict.RETRY
-        now = self._clock.now()
-        self._ledger.record_outcome(
-            email.id, token, status=EmailStatus.QUEUED if retrying else EmailStatus.FAILED,
-            wake_at=now + timedelta(seconds=decision.delay_seconds),
-            reason=decision.reason or "", now=now, counted=0 if committed else 1)
-        log.info("send %s: %s", "will retry" if retrying else "failed", decision.reason)
-        return Step(retry_seconds=decision.delay_seconds) if retrying else Step()
+        self._record_failure(email, token, decision, retrying, committed)
+        log.info("email %s %s: %s", email.id, "will be retried" if retrying else "failed",
+                 decision.reason)
+        return decision.delay_seconds if retrying else None
 
-    def _release(self, ids: list[uuid.UUID], token: uuid.UUID, seconds: float) -> None:
+    def _record_failure(self, email: ClaimedEmail, token: uuid.UUID, decision: Decision,
+                        retrying: bool, committed: bool) -> None:
+        """Write a failed attempt down. After the point of no return the ledger says `sent`
+        until this lands, so it is tried harder than anything else."""
+        for attempt in range(RECORD_TRIES):
+            now = self._clock.now()
+            try:
+                self._ledger.record_outcome(
+                    email.id, token,
+                    status=EmailStatus.QUEUED if retrying else EmailStatus.FAILED,
+                    wake_at=now + timedelta(seconds=decision.delay_seconds),
+                    reason=decision.reason or "", now=now, counted=0 if committed else 1)
+                return
+            except Exception as error:
+                if attempt == RECORD_TRIES - 1:
+                    raise
+                log.warning("cannot record a failed attempt, trying again: %s",
+                            type(error).__name__)
+                self._clock.sleep(0.5 * (attempt + 1))
+
+    def _postpone(self, ids: list[uuid.UUID], seconds: float) -> None:
         try:
-            self._ledger.release(ids, token, status=EmailStatus.QUEUED,
-                                 wake_at=self._clock.now() + timedelta(seconds=seconds))
-        except Exception as error:  # their lease runs out and the pump takes them back
-            log.warning("cannot release emails: %s", type(error).__name__)
+            self._ledger.postpone(ids, self._clock.now() + timedelta(seconds=seconds))
+        except Exception as error:  # the pump re-enqueues them a little early; harmless
+            log.warning("cannot postpone emails: %s", type(error).__name__)
+
+    def _now_ms(self) -> int:
+        return int(self._clock.now().timestamp() * 1000)
 
 
 def _outgoing(email: ClaimedEmail, message_id: str) -> OutgoingEmail:

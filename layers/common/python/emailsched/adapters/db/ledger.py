@@ -56,25 +56,32 @@ CLAIM_DUE = text("""
     RETURNING e.id, e.sender_id, e.wake_at, e.seq
 """)
 
-# sender_claim: take the named emails that are still `queued` and ready (due, or due within
-# the hold the worker may wait). A duplicate delivery finds them sending or sent and takes
-# nothing. SKIP LOCKED: a row another worker is claiming right now is theirs.
-CLAIM_FOR_SEND = text("""
-    WITH target AS (
-        SELECT id, wake_at FROM emails
-        WHERE id = ANY(:ids) AND status = 'queued' AND wake_at <= :hold_until
-        FOR UPDATE SKIP LOCKED
-    )
-    UPDATE emails e SET status = 'sending', wake_at = :lease_until, claim_token = :token,
-                        updated_at = now()
-    FROM target, batches b, senders s
-    WHERE e.id = target.id AND b.id = e.batch_id AND s.id = e.sender_id
-    RETURNING e.id, e.batch_id, e.sender_id, s.email, s.name, e.recipient_email, b.subject,
-              b.body, target.wake_at, b.hourly_limit, e.attempts, e.seq
+# sender_look: the named emails as they stand, with what the limiter needs. No lock: the
+# claim below decides; this only orders the work and skips what is already done.
+LOOK = text("""
+    SELECT e.id, e.status, e.sender_id, b.hourly_limit, e.wake_at, e.seq
+    FROM emails e JOIN batches b ON b.id = e.batch_id
+    WHERE e.id = ANY(:ids)
 """)
 
-# sender_peek: why the named emails were not claimed (already done, paused, or early).
-PEEK = text("SELECT id, status, wake_at FROM emails WHERE id = ANY(:ids)")
+# sender_claim: take one email that is still `queued`, after its sender's limiter granted a
+# slot, so `sending` always means "holds a slot" (the limiter's seed counts on that). A
+# duplicate delivery finds it sending or sent and takes nothing.
+CLAIM_ONE = text("""
+    UPDATE emails e SET status = 'sending', wake_at = :lease_until, claim_token = :token,
+                        updated_at = now()
+    FROM batches b, senders s
+    WHERE e.id = :id AND e.status = 'queued' AND b.id = e.batch_id AND s.id = e.sender_id
+    RETURNING e.id, e.batch_id, e.sender_id, s.email, s.name, e.recipient_email, b.subject,
+              b.body, e.attempts
+""")
+
+# sender_postpone: emails of a throttled message will be looked at again at `wake_at`; say
+# so, or the pump would think their message lost.
+POSTPONE = text("""
+    UPDATE emails SET wake_at = :wake_at, updated_at = now()
+    WHERE id = ANY(:ids) AND status = 'queued'
+""")
 
 # sender_mark_sent: the point of no return, written before the server is told to deliver.
 # It succeeds only while this worker's claim stands (the pump has not taken it back).
@@ -90,16 +97,9 @@ MARK_SENT = text("""
 RECORD_OUTCOME = text("""
     UPDATE emails SET status = :status, wake_at = :wake_at, failure_reason = :reason,
                       sent_at = NULL, message_id = NULL,
-                      finished_at = CASE WHEN :status = 'failed' THEN :now END,
+                      finished_at = CASE WHEN :status = 'failed' THEN CAST(:now AS timestamptz) END,
                       attempts = attempts + :counted, updated_at = now()
     WHERE id = :id AND claim_token = :token AND status IN ('sending', 'sent')
-""")
-
-# sender_release: hand claimed emails back untouched (throttled, or a service was down).
-RELEASE = text("""
-    UPDATE emails SET status = :status, wake_at = :wake_at, claim_token = NULL,
-                      updated_at = now()
-    WHERE id = ANY(:ids) AND status = 'sending' AND claim_token = :token
 """)
 
 # sender_hand_back: emails that wait too long or were throttled too often go back to the
@@ -129,6 +129,16 @@ class DueEmail:
 
 
 @dataclass(frozen=True)
+class EmailState:
+    id: uuid.UUID
+    status: str
+    sender_id: uuid.UUID
+    hourly_limit: int
+    ready_at: datetime  # not before: the due time, or the end of a backoff or throttle
+    seq: int
+
+
+@dataclass(frozen=True)
 class ClaimedEmail:
     id: uuid.UUID
     batch_id: uuid.UUID
@@ -138,17 +148,7 @@ class ClaimedEmail:
     recipient: str
     subject: str
     body: str
-    ready_at: datetime  # not before: the due time, or the end of a backoff or throttle
-    hourly_limit: int
     attempts: int
-    seq: int
-
-
-@dataclass(frozen=True)
-class EmailState:
-    id: uuid.UUID
-    status: str
-    wake_at: datetime
 
 
 class Ledger:
@@ -171,17 +171,21 @@ class Ledger:
         return [DueEmail(*row) for row in rows]
 
     # --- sender ---------------------------------------------------------------------------
-    def claim_for_send(self, ids: Sequence[uuid.UUID], hold_until: datetime,
-                       lease_until: datetime, token: uuid.UUID) -> list[ClaimedEmail]:
-        with self.engine.begin() as connection:
-            rows = connection.execute(CLAIM_FOR_SEND, {
-                "ids": list(ids), "hold_until": hold_until, "lease_until": lease_until,
-                "token": token})
-            return [ClaimedEmail(*row) for row in rows]
-
-    def peek(self, ids: Sequence[uuid.UUID]) -> list[EmailState]:
+    def look(self, ids: Sequence[uuid.UUID]) -> list[EmailState]:
         with self.engine.connect() as connection:
-            return [EmailState(*row) for row in connection.execute(PEEK, {"ids": list(ids)})]
+            return [EmailState(*row) for row in connection.execute(LOOK, {"ids": list(ids)})]
+
+    def claim(self, email_id: uuid.UUID, lease_until: datetime,
+              token: uuid.UUID) -> ClaimedEmail | None:
+        with self.engine.begin() as connection:
+            row = connection.execute(CLAIM_ONE, {"id": email_id, "lease_until": lease_until,
+                                                 "token": token}).one_or_none()
+        return None if row is None else ClaimedEmail(*row)
+
+    def postpone(self, ids: Sequence[uuid.UUID], wake_at: datetime) -> None:
+        if ids:
+            with self.engine.begin() as connection:
+                connection.execute(POSTPONE, {"ids": list(ids), "wake_at": wake_at})
 
     def mark_sent(self, email_id: uuid.UUID, token: uuid.UUID, now: datetime,
                   message_id: str) -> bool:
@@ -196,14 +200,6 @@ class Ledger:
             connection.execute(RECORD_OUTCOME, {
                 "id": email_id, "token": token, "status": status, "wake_at": wake_at,
                 "reason": reason, "now": now, "counted": counted})
-
-    def release(self, ids: Sequence[uuid.UUID], token: uuid.UUID, *, status: str,
-                wake_at: datetime) -> None:
-        if not ids:
-            return
-        with self.engine.begin() as connection:
-            connection.execute(RELEASE, {"ids": list(ids), "token": token, "status": status,
-                                         "wake_at": wake_at})
 
     def hand_back_to_pump(self, ids: Sequence[uuid.UUID]) -> None:
         with self.engine.begin() as connection:
