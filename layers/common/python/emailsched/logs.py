@@ -25,5 +25,6 @@ def configure_logging(component: str, level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "mail.log", "asyncio"):
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "mail.log", "asyncio", "alembic",
+                  "pgserver"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

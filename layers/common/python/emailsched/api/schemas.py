@@ -107,6 +107,10 @@ class MeOut(Model):
 class AuthConfigOut(Model):
     auth_mode: Literal["dev", "google"]
     google_client_id: str | None
+    # What the dashboard needs to estimate a batch's finish exactly as the server plans it.
+    rate_window_seconds: int
+    min_delay_between_emails_ms: int
+    default_hourly_limit: int
 
 
 class ScheduleOut(Model):

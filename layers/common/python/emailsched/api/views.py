@@ -62,8 +62,11 @@ def schedule_request(body: schemas.ScheduleIn, settings: Settings) -> ScheduleRe
 
 
 def auth_config(settings: Settings) -> Response:
-    return json_response(schemas.AuthConfigOut(auth_mode=settings.AUTH_MODE,
-                                               google_client_id=settings.GOOGLE_CLIENT_ID))
+    return json_response(schemas.AuthConfigOut(
+        auth_mode=settings.AUTH_MODE, google_client_id=settings.GOOGLE_CLIENT_ID,
+        rate_window_seconds=settings.RATE_WINDOW_SECONDS,
+        min_delay_between_emails_ms=settings.MIN_DELAY_BETWEEN_EMAILS_MS,
+        default_hourly_limit=settings.DEFAULT_HOURLY_LIMIT))
 
 
 def _user(user: User) -> schemas.UserOut:

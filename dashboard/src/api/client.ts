@@ -1,0 +1,198 @@
+import { resolveApiBaseUrl } from "../config";
+import { API_OPERATIONS, fillPath, type OperationName } from "./operations";
+import type {
+  AuthConfig,
+  Batch,
+  BatchPage,
+  EmailPage,
+  ErrorBody,
+  ErrorDetail,
+  ListQuery,
+  LoginResponse,
+  MeResponse,
+  ScheduledEmail,
+  ScheduleRequest,
+  ScheduleResponse,
+  SentEmail,
+  Stats,
+} from "./types";
+
+/** An error answer from the API, or a network failure (status 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: ErrorDetail[];
+  /** Seconds to wait, from a 429's Retry-After. */
+  readonly retryAfter: number | null;
+
+  constructor(status: number, code: string, message: string, details: ErrorDetail[] = [], retryAfter: number | null = null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.retryAfter = retryAfter;
+  }
+
+  get isNetwork(): boolean {
+    return this.status === 0;
+  }
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.isNetwork) return "Can't reach the server. Check your connection.";
+    if (err.status === 429) {
+      return err.retryAfter ? `Too many requests. Try again in ${err.retryAfter} s.` : "Too many requests. Try again shortly.";
+    }
+    return err.message || `Request failed (${err.status})`;
+  }
+  if (err instanceof Error) return err.message;
+  return "Something went wrong";
+}
+
+function parseRetryAfter(value: string | null): number | null {
+  if (!value) return null;
+  const secs = Number(value);
+  if (Number.isFinite(secs)) return Math.max(0, Math.ceil(secs));
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+function isErrorBody(x: unknown): x is ErrorBody {
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof (x as ErrorBody).error === "object" &&
+    (x as ErrorBody).error !== null
+  );
+}
+
+interface RequestOptions {
+  params?: Record<string, string>;
+  query?: Record<string, string | number | undefined | null>;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Skip the Authorization header (sign-in routes). */
+  anonymous?: boolean;
+}
+
+export interface ApiClientOptions {
+  baseUrl?: string;
+  getToken?: () => string | null;
+  /** Called on any 401 from an authenticated call: the session is over. */
+  onUnauthorized?: () => void;
+  fetchImpl?: typeof fetch;
+}
+
+export class ApiClient {
+  private readonly baseUrl: string;
+  private readonly getToken: () => string | null;
+  private readonly onUnauthorized: () => void;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(opts: ApiClientOptions = {}) {
+    this.baseUrl = opts.baseUrl ?? resolveApiBaseUrl();
+    this.getToken = opts.getToken ?? (() => null);
+    this.onUnauthorized = opts.onUnauthorized ?? (() => {});
+    this.fetchImpl = opts.fetchImpl ?? ((...args) => fetch(...args));
+  }
+
+  url(op: OperationName, opts: Pick<RequestOptions, "params" | "query"> = {}): string {
+    let url = this.baseUrl + fillPath(API_OPERATIONS[op].path, opts.params);
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts.query ?? {})) {
+      if (v !== undefined && v !== null && v !== "") qs.set(k, String(v));
+    }
+    const s = qs.toString();
+    if (s) url += `?${s}`;
+    return url;
+  }
+
+  private async request<T>(op: OperationName, opts: RequestOptions = {}): Promise<T> {
+    const { method } = API_OPERATIONS[op];
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+    const token = opts.anonymous ? null : this.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url(op, opts), {
+        method: method.toUpperCase(),
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: opts.signal,
+      });
+    } catch (e) {
+      if (e instanceof DOMException && e.name === "AbortError") throw e;
+      throw new ApiError(0, "network", "Can't reach the server. Check your connection.");
+    }
+
+    const text = await res.text();
+    let data: unknown = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+
+    if (!res.ok) {
+      if (res.status === 401 && !opts.anonymous) this.onUnauthorized();
+      const retryAfter = parseRetryAfter(res.headers.get("Retry-After"));
+      if (isErrorBody(data)) {
+        const { code, message, details } = data.error;
+        throw new ApiError(res.status, code || String(res.status), message || res.statusText, details ?? [], retryAfter);
+      }
+      throw new ApiError(res.status, String(res.status), res.statusText || `Request failed (${res.status})`, [], retryAfter);
+    }
+    return data as T;
+  }
+
+  // ---- auth (no token) ----
+  authConfig(signal?: AbortSignal): Promise<AuthConfig> {
+    return this.request("authConfig", { anonymous: true, signal });
+  }
+  devLogin(email: string, name?: string): Promise<LoginResponse> {
+    return this.request("devLogin", { anonymous: true, body: name ? { email, name } : { email } });
+  }
+  googleLogin(credential: string): Promise<LoginResponse> {
+    return this.request("googleLogin", { anonymous: true, body: { credential } });
+  }
+  me(signal?: AbortSignal): Promise<MeResponse> {
+    return this.request("me", { signal });
+  }
+
+  // ---- emails ----
+  schedule(body: ScheduleRequest): Promise<ScheduleResponse> {
+    return this.request("schedule", { body });
+  }
+  listScheduled(q: ListQuery = {}, signal?: AbortSignal): Promise<EmailPage<ScheduledEmail>> {
+    return this.request("listScheduled", { query: { ...q }, signal });
+  }
+  listSent(q: ListQuery = {}, signal?: AbortSignal): Promise<EmailPage<SentEmail>> {
+    return this.request("listSent", { query: { ...q }, signal });
+  }
+  stats(signal?: AbortSignal): Promise<Stats> {
+    return this.request("stats", { signal });
+  }
+
+  // ---- batches ----
+  listBatches(q: Omit<ListQuery, "batchId"> = {}, signal?: AbortSignal): Promise<BatchPage> {
+    return this.request("listBatches", { query: { ...q }, signal });
+  }
+  getBatch(id: string, signal?: AbortSignal): Promise<Batch> {
+    return this.request("getBatch", { params: { id }, signal });
+  }
+  pauseBatch(id: string): Promise<Batch> {
+    return this.request("pauseBatch", { params: { id } });
+  }
+  resumeBatch(id: string): Promise<Batch> {
+    return this.request("resumeBatch", { params: { id } });
+  }
+  cancelBatch(id: string): Promise<Batch> {
+    return this.request("cancelBatch", { params: { id } });
+  }
+}

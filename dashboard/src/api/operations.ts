@@ -1,0 +1,38 @@
+/**
+ * Every HTTP operation the dashboard calls. `openapi-check.test.ts` checks
+ * this list against the checked-in `openapi.snapshot.json` (from `/openapi.json`),
+ * so a renamed or removed route fails the tests instead of the UI.
+ */
+export const API_OPERATIONS = {
+  authConfig: { method: "get", path: "/auth/config" },
+  devLogin: { method: "post", path: "/auth/dev-login" },
+  googleLogin: { method: "post", path: "/auth/google-login" },
+  me: { method: "get", path: "/auth/me" },
+  schedule: { method: "post", path: "/emails/schedule" },
+  listScheduled: { method: "get", path: "/emails/scheduled" },
+  listSent: { method: "get", path: "/emails/sent" },
+  stats: { method: "get", path: "/emails/stats" },
+  listBatches: { method: "get", path: "/batches" },
+  getBatch: { method: "get", path: "/batches/{id}" },
+  pauseBatch: { method: "post", path: "/batches/{id}/pause" },
+  resumeBatch: { method: "post", path: "/batches/{id}/resume" },
+  cancelBatch: { method: "post", path: "/batches/{id}/cancel" },
+} as const;
+
+export type OperationName = keyof typeof API_OPERATIONS;
+
+/** Query parameters the list operations send (checked against the snapshot too). */
+export const API_QUERY_PARAMS: Partial<Record<OperationName, readonly string[]>> = {
+  listScheduled: ["page", "limit", "batchId"],
+  listSent: ["page", "limit", "batchId"],
+  listBatches: ["page", "limit"],
+};
+
+/** Fills `{name}` placeholders, URL-encoding each value. */
+export function fillPath(template: string, params: Record<string, string> = {}): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const v = params[name];
+    if (v === undefined) throw new Error(`missing path parameter ${name}`);
+    return encodeURIComponent(v);
+  });
+}

@@ -1,0 +1,23 @@
+import type { BatchStatus, EmailStatus } from "../api/types";
+
+const LABELS: Record<EmailStatus | BatchStatus, string> = {
+  scheduled: "Scheduled",
+  queued: "Queued",
+  sending: "Sending",
+  sent: "Sent",
+  failed: "Failed",
+  paused: "Paused",
+  cancelled: "Cancelled",
+  active: "Active",
+  completed: "Completed",
+};
+
+export function StatusBadge({ status }: { status: EmailStatus | BatchStatus | string }) {
+  const label = (LABELS as Record<string, string>)[status] ?? status;
+  return (
+    <span className={`badge badge-${status}`} data-testid="status-badge" data-status={status}>
+      <span className="badge-dot" aria-hidden="true" />
+      {label}
+    </span>
+  );
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { buildHash, parseHash } from "./useHashRoute";
+
+describe("hash routes", () => {
+  it("parses the tab and its parameters", () => {
+    const r = parseHash("#/scheduled?batch=abc&page=2");
+    expect(r.tab).toBe("scheduled");
+    expect(r.params.get("batch")).toBe("abc");
+    expect(r.params.get("page")).toBe("2");
+  });
+
+  it("falls back to the overview", () => {
+    expect(parseHash("").tab).toBe("overview");
+    expect(parseHash("#/nope").tab).toBe("overview");
+    expect(parseHash("#main").tab).toBe("overview");
+  });
+
+  it("builds hashes without empty parameters", () => {
+    expect(buildHash("sent", { batch: "", page: 1, limit: undefined })).toBe("#/sent?page=1");
+    expect(buildHash("batches")).toBe("#/batches");
+    expect(parseHash(buildHash("scheduled", { batch: "a b&c" })).params.get("batch")).toBe("a b&c");
+  });
+});
