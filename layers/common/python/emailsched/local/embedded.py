@@ -304,16 +304,32 @@ def _end_process(pid: int, marker: str) -> None:
     """Terminate pid (then kill it) if it is still running and `marker` is in its command."""
     try:
         process = psutil.Process(pid)
-        # A zombie has exited already; whoever adopted it (pid 1 here) reaps it later.
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return
-        if marker not in " ".join([process.name(), *process.cmdline()]):
+        if _exited(process) or marker not in " ".join([process.name(), *process.cmdline()]):
             return
         process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_SECONDS)
-        except psutil.TimeoutExpired:
+        if not _wait_exit(process):
             process.kill()
-            process.wait(STOP_TIMEOUT_SECONDS)
+            _wait_exit(process)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return
+
+
+def _exited(process: psutil.Process) -> bool:
+    # A zombie has exited already; whoever adopted it (pid 1 here, which takes a second or
+    # two) reaps it later.
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_exit(process: psutil.Process) -> bool:
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            process.wait(0.05)  # reaps it when it is our child
+            return True
+        except psutil.TimeoutExpired:
+            if _exited(process):
+                return True
+    return False

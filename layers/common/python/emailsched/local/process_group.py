@@ -16,15 +16,26 @@ def prefixed(name: str, stream: IO[bytes]) -> None:
         sys.stdout.flush()
 
 
+def _drain(name: str, stream: IO[bytes]) -> None:
+    for _ in iter(stream.readline, b""):
+        pass
+
+
 class ChildProcess:
-    def __init__(self, name: str, command: list[str], env: dict[str, str]):
+    def __init__(self, name: str, command: list[str], env: dict[str, str],
+                 quiet: bool = False):
         self.name = name
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         assert self.process.stdout is not None
-        self._reader = threading.Thread(target=prefixed, args=(name, self.process.stdout),
+        target = _drain if quiet else prefixed
+        self._reader = threading.Thread(target=target, args=(name, self.process.stdout),
                                         daemon=True)
         self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def exited(self) -> bool:
         return self.process.poll() is not None

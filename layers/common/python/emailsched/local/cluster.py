@@ -1,0 +1,146 @@
+"""The whole product as processes on one machine: embedded services where none are
+configured, then the API, sender workers and the pump as child processes.
+
+`emailsched dev` runs one; the benchmarks and the reliability suite run others, and kill,
+restart or starve their parts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from emailsched.local.process_group import ChildProcess
+
+LOCAL_DEFAULTS = {
+    "AUTH_MODE": "dev",
+    # moto's SQS slows down as its queue deepens: keep it shallow locally.
+    "PUMP_MAX_IN_FLIGHT": "300",
+    "PUMP_LOST_AFTER_SECONDS": "30",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "dev",
+    "AWS_SECRET_ACCESS_KEY": "dev",
+}
+
+
+class Cluster:
+    def __init__(self, folder: Path, *, port: int = 8000, env: dict[str, str] | None = None,
+                 quiet: bool = False):
+        self.folder = folder.resolve()
+        self.port = port
+        self.quiet = quiet
+        self.env: dict[str, str] = {**LOCAL_DEFAULTS, **(env or {})}
+        self.urls: dict[str, str] = {}
+        self.children: list[ChildProcess] = []
+        self.inbox: Any = None
+        self._services = ExitStack()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start_services(self) -> None:
+        """Start an embedded service for each of DATABASE_URL, REDIS_URL, AWS_ENDPOINT_URL
+        and SMTP_HOST that is not configured."""
+        from emailsched.local.embedded import start_moto, start_postgres, start_redis
+        from emailsched.local.inbox import CaptureInbox
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        env = self.env
+        if not env.get("DATABASE_URL"):
+            postgres = start_postgres(self.folder)
+            self._services.callback(postgres.stop)
+            env["DATABASE_URL"] = postgres.url
+            self.urls["postgres"] = f"embedded, data in {self.folder / 'postgres'}"
+        if not env.get("REDIS_URL"):
+            redis_server = start_redis(self.folder)
+            self._services.callback(redis_server.stop)
+            env["REDIS_URL"] = redis_server.url
+            self.urls["redis"] = f"embedded, data in {self.folder / 'redis'}"
+        if not env.get("AWS_ENDPOINT_URL"):
+            moto = start_moto(None, self.folder / "moto")
+            self._services.callback(moto.stop)
+            env["AWS_ENDPOINT_URL"] = moto.url
+            self.urls["sqs"] = f"moto server at {moto.url}"
+        if not env.get("SMTP_HOST"):
+            self.inbox = CaptureInbox(self.folder / "inbox").start()
+            self._services.callback(self.inbox.stop)
+            env["SMTP_HOST"], env["SMTP_PORT"] = self.inbox.smtp_host, str(self.inbox.smtp_port)
+            self.urls["inbox"] = self.inbox.http_url
+        env.setdefault("SESSION_SECRET", self._session_secret())
+
+    def prepare(self) -> None:
+        """Migrations and queues, then hand back what a previous run left in flight. Only
+        safe while no worker runs: nothing queued or sending can be in progress."""
+        subprocess.run([sys.executable, "-m", "emailsched.cli", "setup"], env=self._child_env(),
+                       check=True, stdout=subprocess.DEVNULL if self.quiet else None)
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.env["DATABASE_URL"])
+        with engine.begin() as connection:
+            connection.execute(text(
+                "UPDATE emails SET status = 'scheduled', claim_token = NULL, "
+                "wake_at = GREATEST(due_at, now()) WHERE status IN ('queued', 'sending')"))
+        engine.dispose()
+
+    def start_api(self) -> ChildProcess:
+        return self._start("api", "api", "--port", str(self.port))
+
+    def start_worker(self, concurrency: int = 2) -> ChildProcess:
+        number = sum(1 for c in self.children if c.name.startswith("worker")) + 1
+        return self._start(f"worker{number}", "worker", "--concurrency", str(concurrency))
+
+    def start_pump(self, interval: float = 1.0) -> ChildProcess:
+        return self._start("pump", "pump", "--interval", str(interval))
+
+    def workers(self) -> list[ChildProcess]:
+        return [c for c in self.children if c.name.startswith("worker") and not c.exited()]
+
+    def wait_for_api(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/auth/config", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"the API did not answer at {self.api_url} within {timeout} s")
+
+    def kill(self, child: ChildProcess, sig: int = signal.SIGKILL) -> None:
+        child.process.send_signal(sig)
+        child.wait_or_kill(timeout=10)
+
+    def stop_children(self) -> None:
+        for child in self.children:
+            child.terminate()
+        for child in self.children:
+            child.wait_or_kill(timeout=5)
+        self.children = []
+
+    def stop(self) -> None:
+        self.stop_children()
+        self._services.close()
+
+    def _start(self, name: str, *arguments: str) -> ChildProcess:
+        command = [sys.executable, "-m", "emailsched.cli", *arguments]
+        child = ChildProcess(name, command, self._child_env(), quiet=self.quiet)
+        self.children.append(child)
+        return child
+
+    def _child_env(self) -> dict[str, str]:
+        return {**os.environ, **self.env}
+
+    def _session_secret(self) -> str:
+        path = self.folder / "session_secret"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
