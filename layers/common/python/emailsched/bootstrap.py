@@ -27,6 +27,7 @@ from emailsched.services.auth import AuthService, TokenSigner
 from emailsched.services.batch_control import BatchControlService
 from emailsched.services.pump import PumpConfig, PumpService
 from emailsched.services.queries import QueryService
+from emailsched.services.quotas import QuotaLimits, Quotas
 from emailsched.services.scheduling import SchedulingRules, SchedulingService
 from emailsched.services.sender import SenderConfig, SenderService
 from emailsched.settings import Settings
@@ -87,7 +88,11 @@ class Container:
 
     @cached_property
     def scheduling(self) -> SchedulingService:
-        return SchedulingService(self.engine, self.clock, self.scheduling_rules)
+        s = self.settings
+        quotas = Quotas(self.redis, s.REDIS_KEY_PREFIX, QuotaLimits(
+            requests_per_minute=s.SCHEDULE_REQUESTS_PER_MINUTE,
+            recipients_per_day=s.MAX_RECIPIENTS_PER_USER_PER_DAY))
+        return SchedulingService(self.engine, self.clock, self.scheduling_rules, quotas)
 
     @cached_property
     def batch_control(self) -> BatchControlService:

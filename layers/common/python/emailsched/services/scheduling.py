@@ -16,10 +16,11 @@ from sqlalchemy import Engine
 
 from emailsched.adapters.db import accounts, batches
 from emailsched.domain.plan import PlanRules, plan_due_times
-from emailsched.domain.recipients import clean_recipients
+from emailsched.domain.recipients import RecipientList, clean_recipients
 from emailsched.domain.windows import window_start_ms
 from emailsched.errors import InvalidRequest
 from emailsched.ports import Clock
+from emailsched.services.quotas import Quotas
 
 # A start time this far in the past means "now" with a slow clock or network, not 1970.
 PAST_TOLERANCE = timedelta(hours=1)
@@ -54,10 +55,15 @@ class SchedulingRules:
 
 
 class SchedulingService:
-    def __init__(self, engine: Engine, clock: Clock, rules: SchedulingRules):
+    def __init__(self, engine: Engine, clock: Clock, rules: SchedulingRules,
+                 quotas: Quotas | None = None):
         self._engine, self._clock, self._rules = engine, clock, rules
+        self._quotas = quotas
 
     def schedule(self, user_id: uuid.UUID, request: ScheduleRequest) -> ScheduledBatch:
+        now = self._clock.now().timestamp()
+        if self._quotas is not None:
+            self._quotas.check_request(user_id, now)
         self._check_start_time(request.start_time)
         recipients = clean_recipients(request.recipients)
         if recipients.invalid:
@@ -66,6 +72,17 @@ class SchedulingService:
         if not recipients.addresses:
             raise InvalidRequest("recipients must name at least one address",
                                  details=[{"field": "recipients", "message": "is empty"}])
+        if self._quotas is None:
+            return self._store(user_id, request, recipients)
+        key = self._quotas.reserve_recipients(user_id, len(recipients.addresses), now)
+        try:
+            return self._store(user_id, request, recipients)
+        except BaseException:
+            self._quotas.release(key, len(recipients.addresses))
+            raise
+
+    def _store(self, user_id: uuid.UUID, request: ScheduleRequest,
+               recipients: RecipientList) -> ScheduledBatch:
         rules = PlanRules(request.hourly_limit, self._rules.window_ms, request.delay_ms,
                           self._rules.min_gap_ms)
         start_ms = int(request.start_time.timestamp() * 1000)
