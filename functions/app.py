@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Rate, Response
+
 from emailsched import bootstrap
 from emailsched.api import schemas, views
 from emailsched.api.chalice_app import ThreadSafeChalice

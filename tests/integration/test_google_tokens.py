@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import jwt as pyjwt
 import pytest
+
 from emailsched.adapters.google_tokens import (
     UNKNOWN_KEY_REFETCH_COOLDOWN_SECONDS,
     GoogleIdentity,
@@ -18,7 +19,6 @@ from emailsched.adapters.google_tokens import (
     freshness_seconds,
 )
 from emailsched.errors import ServiceUnavailable, Unauthenticated
-
 from tests.support.google_keys import (
     TEST_CLIENT_ID,
     GoogleCertServer,

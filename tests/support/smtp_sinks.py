@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
 from emailsched.local.inbox import SmtpController, subject_and_message_id
 
 OK = "250 2.0.0 OK"

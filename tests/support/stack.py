@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import threading
 import time
 import uuid
@@ -49,7 +50,9 @@ def admin_postgres_url(scratch: Path) -> tuple[str, Callable[[], None]]:
         return url, lambda: None
     from emailsched.local.embedded import start_postgres
 
-    server = start_postgres(scratch / "postgres")
+    # Not under pytest's tmp folders: pytest makes them 0700 at every session start, which
+    # locks out the `pgserver` user that embedded Postgres runs as under root.
+    server = start_postgres(Path(tempfile.mkdtemp(prefix="emailsched-test-pg-")))
     return server.url, server.stop
 
 

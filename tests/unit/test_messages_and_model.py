@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from emailsched.domain.messages import DueRef, group_into_messages, parse_message
-from emailsched.domain.model import BatchAction, BatchStatus, derived_batch_status, next_batch_status
+from emailsched.domain.model import (
+    BatchAction,
+    BatchStatus,
+    derived_batch_status,
+    next_batch_status,
+)
 from emailsched.errors import Conflict, PoisonMessage
 
 pytestmark = pytest.mark.unit

@@ -33,14 +33,17 @@ def send_queue_attributes(dead_letter_arn: str) -> dict[str, str]:
 
 def ensure_queues(sqs: Any, queue_name: str) -> str:
     """Create (or update) the send queue and its dead-letter queue; return the send queue URL."""
-    dlq_url = sqs.create_queue(QueueName=f"{queue_name}-dlq",
-                               Attributes=dead_letter_attributes())["QueueUrl"]
+    dlq_url = _create_or_update(sqs, f"{queue_name}-dlq", dead_letter_attributes())
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
-    attributes = send_queue_attributes(dlq_arn)
+    return _create_or_update(sqs, queue_name, send_queue_attributes(dlq_arn))
+
+
+def _create_or_update(sqs: Any, name: str, attributes: dict[str, str]) -> str:
+    """CreateQueue refuses changed attributes on an existing queue: then set them."""
     try:
-        url: str = sqs.create_queue(QueueName=queue_name, Attributes=attributes)["QueueUrl"]
+        url: str = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     except sqs.exceptions.QueueNameExists:
-        url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
     sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
     return url

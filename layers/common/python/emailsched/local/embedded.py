@@ -109,7 +109,12 @@ def start_postgres(data_dir: Path, database: str = POSTGRES_DATABASE) -> Embedde
                                        f"{error}; see {data_dir / 'postgres' / 'log'}") from error
     handle = EmbeddedPostgres(server, database)
     atexit.register(handle.stop)
-    _ensure_database(handle.socket_path, database)
+    try:
+        _ensure_database(handle.socket_path, database)
+    except Exception as error:
+        handle.stop()
+        raise EmbeddedServiceError(f"embedded Postgres in {data_dir} refused to create "
+                                   f"{database}: {error}") from error
     return handle
 
 

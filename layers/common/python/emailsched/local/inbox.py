@@ -70,6 +70,8 @@ class MessageStore:
         self.folder = folder
         self._messages: list[CapturedMessage] = []
         self._spans: list[tuple[int, int]] = []  # (offset, size) in DATA_FILE, per message
+        # Each message's messages.json entry, serialised once: pollers ask for all of them.
+        self._json: list[str] = []
         self._index: IO[str] | None = None
         self._data: IO[bytes] | None = None
         self._changed = threading.Condition()
@@ -80,6 +82,7 @@ class MessageStore:
             lines = _load_index(self.folder / INDEX_FILE)
             self._messages = [CapturedMessage.from_index(line) for line in lines]
             self._spans = [(int(line["offset"]), int(line["size"])) for line in lines]
+            self._json = [_json_entry(message) for message in self._messages]
             self._index = (self.folder / INDEX_FILE).open("a", encoding="utf-8")
             self._data = (self.folder / DATA_FILE).open("ab")
 
@@ -106,6 +109,7 @@ class MessageStore:
             self._index.flush()
             self._messages.append(message)
             self._spans.append((offset, len(raw)))
+            self._json.append(_json_entry(message))
             self._changed.notify_all()
         return message
 
@@ -113,6 +117,12 @@ class MessageStore:
         """Every message, oldest first."""
         with self._changed:
             return list(self._messages)
+
+    def messages_json(self) -> bytes:
+        """The body of GET /messages.json: every message, oldest first."""
+        with self._changed:
+            parts = list(self._json)
+        return f"[{', '.join(parts)}]".encode()
 
     def get(self, number: int) -> tuple[CapturedMessage, bytes] | None:
         """Message `number` and its raw bytes, or None."""
@@ -175,6 +185,10 @@ def _decoded(value: str) -> str:
 
 def _unfold(value: str) -> str:
     return _FOLD.sub("", str(value)).strip()
+
+
+def _json_entry(message: CapturedMessage) -> str:
+    return json.dumps(message.as_json(), ensure_ascii=False)
 
 
 def _now_iso() -> str:

@@ -7,7 +7,6 @@ iframe (no scripts, no same-origin access), and the pages carry a Content-Securi
 from __future__ import annotations
 
 import email.policy
-import json
 import re
 from collections.abc import Sequence
 from email.message import EmailMessage, Message, MIMEPart
@@ -71,8 +70,7 @@ class _InboxRequestHandler(BaseHTTPRequestHandler):
         if path in ("/", "/index.html"):
             self._send(200, "text/html; charset=utf-8", render_list(store.all()).encode())
         elif path == "/messages.json":
-            body = json.dumps([m.as_json() for m in store.all()], ensure_ascii=False)
-            self._send(200, "application/json", body.encode())
+            self._send(200, "application/json", store.messages_json())
         elif (match := _MESSAGE_PAGE.fullmatch(path)) and (found := store.get(int(match[1]))):
             message, raw = found
             if match[2]:

@@ -1,0 +1,1 @@
+"""Deployment of emailsched to AWS: the pieces behind `infra/deploy.py`."""

@@ -1,0 +1,134 @@
+"""The stage's Chalice configuration (functions/.chalice/config.json) and policy files.
+
+config.json is the stage's record of its choices: a flag not given on this run keeps the
+value the stage already has, so running deploy.py again with no flags changes nothing.
+Secret values never go into it (see chalice_run.py).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emailsched.adapters.queues import SENDER_TIMEOUT_SECONDS
+from emailsched_infra.stage import API_HANDLER, APP_NAME, FUNCTIONS, PUMP, SENDER, Stage
+
+# API Gateway gives up on an integration after 29 s: a longer API timeout buys nothing.
+API_TIMEOUT_SECONDS = 29
+# The pump runs every minute; one run must end before the next starts.
+PUMP_TIMEOUT_SECONDS = 60
+DEFAULTS: dict[str, Any] = {
+    "memory_mb": 512,
+    # Each sender instance holds a few Postgres connections: this caps them, and the
+    # event source's MaximumConcurrency keeps SQS from invoking past it (event_source.py).
+    "sender_concurrency": 5,
+    "batching_window_seconds": 1,
+    "subnet_ids": [],
+    "security_group_ids": [],
+}
+
+
+@dataclass(frozen=True)
+class StageChoices:
+    """What a stage is deployed with; None means 'keep what the stage has'."""
+
+    memory_mb: int | None = None
+    sender_concurrency: int | None = None
+    batching_window_seconds: int | None = None
+    subnet_ids: list[str] | None = None
+    security_group_ids: list[str] | None = None
+    settings: dict[str, str] = field(default_factory=dict)  # non-secret environment
+    unset: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    memory_mb: int
+    sender_concurrency: int
+    batching_window_seconds: int
+    subnet_ids: list[str]
+    security_group_ids: list[str]
+    settings: dict[str, str]
+
+    @property
+    def vpc(self) -> bool:
+        return bool(self.subnet_ids)
+
+
+def load(project_dir: Path) -> dict[str, Any]:
+    path = project_dir / ".chalice" / "config.json"
+    if path.exists():
+        loaded: dict[str, Any] = json.loads(path.read_text())
+        return loaded
+    return {"version": "2.0", "app_name": APP_NAME, "stages": {}}
+
+
+def resolve(choices: StageChoices, config: dict[str, Any], stage: Stage) -> Resolved:
+    """Flags first, then the stage's recorded values, then the defaults."""
+    recorded = config.get("stages", {}).get(stage.name, {}).get("x-emailsched", {})
+    chosen = {name: getattr(choices, name) for name in DEFAULTS}
+    values = {name: chosen[name] if chosen[name] is not None
+              else recorded.get(name, DEFAULTS[name]) for name in DEFAULTS}
+    settings = {**recorded.get("settings", {}), **choices.settings}
+    for name in choices.unset:
+        settings.pop(name, None)
+    resolved = Resolved(settings=settings, **values)
+    if resolved.sender_concurrency < 2:
+        raise SystemExit("--sender-concurrency must be at least 2 (the least MaximumConcurrency "
+                         "an SQS event source takes)")
+    if bool(resolved.subnet_ids) != bool(resolved.security_group_ids):
+        raise SystemExit("give both --subnet-ids and --security-group-ids, or neither")
+    return resolved
+
+
+def stage_config(stage: Stage, resolved: Resolved, layer_arn: str) -> dict[str, Any]:
+    """The stage's entry in config.json: everything but secret values."""
+    config: dict[str, Any] = {
+        "api_gateway_stage": "api",
+        "autogen_policy": False,
+        "lambda_memory_size": resolved.memory_mb,
+        "layers": [layer_arn],
+        "environment_variables": {**resolved.settings, "SEND_QUEUE_NAME": stage.queue_name},
+        "lambda_functions": {
+            API_HANDLER: {"lambda_timeout": API_TIMEOUT_SECONDS},
+            SENDER: {"lambda_timeout": SENDER_TIMEOUT_SECONDS,
+                     "reserved_concurrency": resolved.sender_concurrency},
+            PUMP: {"lambda_timeout": PUMP_TIMEOUT_SECONDS},
+        },
+        # Chalice ignores keys it does not know; deploy.py keeps the choices it derives
+        # the rest from here, so the next run starts from them.
+        "x-emailsched": {
+            "memory_mb": resolved.memory_mb,
+            "sender_concurrency": resolved.sender_concurrency,
+            "batching_window_seconds": resolved.batching_window_seconds,
+            "subnet_ids": resolved.subnet_ids,
+            "security_group_ids": resolved.security_group_ids,
+            "settings": resolved.settings,
+        },
+    }
+    for function in FUNCTIONS:
+        config["lambda_functions"][function]["iam_policy_file"] = stage.policy_file(function)
+    if resolved.vpc:
+        config["subnet_ids"] = resolved.subnet_ids
+        config["security_group_ids"] = resolved.security_group_ids
+    return config
+
+
+def write(project_dir: Path, config: dict[str, Any], stage: Stage, entry: dict[str, Any],
+          policies: dict[str, dict[str, Any]]) -> None:
+    """Write the stage's entry into config.json and its functions' policy files."""
+    folder = project_dir / ".chalice"
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {**config, "stages": {**config.get("stages", {}), stage.name: entry}}
+    _write_json(folder / "config.json", config)
+    for function, document in policies.items():
+        _write_json(folder / stage.policy_file(function), document)
+
+
+def _write_json(path: Path, document: Any) -> None:
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    # Unchanged content is not rewritten, so a second run leaves no trace even in mtimes.
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)

@@ -1,0 +1,158 @@
+"""The `common` Lambda layer: the `emailsched` package and its runtime dependencies, in the
+`python/` layout Lambda puts on sys.path, zipped byte for byte the same from the same input.
+
+Dependencies come from pyproject.toml's [project.dependencies], installed as Linux wheels
+for Lambda's Python, and are cached under the build directory by a hash of that list, so a
+second build reuses them (delete the cache, or pass refresh, to pick up new releases).
+"""
+
+from __future__ import annotations
+
+import base64
+import compileall
+import hashlib
+import os
+import py_compile
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from emailsched_infra.stage import PYTHON_VERSION, RUNTIME
+
+PLATFORM = "manylinux2014_x86_64"
+# Chalice puts its own runtime (chalice/app.py) into every function's package, and the
+# `chalice` distribution is the CLI with pip, setuptools and friends: not for the layer.
+NOT_IN_LAYER = {"chalice"}
+# The sizes Lambda allows: everything unzipped (function + layers) and a direct upload.
+UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
+DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+LAMBDA_PATH = "/opt/python"  # where Lambda unpacks the layer's python/ folder
+SKIP_PARTS = {".pytest_cache", ".mypy_cache"}
+
+
+@dataclass(frozen=True)
+class LayerZip:
+    path: Path
+    zipped_bytes: int
+    unzipped_bytes: int
+    files: int
+
+    @property
+    def sha256_b64(self) -> str:
+        """The zip's SHA-256 in the encoding Lambda reports as CodeSha256."""
+        return base64.b64encode(hashlib.sha256(self.path.read_bytes()).digest()).decode()
+
+
+def runtime_requirements(pyproject: Path) -> list[str]:
+    """The project's runtime dependencies, less those Lambda gets another way."""
+    project = tomllib.loads(pyproject.read_text())["project"]
+    return [spec for spec in project["dependencies"]
+            if canonicalize_name(Requirement(spec).name) not in NOT_IN_LAYER]
+
+
+def _compile(root: Path) -> None:
+    # /opt is read-only on Lambda, so without these every cold start compiles every module.
+    # Unchecked-hash .pyc files carry no timestamps (the zip stays reproducible) and are
+    # never re-validated, which suits a layer that cannot change.
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == PYTHON_VERSION:
+        # ddir: tracebacks name the files where Lambda mounts them, whatever the build path.
+        compileall.compile_dir(root, quiet=2, workers=0, ddir=LAMBDA_PATH,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+
+
+def install_dependencies(requirements: list[str], cache: Path, refresh: bool = False) -> Path:
+    """Install `requirements` for Lambda into a cached folder; return that folder."""
+    key = hashlib.sha256("\n".join([PLATFORM, PYTHON_VERSION, *requirements]).encode())
+    target = cache / f"deps-{key.hexdigest()[:16]}"
+    if (target / ".complete").exists() and not refresh:
+        return target
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--target", str(partial), "--platform", PLATFORM, "--implementation", "cp",
+         "--python-version", PYTHON_VERSION, "--only-binary=:all:", "--no-compile",
+         *requirements], check=True)
+    shutil.rmtree(partial / "bin", ignore_errors=True)  # console scripts: no use in Lambda
+    _compile(partial)
+    (partial / ".complete").touch()
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
+
+
+def _files(root: Path) -> Iterator[tuple[str, Path]]:
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if path.is_file() and not SKIP_PARTS.intersection(relative.parts) \
+                and path.name != ".complete":
+            yield relative.as_posix(), path
+
+
+def _add(archive: zipfile.ZipFile, path: Path, name: str) -> int:
+    info = zipfile.ZipInfo(f"python/{name}", date_time=ZIP_EPOCH)
+    info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    data = path.read_bytes()
+    archive.writestr(info, data, compresslevel=6)
+    return len(data)
+
+
+def build_layer(layer_src: Path, pyproject: Path, build_dir: Path,
+                refresh: bool = False) -> LayerZip:
+    """Build `<build_dir>/common-layer.zip` from layers/common/python and the dependencies."""
+    deps = install_dependencies(runtime_requirements(pyproject), build_dir / "cache", refresh)
+    package = build_dir / "package"
+    shutil.rmtree(package, ignore_errors=True)
+    shutil.copytree(layer_src / "python" / "emailsched", package / "emailsched",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    _compile(package)
+    entries = dict(_files(deps))
+    entries.update(_files(package))  # our package wins over anything of the same name
+    out = build_dir / "common-layer.zip"
+    unzipped = 0
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in sorted(entries):
+            unzipped += _add(archive, entries[name], name)
+    layer = LayerZip(out, out.stat().st_size, unzipped, len(entries))
+    if unzipped > UNZIPPED_LIMIT_BYTES:
+        raise SystemExit(f"layer unzips to {unzipped / 2**20:.0f} MiB: over Lambda's 250 MB")
+    return layer
+
+
+def publish(lambda_client: Any, s3: Any, name: str, layer: LayerZip,
+            bucket: str | None) -> tuple[str, bool]:
+    """The ARN of a layer version with exactly this zip: the newest one if it matches,
+    else a new one. Returns (arn, published)."""
+    versions = lambda_client.list_layer_versions(LayerName=name)["LayerVersions"]
+    if versions:
+        newest = max(versions, key=lambda version: version["Version"])
+        found = lambda_client.get_layer_version(LayerName=name, VersionNumber=newest["Version"])
+        if found["Content"]["CodeSha256"] == layer.sha256_b64:
+            return str(found["LayerVersionArn"]), False
+    answer = lambda_client.publish_layer_version(
+        LayerName=name, Content=_content(s3, name, layer, bucket),
+        Description=f"emailsched common layer sha256:{layer.sha256_b64}",
+        CompatibleRuntimes=[RUNTIME], CompatibleArchitectures=["x86_64"])
+    return str(answer["LayerVersionArn"]), True
+
+
+def _content(s3: Any, name: str, layer: LayerZip, bucket: str | None) -> dict[str, Any]:
+    if layer.zipped_bytes <= DIRECT_UPLOAD_LIMIT_BYTES:
+        return {"ZipFile": layer.path.read_bytes()}
+    if not bucket:
+        raise SystemExit(f"the layer zip is {layer.zipped_bytes / 2**20:.1f} MiB, over the "
+                         "50 MB direct upload: pass --artifact-bucket to publish it from S3")
+    key = f"layers/{name}/{hashlib.sha256(layer.path.read_bytes()).hexdigest()}.zip"
+    s3.upload_file(str(layer.path), bucket, key)
+    return {"S3Bucket": bucket, "S3Key": key}

@@ -1,0 +1,129 @@
+"""The two things deploy.py does: deploy a stage to AWS, or package it for CloudFormation."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from emailsched_infra import chalice_config, chalice_run, event_source, layer, settings_check
+from emailsched_infra.chalice_config import StageChoices
+from emailsched_infra.policies import cloudformation_refs, concrete_refs, function_policies
+from emailsched_infra.stack import ensure_secret, ensure_stage_queues, function_environments
+from emailsched_infra.stage import FUNCTIONS, SENDER, Stage
+from emailsched_infra.template import DEAD_LETTER_QUEUE, LAYER_FILE, SEND_QUEUE, merge_template
+
+
+@dataclass(frozen=True)
+class Options:
+    stage: Stage
+    choices: StageChoices
+    project_dir: Path  # functions/
+    layer_dir: Path  # layers/common/
+    pyproject: Path
+    build_dir: Path
+    artifact_bucket: str | None = None
+    force: bool = False
+    refresh_dependencies: bool = False
+
+
+def _report(step: str, changed: bool, detail: str) -> None:
+    print(f"{step:<14} {'changed' if changed else 'unchanged':<10} {detail}", flush=True)
+
+
+def _build_layer(options: Options) -> layer.LayerZip:
+    built = layer.build_layer(options.layer_dir, options.pyproject, options.build_dir,
+                              options.refresh_dependencies)
+    print(f"layer zip      {built.zipped_bytes / 2**20:.1f} MiB zipped, "
+          f"{built.unzipped_bytes / 2**20:.1f} MiB unzipped, {built.files} files", flush=True)
+    return built
+
+
+def deploy(options: Options) -> None:
+    """Steps (a) to (e) of infra/README.md, each a no-op when AWS already matches."""
+    stage, session = options.stage, boto3.session.Session(region_name=options.stage.region)
+    identity = session.client("sts").get_caller_identity()
+    account, partition = identity["Account"], identity["Arn"].split(":")[1]
+
+    config = chalice_config.load(options.project_dir)
+    resolved = chalice_config.resolve(options.choices, config, stage)
+    settings_check.check_names(options.choices.settings)
+
+    secret = ensure_secret(session.client("secretsmanager"), stage, os.environ,
+                           lambda values: settings_check.check_values({**resolved.settings,
+                                                                       **values}))
+    _report("secret", secret.changed, f"{stage.secret_name} ({', '.join(sorted(secret.values))})")
+    queues = ensure_stage_queues(session.client("sqs"), stage)
+    _report("queues", queues.changed, queues.send_url)
+
+    lambda_client = session.client("lambda")
+    layer_arn, published = layer.publish(lambda_client, session.client("s3"), stage.layer_name,
+                                         _build_layer(options), options.artifact_bucket)
+    _report("layer", published, layer_arn)
+
+    policies = function_policies(concrete_refs(stage, account, partition), resolved.vpc)
+    chalice_config.write(options.project_dir, config, stage,
+                         chalice_config.stage_config(stage, resolved, layer_arn), policies)
+    _chalice_deploy(options, lambda_client, secret.version_id, secret.values)
+
+    sender_arn = lambda_client.get_function(
+        FunctionName=stage.function_name(SENDER))["Configuration"]["FunctionArn"]
+    mapping = event_source.configure(
+        lambda_client, sender_arn, queues.send_arn,
+        event_source.wanted(resolved.batching_window_seconds, resolved.sender_concurrency))
+    _report("event source", mapping.changed, f"{mapping.uuid} ReportBatchItemFailures")
+
+
+def _chalice_deploy(options: Options, lambda_client: Any, secret_version: str,
+                    secrets: dict[str, str]) -> None:
+    stage, project_dir = options.stage, options.project_dir
+    digest = chalice_run.fingerprint(project_dir, stage, secret_version)
+    if not options.force and chalice_run.already_deployed(lambda_client, project_dir, stage,
+                                                          digest):
+        _report("chalice", False, f"functions carry fingerprint {digest[:12]}")
+        return
+    committed = chalice_config.load(project_dir)
+    config = chalice_run.with_secrets(committed, stage, function_environments(secrets),
+                                      {chalice_run.FINGERPRINT_TAG: digest})
+    policies = {fn: json.loads((project_dir / ".chalice" / stage.policy_file(fn)).read_text())
+                for fn in FUNCTIONS}
+    with chalice_run.staged(project_dir, stage, config, policies) as staging:
+        chalice_run.chalice(staging, stage, "deploy")
+        chalice_run.keep_deployed_record(staging, project_dir, stage)
+    _report("chalice", True, f"deployed, fingerprint {digest[:12]}")
+
+
+# Stand-ins that let the package step validate the settings: the real values come from
+# the template's parameters when CloudFormation deploys it.
+_PLACEHOLDER_SECRETS = {"DATABASE_URL": "postgresql+pg8000://placeholder@localhost/db",
+                        "REDIS_URL": "redis://localhost:6379/0", "SESSION_SECRET": "x" * 32}
+
+
+def package(options: Options, out: Path) -> Path:
+    """Write `out/sam.json` (Chalice's template merged with template.py's) and the two
+    zips it names; returns the template's path."""
+    stage = options.stage
+    config = chalice_config.load(options.project_dir)
+    resolved = chalice_config.resolve(options.choices, config, stage)
+    settings_check.check_names(options.choices.settings)
+    settings_check.check_values({**resolved.settings, **_PLACEHOLDER_SECRETS})
+    built = _build_layer(options)
+    # The merge template replaces this with a reference to its own layer resource.
+    placeholder = f"arn:aws:lambda:{stage.region}:000000000000:layer:{stage.layer_name}:1"
+    entry = chalice_config.stage_config(stage, resolved, placeholder)
+    config = {**config, "stages": {stage.name: entry}}
+    refs = cloudformation_refs(stage, SEND_QUEUE, DEAD_LETTER_QUEUE)
+    with chalice_run.staged(options.project_dir, stage, config,
+                            function_policies(refs, resolved.vpc)) as staging:
+        merge = staging / "merge.json"
+        merge.write_text(json.dumps(merge_template(stage, resolved), indent=2))
+        shutil.rmtree(out, ignore_errors=True)
+        chalice_run.chalice(staging, stage, "package", "--merge-template", str(merge), str(out))
+    shutil.copy2(built.path, out / LAYER_FILE)
+    print(f"template       {out / 'sam.json'}", flush=True)
+    return out / "sam.json"

@@ -1,0 +1,123 @@
+"""What Chalice cannot create: the send queue with its dead-letter queue, and the secret
+that holds the stage's connection strings.
+
+Both are read before they are written, so a run with nothing to change writes nothing (a
+new secret version, for instance, is made only when a value differs).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from emailsched.adapters.queues import (
+    dead_letter_attributes,
+    ensure_queues,
+    send_queue_attributes,
+)
+from emailsched_infra.stage import API_HANDLER, FUNCTIONS, SENDER, Stage
+
+REQUIRED_SECRETS = ("DATABASE_URL", "REDIS_URL", "SESSION_SECRET")
+OPTIONAL_SECRETS = ("SMTP_PASSWORD",)
+SECRET_KEYS = REQUIRED_SECRETS + OPTIONAL_SECRETS
+# Which functions see which secret: Settings needs the two URLs everywhere; only the API
+# signs sessions and only the sender logs in to the SMTP relay.
+SECRET_SCOPE: dict[str, tuple[str, ...]] = {
+    "DATABASE_URL": FUNCTIONS, "REDIS_URL": FUNCTIONS,
+    "SESSION_SECRET": (API_HANDLER,), "SMTP_PASSWORD": (SENDER,)}
+
+
+@dataclass(frozen=True)
+class Queues:
+    send_url: str
+    send_arn: str
+    dead_letter_arn: str
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Secret:
+    arn: str
+    version_id: str
+    values: dict[str, str]
+    changed: bool
+
+
+def _attributes(sqs: Any, url: str) -> dict[str, str]:
+    return dict(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"])
+
+
+def _matches(actual: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    for name, value in wanted.items():
+        if name == "RedrivePolicy":
+            # AWS answers with its own JSON spelling: compare the meaning, not the text.
+            got = json.loads(actual.get(name) or "{}")
+            want = json.loads(value)
+            if (got.get("deadLetterTargetArn") != want["deadLetterTargetArn"]
+                    or int(got.get("maxReceiveCount", -1)) != want["maxReceiveCount"]):
+                return False
+        elif actual.get(name) != value:
+            return False
+    return True
+
+
+def _current_queues(sqs: Any, stage: Stage) -> Queues | None:
+    try:
+        dlq_url = sqs.get_queue_url(QueueName=stage.dead_letter_queue_name)["QueueUrl"]
+        send_url = sqs.get_queue_url(QueueName=stage.queue_name)["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        return None
+    dlq = _attributes(sqs, dlq_url)
+    send = _attributes(sqs, send_url)
+    wanted = send_queue_attributes(dlq["QueueArn"])
+    if not (_matches(dlq, dead_letter_attributes()) and _matches(send, wanted)):
+        return None
+    return Queues(send_url, send["QueueArn"], dlq["QueueArn"], changed=False)
+
+
+def ensure_stage_queues(sqs: Any, stage: Stage) -> Queues:
+    """Create or correct both queues with the definitions the code uses."""
+    current = _current_queues(sqs, stage)
+    if current is not None:
+        return current
+    send_url = ensure_queues(sqs, stage.queue_name)
+    send_arn = _attributes(sqs, send_url)["QueueArn"]
+    dlq_url = sqs.get_queue_url(QueueName=stage.dead_letter_queue_name)["QueueUrl"]
+    return Queues(send_url, send_arn, _attributes(sqs, dlq_url)["QueueArn"], changed=True)
+
+
+def ensure_secret(secrets: Any, stage: Stage, given: Mapping[str, str],
+                  check: Callable[[dict[str, str]], None]) -> Secret:
+    """Store the stage's secret values: those `given` replace stored ones, the rest are kept.
+    `check` sees the values before anything is written."""
+    given = {key: value for key, value in given.items() if key in SECRET_KEYS and value}
+    try:
+        answer = secrets.get_secret_value(SecretId=stage.secret_name)
+    except secrets.exceptions.ResourceNotFoundException:
+        answer = None
+    stored = json.loads(answer["SecretString"]) if answer else {}
+    values = {**stored, **given}
+    missing = [key for key in REQUIRED_SECRETS if not values.get(key)]
+    if missing:
+        raise SystemExit(f"{stage.secret_name} has no {', '.join(missing)}: export "
+                         f"{' '.join(missing)} for this run (they are kept for the next)")
+    check(values)
+    text = json.dumps(values, sort_keys=True)
+    if answer is None:
+        created = secrets.create_secret(
+            Name=stage.secret_name, SecretString=text,
+            Description=f"emailsched {stage.name}: connection strings and signing secret")
+        return Secret(created["ARN"], created["VersionId"], values, changed=True)
+    if values == stored:
+        return Secret(answer["ARN"], answer["VersionId"], values, changed=False)
+    put = secrets.put_secret_value(SecretId=stage.secret_name, SecretString=text)
+    return Secret(put["ARN"], put["VersionId"], values, changed=True)
+
+
+def function_environments(values: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """The secret values each function gets as environment variables."""
+    return {function: {name: values[name] for name, scope in SECRET_SCOPE.items()
+                       if function in scope and values.get(name)}
+            for function in FUNCTIONS}

@@ -1,0 +1,54 @@
+"""A stage (prod, staging, ...) and the names of everything deployed for it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+APP_NAME = "emailsched"
+PYTHON_VERSION = "3.11"
+RUNTIME = f"python{PYTHON_VERSION}"
+# Chalice's names for the app's three functions: the API handler, then the event handlers
+# by the `name=` their decorators give in functions/app.py.
+API_HANDLER, SENDER, PUMP = "api_handler", "sender", "pump"
+FUNCTIONS = (API_HANDLER, SENDER, PUMP)
+_STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    region: str
+
+    def __post_init__(self) -> None:
+        # The name goes into queue, function, role and secret names: keep it short and plain.
+        if not _STAGE_NAME.match(self.name):
+            raise ValueError(f"stage {self.name!r}: use 1-20 of a-z, 0-9 and '-', "
+                             "starting with a letter")
+
+    @property
+    def queue_name(self) -> str:
+        return f"{APP_NAME}-{self.name}-send"
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        # The same rule as Settings.dead_letter_queue_name and adapters.queues.ensure_queues.
+        return f"{self.queue_name}-dlq"
+
+    @property
+    def secret_name(self) -> str:
+        return f"{APP_NAME}/{self.name}/app"
+
+    @property
+    def layer_name(self) -> str:
+        return f"{APP_NAME}-{self.name}-common"
+
+    def function_name(self, function: str) -> str:
+        """The Lambda function name Chalice gives `function` in this stage."""
+        if function == API_HANDLER:
+            return f"{APP_NAME}-{self.name}"
+        return f"{APP_NAME}-{self.name}-{function}"
+
+    def policy_file(self, function: str) -> str:
+        """The IAM policy file of `function`, relative to functions/.chalice/."""
+        return f"policy-{self.name}-{function}.json"

@@ -1,0 +1,218 @@
+"""`emailsched dev` as a user runs it: nothing configured, one command, real services."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import requests
+
+from tests.support.stack import Api, Services, create_database, wait_until
+
+pytestmark = pytest.mark.e2e
+CONFIGURED = ("DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT_URL", "SMTP_HOST", "SMTP_PORT",
+              "SESSION_SECRET", "AUTH_MODE", "REDIS_KEY_PREFIX")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Dev:
+    """One `emailsched dev` process and what it printed."""
+
+    folder: Path
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[str] | None = None
+    output: list[str] = field(default_factory=list)
+
+    def start(self, timeout: float = 30) -> float:
+        started = time.monotonic()
+        self.output = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "emailsched.cli", "dev", "--port", str(self.port),
+             "--data-dir", str(self.folder / ".emailsched")],
+            cwd=self.folder, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        import threading
+
+        threading.Thread(target=self._read, daemon=True).start()
+        wait_until(lambda: "emailsched is running" in "\n".join(self.output), timeout, 0.2)
+        return time.monotonic() - started
+
+    def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line.rstrip())
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def inbox(self) -> str:
+        found = re.search(r"SMTP inbox\s+(http://\S+?)/?\s", "\n".join(self.output) + " ")
+        assert found, "\n".join(self.output[-30:])
+        return found.group(1)
+
+    def processes(self) -> list[psutil.Process]:
+        """The dev process, its children, and the embedded servers running on its folder."""
+        assert self.process is not None
+        found = {self.process.pid: psutil.Process(self.process.pid)}
+        found.update({p.pid: p for p in found[self.process.pid].children(recursive=True)})
+        for process in psutil.process_iter(["cmdline"]):
+            if str(self.folder) in " ".join(process.info["cmdline"] or []):
+                found[process.pid] = process
+        return list(found.values())
+
+    def stop(self) -> list[psutil.Process]:
+        assert self.process is not None
+        before = self.processes()
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=20)
+        return [p for p in before if _alive(p)]
+
+
+def _alive(process: psutil.Process) -> bool:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return False
+        except psutil.NoSuchProcess:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.fixture
+def dev_folder() -> Iterator[Path]:
+    # Not under pytest's tmp folders (0700): embedded Postgres runs as its own user.
+    folder = Path(tempfile.mkdtemp(prefix="emailsched-dev-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in CONFIGURED}
+    return {**env, "LOG_LEVEL": "WARNING", **extra}
+
+
+def schedule(api: Api, recipients: list[str], start: datetime, delay_ms: int) -> Any:
+    answer = api.post("/emails/schedule", {
+        "subject": "Hello from dev", "body": "<p>Hi!</p>", "recipients": recipients,
+        "startTime": start.isoformat(), "delayMs": delay_ms, "hourlyLimit": 1000,
+        "sender": {"email": "me@example.com", "name": "Me"}})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def inbox_messages(dev: Dev) -> list[dict[str, Any]]:
+    return list(requests.get(f"{dev.inbox}/messages.json", timeout=5).json())
+
+
+def test_one_command_runs_everything_and_sends(dev_folder: Path):
+    dev = Dev(dev_folder, clean_env())
+    took = dev.start(timeout=30)
+    try:
+        api = Api(dev.url, "first@example.com")
+        schedule(api, ["a@example.com", "b@example.com", "c@example.com"],
+                 datetime.now(UTC), 0)
+        arrived = wait_until(lambda: len(inbox_messages(dev)) == 3 and inbox_messages(dev), 20)
+        assert sorted(m["to"][0] for m in arrived) == ["a@example.com", "b@example.com",
+                                                       "c@example.com"]
+        sent = wait_until(lambda: len(api.get("/emails/sent").json()["emails"]) == 3, 10)
+        assert sent
+        assert requests.get(f"{dev.url}/auth/config", timeout=5).json()["authMode"] == "dev"
+    finally:
+        left = dev.stop()
+    assert left == [], f"still running after stop: {left}"
+    print(f"cold start to a working API: {took:.1f} s")
+
+
+def test_a_restart_resumes_with_every_email_sent_once_at_its_time(dev_folder: Path):
+    dev = Dev(dev_folder, clean_env())
+    dev.start(timeout=30)
+    start = datetime.now(UTC) + timedelta(seconds=6)
+    recipients = [f"later{i:02d}@example.com" for i in range(20)]
+    try:
+        schedule(Api(dev.url), recipients, start, 600)
+        time.sleep(2)  # let the pump put them on the (soon gone) queue
+    finally:
+        left = dev.stop()
+    assert left == []
+    restarted_at = time.time()
+    took = dev.start(timeout=30)
+    try:
+        arrived = wait_until(lambda: len(inbox_messages(dev)) >= 20 and inbox_messages(dev), 40)
+        time.sleep(1.5)
+        arrived = inbox_messages(dev)
+    finally:
+        assert dev.stop() == []
+    assert len(arrived) == 20 and len({m["messageId"] for m in arrived}) == 20
+    for message in arrived:
+        index = recipients.index(message["to"][0])
+        due = start.timestamp() + 0.6 * index
+        received = datetime.fromisoformat(message["receivedAt"]).timestamp()
+        assert received >= due - 0.05
+        if due > restarted_at + took + 1:  # due after the restart: on time
+            assert received - due < 1.5
+    print(f"warm start to a working API: {took:.1f} s")
+
+
+def test_configured_services_are_used_instead_of_embedded_ones(dev_folder: Path,
+                                                               services: Services):
+    from tests.support.stack import MACHINE_POSTGRES
+
+    database, drop = create_database(os.environ.get("EMAILSCHED_TEST_POSTGRES",
+                                                    MACHINE_POSTGRES))
+    try:
+        dev = Dev(dev_folder, clean_env(DATABASE_URL=database, REDIS_URL=services.redis_url,
+                                        REDIS_KEY_PREFIX="emailsched-e2e:"))
+        dev.start(timeout=30)
+        try:
+            banner = "\n".join(dev.output)
+            assert "postgres" not in banner.split("emailsched is running")[1].split("Sign")[0]
+            assert not (dev_folder / ".emailsched" / "postgres").exists()
+            assert not (dev_folder / ".emailsched" / "redis").exists()
+            api = Api(dev.url)
+            schedule(api, ["x@example.com"], datetime.now(UTC), 0)
+            assert wait_until(lambda: inbox_messages(dev), 20)
+        finally:
+            assert dev.stop() == []
+    finally:
+        drop()
+
+
+def test_a_second_dev_on_the_same_folder_says_one_is_running(dev_folder: Path):
+    dev = Dev(dev_folder, clean_env())
+    dev.start(timeout=30)
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "emailsched.cli", "dev", "--port", str(free_port()),
+             "--data-dir", str(dev_folder / ".emailsched")],
+            cwd=dev_folder, env=clean_env(), capture_output=True, text=True, timeout=30)
+        assert second.returncode == 1
+        assert "already running" in second.stderr or "is running" in second.stderr
+    finally:
+        assert dev.stop() == []

@@ -1,0 +1,120 @@
+"""Fixtures for the deployment tests: a moto server, a snapshot of the code to deploy, and
+one deploy (run twice) and one package shared by the whole session.
+
+The layer's dependency install is cached under infra/build/ (gitignored), so only the
+first session on a machine downloads from PyPI.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.infra.support import (
+    CHOICES,
+    REPO,
+    SECRETS,
+    Deployed,
+    account_state,
+    run_deploy,
+)
+
+# The tests import infra/emailsched_infra the way infra/deploy.py does.
+sys.path.insert(0, str(REPO / "infra"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def aws_env() -> dict[str, str]:
+    return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory,
+                  aws_env: dict[str, str]) -> Iterator[str]:
+    """moto's server (with the Swagger shim of moto_server.py) on a free loopback port."""
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("moto_server.py")), "-p", str(port)],
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("moto server did not start") from None
+            time.sleep(0.2)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def aws(moto_endpoint: str, aws_env: dict[str, str]) -> dict[str, str]:
+    """The environment of a process that talks to the moto server."""
+    return {**aws_env, "AWS_ENDPOINT_URL": moto_endpoint}
+
+
+@pytest.fixture(scope="session")
+def session(aws: dict[str, str]) -> Any:
+    return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                 region_name="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of functions/ and layers/common taken once, so edits others make to the
+    working tree during the session cannot make the second deploy differ from the first."""
+    root = tmp_path_factory.mktemp("snapshot")
+    (root / "functions").mkdir()
+    for name in ("app.py", "requirements.txt"):
+        shutil.copy2(REPO / "functions" / name, root / "functions" / name)
+    shutil.copytree(REPO / "layers" / "common" / "python" / "emailsched",
+                    root / "layer" / "python" / "emailsched",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+@pytest.fixture(scope="session")
+def deployed(aws: dict[str, str], session: Any, snapshot: Path) -> Deployed:
+    """deploy.py run against moto with secrets and stage choices, then again bare."""
+    project, layer = snapshot / "functions", snapshot / "layer"
+    first = run_deploy(CHOICES, {**aws, **SECRETS}, project, layer)
+    before = account_state(session, aws)
+    second = run_deploy([], aws, project, layer)
+    return Deployed(first, second, before, account_state(session, aws), project)
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory: pytest.TempPathFactory, aws_env: dict[str, str],
+             snapshot: Path) -> Path:
+    """deploy.py --package output (sam.json, deployment.zip, common-layer.zip)."""
+    root = tmp_path_factory.mktemp("package")
+    project = root / "functions"  # its own project: no stage recorded by a deploy
+    project.mkdir()
+    for name in ("app.py", "requirements.txt"):
+        shutil.copy2(snapshot / "functions" / name, project / name)
+    run_deploy(["--package", str(root / "out"), *CHOICES], aws_env, project, snapshot / "layer")
+    return root / "out"

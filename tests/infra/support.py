@@ -1,0 +1,82 @@
+"""Helpers for the deployment tests: constants, running deploy.py, reading the account."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "infra" / "deploy.py"
+BUILD_DIR = REPO / "infra" / "build"
+STAGE = "test"
+SECRETS = {
+    "DATABASE_URL": "postgresql+pg8000://emailsched:db-password@db.internal:5432/emailsched",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "SESSION_SECRET": "s" * 40,
+}
+SUBNETS = "subnet-0123456789abcdef0,subnet-0fedcba9876543210"
+SECURITY_GROUP = "sg-0123456789abcdef0"
+CHOICES = ["--set", "GOOGLE_CLIENT_ID=client.apps.example", "--set", "PUMP_MAX_IN_FLIGHT=5000",
+           "--subnet-ids", SUBNETS, "--security-group-ids", SECURITY_GROUP,
+           "--sender-concurrency", "4", "--batching-window", "2", "--memory", "1024"]
+
+
+def client(session: Any, aws: dict[str, str], service: str) -> Any:
+    return session.client(service, endpoint_url=aws["AWS_ENDPOINT_URL"])
+
+
+def run_deploy(args: list[str], env: dict[str, str], project_dir: Path, layer_dir: Path) -> str:
+    """Run infra/deploy.py as a user would, with only `env` for AWS and secrets."""
+    command = [sys.executable, str(DEPLOY), "--stage", STAGE, "--project-dir", str(project_dir),
+               "--layer-dir", str(layer_dir), "--build-dir", str(BUILD_DIR), *args]
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("AWS_") and k not in SECRETS}
+    done = subprocess.run(command, env={**clean, **env}, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, f"deploy.py failed:\n{done.stdout}\n{done.stderr}"
+    print(done.stdout)
+    return done.stdout
+
+
+def account_state(session: Any, aws: dict[str, str]) -> dict[str, Any]:
+    """Everything a deploy can change, as comparable data."""
+    sqs, lam = client(session, aws, "sqs"), client(session, aws, "lambda")
+    queues = {url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+              for url in sqs.list_queues().get("QueueUrls", [])}
+    functions = {}
+    for summary in lam.list_functions()["Functions"]:
+        name = summary["FunctionName"]
+        found = lam.get_function(FunctionName=name)
+        functions[name] = {"configuration": found["Configuration"], "tags": found.get("Tags"),
+                           "concurrency": found.get("Concurrency")}
+    layers = {layer["LayerName"]: lam.list_layer_versions(LayerName=layer["LayerName"])
+              ["LayerVersions"] for layer in lam.list_layers()["Layers"]}
+    secrets = client(session, aws, "secretsmanager")
+    apigateway = client(session, aws, "apigateway")
+    apis = {api["id"]: [d["id"] for d in apigateway.get_deployments(restApiId=api["id"])
+                        ["items"]] for api in apigateway.get_rest_apis()["items"]}
+    iam = client(session, aws, "iam")
+    return json.loads(json.dumps({
+        "queues": queues, "functions": functions, "layers": layers,
+        "mappings": lam.list_event_source_mappings()["EventSourceMappings"],
+        "rules": client(session, aws, "events").list_rules()["Rules"],
+        "secrets": [(s["Name"], sorted(s.get("SecretVersionsToStages", {})))
+                    for s in secrets.list_secrets()["SecretList"]],
+        "apis": apis,
+        "roles": {r["RoleName"]: iam.list_role_policies(RoleName=r["RoleName"])["PolicyNames"]
+                  for r in iam.list_roles()["Roles"]},
+    }, default=str))
+
+
+@dataclass(frozen=True)
+class Deployed:
+    first: str
+    second: str
+    before_second: dict[str, Any]
+    after_second: dict[str, Any]
+    project_dir: Path

@@ -1,0 +1,156 @@
+"""infra/deploy.py against moto's server: what a first run creates, and that a second run
+changes nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from emailsched.adapters.queues import (
+    MAX_RECEIVE_COUNT,
+    SENDER_TIMEOUT_SECONDS,
+    VISIBILITY_TIMEOUT_SECONDS,
+)
+from tests.infra.support import SECRETS, SECURITY_GROUP, SUBNETS, Deployed, client
+
+pytestmark = pytest.mark.integration
+
+QUEUE, DLQ = "emailsched-test-send", "emailsched-test-send-dlq"
+FUNCTIONS = {"api": "emailsched-test", "sender": "emailsched-test-sender",
+             "pump": "emailsched-test-pump"}
+
+
+def _function(session: Any, aws: dict[str, str], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = client(session, aws, "lambda").get_function(FunctionName=name)
+    return found
+
+
+def test_send_queue_redrives_to_its_dead_letter_queue(deployed: Deployed, session: Any,
+                                                      aws: dict[str, str]) -> None:
+    sqs = client(session, aws, "sqs")
+    dlq = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=DLQ)["QueueUrl"],
+                                   AttributeNames=["QueueArn"])["Attributes"]
+    send = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"],
+                                    AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(send["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
+    assert int(redrive["maxReceiveCount"]) == MAX_RECEIVE_COUNT
+    assert int(send["VisibilityTimeout"]) == VISIBILITY_TIMEOUT_SECONDS
+    assert VISIBILITY_TIMEOUT_SECONDS >= 6 * SENDER_TIMEOUT_SECONDS
+
+
+def test_secret_holds_the_connection_strings(deployed: Deployed, session: Any,
+                                             aws: dict[str, str]) -> None:
+    secret = client(session, aws, "secretsmanager").get_secret_value(
+        SecretId="emailsched/test/app")
+    assert json.loads(secret["SecretString"]) == SECRETS
+
+
+def test_layer_is_published_once_and_used_by_every_function(
+        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    versions = client(session, aws, "lambda").list_layer_versions(
+        LayerName="emailsched-test-common")["LayerVersions"]
+    assert len(versions) == 1
+    for name in FUNCTIONS.values():
+        layers = _function(session, aws, name)["Configuration"]["Layers"]
+        assert [layer["Arn"] for layer in layers] == [versions[0]["LayerVersionArn"]]
+
+
+def test_functions_get_their_environment_timeouts_memory_and_vpc(
+        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    timeouts = {"api": 29, "sender": SENDER_TIMEOUT_SECONDS, "pump": 60}
+    for role, name in FUNCTIONS.items():
+        config = _function(session, aws, name)["Configuration"]
+        env = config["Environment"]["Variables"]
+        assert env["SEND_QUEUE_NAME"] == QUEUE
+        assert env["GOOGLE_CLIENT_ID"] == "client.apps.example"
+        assert env["PUMP_MAX_IN_FLIGHT"] == "5000"
+        assert env["DATABASE_URL"] == SECRETS["DATABASE_URL"]
+        assert env["REDIS_URL"] == SECRETS["REDIS_URL"]
+        # Only the API signs sessions.
+        assert ("SESSION_SECRET" in env) == (role == "api")
+        assert not any(key.startswith("AWS_") for key in env)
+        assert config["Timeout"] == timeouts[role]
+        assert config["MemorySize"] == 1024
+        assert config["Runtime"] == "python3.11"
+        assert sorted(config["VpcConfig"]["SubnetIds"]) == sorted(SUBNETS.split(","))
+        assert config["VpcConfig"]["SecurityGroupIds"] == [SECURITY_GROUP]
+
+
+def test_sender_has_reserved_concurrency(deployed: Deployed, session: Any,
+                                         aws: dict[str, str]) -> None:
+    found = _function(session, aws, FUNCTIONS["sender"])
+    assert found["Concurrency"]["ReservedConcurrentExecutions"] == 4
+
+
+def test_sender_event_source_reports_batch_item_failures(
+        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    mappings = client(session, aws, "lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert len(mappings) == 1
+    mapping = mappings[0]
+    assert mapping["EventSourceArn"].endswith(f":{QUEUE}")
+    assert mapping["FunctionArn"].endswith(f":function:{FUNCTIONS['sender']}")
+    assert mapping["BatchSize"] == 10
+    assert mapping["MaximumBatchingWindowInSeconds"] == 2
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 4}
+
+
+def test_pump_runs_every_minute(deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    events = client(session, aws, "events")
+    rules = events.list_rules()["Rules"]
+    assert [rule["ScheduleExpression"] for rule in rules] == ["rate(1 minute)"]
+    targets = events.list_targets_by_rule(Rule=rules[0]["Name"])["Targets"]
+    assert [t["Arn"].rsplit(":", 1)[1] for t in targets] == [FUNCTIONS["pump"]]
+
+
+def test_each_function_role_allows_only_its_own_queue_actions(
+        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    iam = client(session, aws, "iam")
+    actions = {}
+    for role in ("sender", "pump", "api_handler"):
+        name = f"emailsched-test-{role}"
+        documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+                     for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
+        actions[role] = {(action, resource.rsplit(":", 1)[-1])
+                         for doc in documents for s in doc["Statement"]
+                         for action in s["Action"] for resource in s["Resource"]
+                         if action.startswith("sqs:")}
+    assert actions["sender"] == {
+        ("sqs:ReceiveMessage", QUEUE), ("sqs:DeleteMessage", QUEUE),
+        ("sqs:ChangeMessageVisibility", QUEUE), ("sqs:GetQueueAttributes", QUEUE),
+        ("sqs:GetQueueUrl", QUEUE), ("sqs:SendMessage", DLQ), ("sqs:GetQueueUrl", DLQ)}
+    assert actions["pump"] == {("sqs:SendMessage", QUEUE), ("sqs:GetQueueUrl", QUEUE)}
+    assert actions["api_handler"] == set()
+
+
+def test_rest_api_is_deployed_to_its_stage(deployed: Deployed, session: Any,
+                                           aws: dict[str, str]) -> None:
+    apigateway = client(session, aws, "apigateway")
+    apis = apigateway.get_rest_apis()["items"]
+    assert [api["name"] for api in apis] == ["emailsched"]
+    stages = apigateway.get_stages(restApiId=apis[0]["id"])["item"]
+    assert [stage["stageName"] for stage in stages] == ["api"]
+
+
+def test_second_run_changes_nothing(deployed: Deployed) -> None:
+    steps = dict(re.findall(r"^(\w[\w ]*?) +(changed|unchanged) ", deployed.second, re.M))
+    assert steps == dict.fromkeys(
+        ["secret", "queues", "layer", "chalice", "event source"], "unchanged"), deployed.second
+    assert deployed.after_second == deployed.before_second
+
+
+def test_config_records_choices_but_no_secret_values(deployed: Deployed) -> None:
+    chalice_dir = deployed.project_dir / ".chalice"
+    config_text = (chalice_dir / "config.json").read_text()
+    for value in SECRETS.values():
+        assert value not in config_text
+    stage = json.loads(config_text)["stages"]["test"]
+    assert stage["lambda_functions"]["sender"]["reserved_concurrency"] == 4
+    assert stage["autogen_policy"] is False
+    assert (chalice_dir / "deployed" / "test.json").exists()
+    assert sorted(p.name for p in chalice_dir.glob("policy-test-*.json")) == [
+        "policy-test-api_handler.json", "policy-test-pump.json", "policy-test-sender.json"]

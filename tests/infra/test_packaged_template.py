@@ -1,0 +1,146 @@
+"""`deploy.py --package`: Chalice's SAM template merged with the infra resources.
+
+moto cannot show what API Gateway gets from Chalice (its ImportRestApi takes no Swagger
+2.0), so the API's side is checked here, on the template CloudFormation would deploy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emailsched.adapters.queues import (
+    MAX_RECEIVE_COUNT,
+    RETENTION_SECONDS,
+    SENDER_TIMEOUT_SECONDS,
+    VISIBILITY_TIMEOUT_SECONDS,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def _template(packaged: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((packaged / "sam.json").read_text())
+    return loaded
+
+
+def _statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    policies = resources[role]["Properties"]["Policies"]
+    return [s for policy in policies for s in policy["PolicyDocument"]["Statement"]]
+
+
+def test_cfn_lint_accepts_the_template(packaged: Path) -> None:
+    lint = Path(sys.executable).with_name("cfn-lint")
+    done = subprocess.run([str(lint), str(packaged / "sam.json")], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    print(f"cfn-lint {packaged / 'sam.json'}: no findings")
+
+
+def test_template_has_the_app_and_the_infra(packaged: Path) -> None:
+    template = _template(packaged)
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    types = Counter(resource["Type"] for resource in template["Resources"].values())
+    assert types == {"AWS::Serverless::Function": 3, "AWS::IAM::Role": 3,
+                     "AWS::Serverless::Api": 1, "AWS::Lambda::Permission": 1,
+                     "AWS::SQS::Queue": 2, "AWS::SecretsManager::Secret": 1,
+                     "AWS::Serverless::LayerVersion": 1}
+    assert {p: template["Parameters"][p]["NoEcho"] for p in template["Parameters"]} == {
+        "DatabaseUrl": True, "RedisUrl": True, "SessionSecret": True, "SmtpPassword": True}
+    for name in ("deployment.zip", "common-layer.zip"):
+        assert (packaged / name).is_file()
+
+
+def test_send_queue_redrives_to_the_dead_letter_queue(packaged: Path) -> None:
+    resources = _template(packaged)["Resources"]
+    send = resources["SendQueue"]["Properties"]
+    assert send["QueueName"] == "emailsched-test-send"
+    assert send["VisibilityTimeout"] == VISIBILITY_TIMEOUT_SECONDS
+    assert send["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue",
+                                                                             "Arn"]},
+                                     "maxReceiveCount": MAX_RECEIVE_COUNT}
+    dead = resources["DeadLetterQueue"]["Properties"]
+    assert dead == {"QueueName": "emailsched-test-send-dlq",
+                    "MessageRetentionPeriod": RETENTION_SECONDS}
+
+
+def test_sender_event_source_reports_batch_item_failures(packaged: Path) -> None:
+    sender = _template(packaged)["Resources"]["Sender"]
+    events = sender["Properties"]["Events"]
+    assert list(events) == ["SenderSqsEventSource"]
+    sqs = events["SenderSqsEventSource"]
+    assert sqs["Type"] == "SQS"
+    assert sqs["Properties"] == {
+        "Queue": {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}"
+                             ":emailsched-test-send"},
+        "BatchSize": 10, "MaximumBatchingWindowInSeconds": 2,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": 4}}
+    assert sender["DependsOn"] == ["SendQueue"]
+    assert sender["Properties"]["ReservedConcurrentExecutions"] == 4
+    assert sender["Properties"]["Timeout"] == SENDER_TIMEOUT_SECONDS
+
+
+def test_pump_is_scheduled_every_minute(packaged: Path) -> None:
+    events = _template(packaged)["Resources"]["Pump"]["Properties"]["Events"]
+    assert [(e["Type"], e["Properties"]["Schedule"]) for e in events.values()] == [
+        ("Schedule", "rate(1 minute)")]
+
+
+def test_functions_use_the_layer_and_read_secrets_from_secrets_manager(packaged: Path) -> None:
+    resources = _template(packaged)["Resources"]
+    names = {"APIHandler": "emailsched-test", "Sender": "emailsched-test-sender",
+             "Pump": "emailsched-test-pump"}
+    for logical, name in names.items():
+        properties = resources[logical]["Properties"]
+        assert properties["FunctionName"] == name
+        assert properties["Layers"] == [{"Ref": "CommonLayer"}]
+        env = properties["Environment"]["Variables"]
+        assert env["DATABASE_URL"] == {
+            "Fn::Sub": "{{resolve:secretsmanager:${AppSecret}:SecretString:DATABASE_URL}}"}
+        assert env["SEND_QUEUE_NAME"] == "emailsched-test-send"
+        assert ("SESSION_SECRET" in env) == (logical == "APIHandler")
+        assert ("SMTP_PASSWORD" in env) == (logical == "Sender")
+        assert properties["VpcConfig"]["SecurityGroupIds"] == ["sg-0123456789abcdef0"]
+
+
+def test_each_role_gets_least_privilege(packaged: Path) -> None:
+    resources = _template(packaged)["Resources"]
+    send, dead = {"Fn::GetAtt": ["SendQueue", "Arn"]}, {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    sender = {s["Sid"]: s for s in _statements(resources, "SenderRole")}
+    assert sorted(sender["ConsumeSendQueue"]["Action"]) == [
+        "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl", "sqs:ReceiveMessage"]
+    assert sender["ConsumeSendQueue"]["Resource"] == [send]
+    assert sorted(sender["DeadLetterPoison"]["Action"]) == ["sqs:GetQueueUrl", "sqs:SendMessage"]
+    assert sender["DeadLetterPoison"]["Resource"] == [dead]
+    pump = {s["Sid"]: s for s in _statements(resources, "PumpRole")}
+    assert sorted(pump["FillSendQueue"]["Action"]) == ["sqs:GetQueueUrl", "sqs:SendMessage"]
+    assert pump["FillSendQueue"]["Resource"] == [send]
+    for role, allowed in (("SenderRole", {"WriteOwnLogs", "ConsumeSendQueue",
+                                          "DeadLetterPoison", "ManageVpcInterfaces"}),
+                          ("PumpRole", {"WriteOwnLogs", "FillSendQueue",
+                                        "ManageVpcInterfaces"}),
+                          ("ApiHandlerRole", {"WriteOwnLogs", "ManageVpcInterfaces"})):
+        statements = _statements(resources, role)
+        assert {s["Sid"] for s in statements} == allowed
+        for statement in statements:
+            # Only ENI management, which IAM cannot scope, may name every resource.
+            assert statement["Resource"] != ["*"] or statement["Sid"] == "ManageVpcInterfaces"
+            assert all(not action.endswith("*") for action in statement["Action"])
+
+
+def test_api_routes_reach_the_api_handler(packaged: Path) -> None:
+    resources = _template(packaged)["Resources"]
+    swagger = resources["RestAPI"]["Properties"]["DefinitionBody"]
+    assert {"/emails/schedule", "/emails/scheduled", "/batches/{batch_id}/cancel",
+            "/auth/google-login"} <= set(swagger["paths"])
+    integration = swagger["paths"]["/emails/schedule"]["post"]["x-amazon-apigateway-integration"]
+    assert "${APIHandler.Arn}" in integration["uri"]["Fn::Sub"]
+    assert resources["RestAPI"]["Properties"]["StageName"] == "api"
