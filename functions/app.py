@@ -6,31 +6,41 @@ Every entry point is thin: parse the input, call one service, map the result. Th
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from chalice import Rate, Response
 
 from emailsched import bootstrap
 from emailsched.api import schemas, views
 from emailsched.api.chalice_app import ThreadSafeChalice
-from emailsched.api.http import decorate, parse_json, parse_uuid, validate, with_errors_mapped
+from emailsched.api.http import decorate, parse_json, parse_uuid, with_errors_mapped
 from emailsched.api.openapi import openapi_document
 from emailsched.domain.model import BatchAction
+from emailsched.logs import configure_logging
 from emailsched.services.sender_events import handle_sqs_event
 
 app = ThreadSafeChalice(app_name="emailsched")
 # Read at deploy time: Chalice wires the event source to this queue name.
 SEND_QUEUE = os.environ.get("SEND_QUEUE_NAME", "emailsched-send")
 ANY_BODY = ["*/*"]  # content types are checked by parse_json, to answer in SPEC's shape
+# After scheduling, enqueue this many of the soonest due emails at once, so a batch that
+# starts now does not wait for the pump's next minute on AWS.
+KICK_EMAILS = 100
+# The pump stops claiming this long before its Lambda would time out.
+PUMP_SAFETY_SECONDS = 10
+log = logging.getLogger("emailsched.app")
+M = TypeVar("M", bound=schemas.Model)
 
 
 def _container() -> bootstrap.Container:
     return bootstrap.container()
 
 
-def _body(model: type[schemas.M]) -> schemas.M:  # type: ignore[name-defined]
+def _body(model: type[M]) -> M:
     request = app.current_request
     return parse_json(request.raw_body, request.headers.get("content-type"), model)
 
@@ -56,6 +66,19 @@ def route(path: str, method: str, public: bool = False) -> Callable[[Callable[..
             with_errors_mapped(endpoint))
 
     return register
+
+
+_logging_configured = threading.Event()
+
+
+@app.middleware("all")
+def structured_logs(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """On Lambda, JSON logs through Powertools, set up on the first invocation."""
+    if not _logging_configured.is_set():
+        if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+            configure_logging("lambda")
+        _logging_configured.set()
+    return get_response(event)
 
 
 @app.middleware("http")
@@ -94,7 +117,17 @@ def me(user: Any) -> Response:
 def schedule(user: Any) -> Response:
     body = _body(schemas.ScheduleIn)
     request = views.schedule_request(body, _container().settings)
-    return views.scheduled(_container().scheduling.schedule(user.id, request))
+    scheduled = _container().scheduling.schedule(user.id, request)
+    _kick_pump()
+    return views.scheduled(scheduled)
+
+
+def _kick_pump() -> None:
+    """Best effort: the pump's next run enqueues anything this misses."""
+    try:
+        _container().pump.run(max_enqueue=KICK_EMAILS)
+    except Exception as error:
+        log.warning("could not enqueue right after scheduling: %s", type(error).__name__)
 
 
 @route("/emails/scheduled", "GET")
@@ -170,10 +203,10 @@ def send_emails(event: Any) -> dict[str, Any]:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="pump")
 def pump(event: Any) -> dict[str, Any]:
-    report = _container().pump.run()
+    budget = None
+    if event.context is not None:
+        budget = event.context.get_remaining_time_in_millis() / 1000 - PUMP_SAFETY_SECONDS
+    report = _container().pump.run(time_budget_seconds=budget)
     return {"enqueued": report.enqueued, "messages": report.messages,
             "takenBack": report.taken_back, "inFlight": report.in_flight}
 
-
-# `validate` is re-exported for views that parse query strings.
-__all__ = ["app", "validate"]

@@ -93,3 +93,8 @@ def openapi_document() -> str:
                                                       "bearerFormat": "JWT"}}},
     }
     return json.dumps(document)
+
+
+if __name__ == "__main__":
+    # Prints the document, e.g. to refresh dashboard/openapi.snapshot.json.
+    print(json.dumps(json.loads(openapi_document()), indent=2))

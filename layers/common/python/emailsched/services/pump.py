@@ -10,7 +10,7 @@ and if the commit fails after sending, the duplicate message is harmless.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from emailsched.adapters.db.ledger import Ledger
 from emailsched.domain.messages import DueRef, group_into_messages
@@ -38,8 +38,10 @@ class PumpService:
     def __init__(self, ledger: Ledger, queue: Queue, clock: Clock, config: PumpConfig):
         self._ledger, self._queue, self._clock, self._config = ledger, queue, clock, config
 
-    def run(self, max_enqueue: int | None = None) -> PumpReport:
-        now = self._clock.now()
+    def run(self, max_enqueue: int | None = None,
+            time_budget_seconds: float | None = None) -> PumpReport:
+        """One pass; stops early at `max_enqueue` emails or after `time_budget_seconds`."""
+        now = started = self._clock.now()
         with self._ledger.engine.begin() as connection:
             taken_back = self._ledger.take_back(connection, now, self._config.lost_after)
         enqueued = messages = 0
@@ -60,6 +62,9 @@ class PumpService:
             enqueued += len(due)
             messages += len(wake)
             in_flight += len(due)
-            if len(due) < room:
+            if len(due) < room or self._out_of_time(started, time_budget_seconds):
                 break
         return PumpReport(enqueued, messages, taken_back, in_flight)
+
+    def _out_of_time(self, started: datetime, budget: float | None) -> bool:
+        return budget is not None and (self._clock.now() - started).total_seconds() > budget
