@@ -1,0 +1,90 @@
+"""Contract tests: each in-memory fake and its real adapter pass the same assertions, so
+the unit tests that use the fakes test what production runs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import redis
+
+from emailsched.adapters.queues import ensure_queues
+from emailsched.adapters.redis_limiter import RedisRateLimiter, Seed
+from emailsched.adapters.sqs import SqsQueue, make_sqs_client
+from emailsched.fakes import FakeClock, FakeLimiter, InMemoryQueue
+from emailsched.ports import OutgoingMessage
+from tests.support.stack import Services
+
+pytestmark = pytest.mark.integration
+WINDOW_MS = 10_000
+T0 = 1_800_000_000_000  # a window boundary
+
+
+@pytest.fixture(params=["fake", "redis"])
+def limiter(request: pytest.FixtureRequest, services: Services) -> Iterator[Any]:
+    if request.param == "fake":
+        yield FakeLimiter(WINDOW_MS, 100)
+        return
+    client = redis.Redis.from_url(services.redis_url)
+    prefix = f"contract-{uuid.uuid4().hex[:8]}:"
+    yield RedisRateLimiter(client, lambda sender, start: Seed(0, None), window_ms=WINDOW_MS,
+                           min_gap_ms=100, prefix=prefix)
+    keys = list(client.scan_iter(f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def test_limiter_grants_up_to_the_limit_then_says_when_the_window_ends(limiter: Any):
+    grants = [limiter.acquire("s", 3, T0 + 1000 + 200 * i).granted for i in range(4)]
+    assert grants == [True, True, True, False]
+    refused = limiter.acquire("s", 3, T0 + 2000)
+    assert not refused.granted and refused.wait_ms == WINDOW_MS - 2000
+    assert limiter.acquire("s", 3, T0 + WINDOW_MS + 1).granted
+
+
+def test_limiter_keeps_the_minimum_gap(limiter: Any):
+    assert limiter.acquire("s", 10, T0 + 1000).granted
+    early = limiter.acquire("s", 10, T0 + 1040)
+    assert not early.granted and early.wait_ms == 60
+    assert limiter.acquire("s", 10, T0 + 1100).granted
+
+
+def test_limiter_counts_a_send_at_the_very_end_of_a_window_in_the_next_one_too(limiter: Any):
+    assert limiter.acquire("s", 1, T0 + WINDOW_MS - 100).granted
+    assert not limiter.acquire("s", 1, T0 + WINDOW_MS + 500).granted
+    assert limiter.acquire("s", 1, T0 + 2 * WINDOW_MS + 500).granted
+
+
+def test_limiter_senders_do_not_share_and_refunds_return_a_slot(limiter: Any):
+    assert limiter.acquire("a", 1, T0 + 1000).granted
+    assert limiter.acquire("b", 1, T0 + 1000).granted
+    limiter.refund("a", T0 + 1000)
+    assert limiter.acquire("a", 1, T0 + 2000).granted
+
+
+@pytest.fixture(params=["fake", "moto"])
+def queue(request: pytest.FixtureRequest, services: Services) -> Any:
+    if request.param == "fake":
+        return InMemoryQueue(FakeClock(datetime.now(UTC)))
+    client = make_sqs_client("us-east-1", services.aws_endpoint_url)
+    name = f"contract-{uuid.uuid4().hex[:8]}"
+    ensure_queues(client, name)
+    return SqsQueue(client, name)
+
+
+def test_queue_delivers_hides_and_deletes(queue: Any):
+    queue.send([OutgoingMessage('{"emails": ["a"]}'), OutgoingMessage('{"emails": ["b"]}')])
+    first = queue.receive(10, 1)
+    assert sorted(m.body for m in first) == ['{"emails": ["a"]}', '{"emails": ["b"]}']
+    assert all(m.attributes["ApproximateReceiveCount"] == "1" for m in first)
+    assert queue.receive(10, 0) == []  # hidden while a consumer holds them
+    queue.change_visibility(first[0].receipt_handle, 0)
+    again = queue.receive(10, 1)
+    assert [m.body for m in again] == [first[0].body]
+    assert again[0].attributes["ApproximateReceiveCount"] == "2"
+    queue.delete([again[0].receipt_handle, first[1].receipt_handle])
+    assert queue.receive(10, 0) == []
