@@ -158,7 +158,7 @@ class HourOut(Model):
     failed: int
 
 
-class StatsOut(Model):
+class StatusCounts(Model):
     total: int
     scheduled: int
     queued: int
@@ -167,19 +167,14 @@ class StatsOut(Model):
     failed: int
     paused: int
     cancelled: int
+
+
+class StatsOut(StatusCounts):
     sent_last_hour: int
     per_hour: list[HourOut]
 
 
-class CountsOut(Model):
-    total: int
-    scheduled: int
-    queued: int
-    sending: int
-    sent: int
-    failed: int
-    paused: int
-    cancelled: int
+class CountsOut(StatusCounts):
     pending: int
 
 
