@@ -2,18 +2,22 @@
 
 Runs every minute on EventBridge (every second or so locally). Each run takes back what
 was lost (expired worker leases, messages that never arrived), then enqueues the soonest
-emails due within the horizon, in chunks, until the in-flight cap is reached. SQS messages
-are sent while the claimed rows are still locked: if sending fails the claim rolls back,
-and if the commit fails after sending, the duplicate message is harmless.
+emails due within the horizon, in chunks, until the in-flight cap is reached.
+
+A chunk's claim commits before its messages are sent: a message sent first could reach a
+worker while its email still reads `scheduled`, and the worker would drop it. If sending
+fails the chunk is handed back to `scheduled`; if the pump dies in between, the emails are
+`queued` with no message, and the lost-message recovery of a later run enqueues them.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from emailsched.adapters.db.ledger import Ledger
-from emailsched.domain.messages import DueRef, group_into_messages
+from emailsched.domain.messages import DueRef, WakeMessage, group_into_messages
 from emailsched.ports import Clock, OutgoingMessage, Queue
 
 CLAIM_CHUNK = 500
@@ -56,15 +60,22 @@ class PumpService:
                     break
                 now = self._clock.now()
                 due = self._ledger.claim_due(connection, now + self._config.horizon, room)
-                wake = group_into_messages(
-                    (DueRef(d.id, d.sender_id, d.wake_at, d.seq) for d in due), now)
-                self._queue.send([OutgoingMessage(m.body(), m.delay_seconds) for m in wake])
+            wake = group_into_messages(
+                (DueRef(d.id, d.sender_id, d.wake_at, d.seq) for d in due), now)
+            self._send(wake, [d.id for d in due])
             enqueued += len(due)
             messages += len(wake)
             in_flight += len(due)
             if len(due) < room or self._out_of_time(started, time_budget_seconds):
                 break
         return PumpReport(enqueued, messages, taken_back, in_flight)
+
+    def _send(self, wake: list[WakeMessage], ids: list[uuid.UUID]) -> None:
+        try:
+            self._queue.send([OutgoingMessage(m.body(), m.delay_seconds) for m in wake])
+        except Exception:
+            self._ledger.hand_back_to_pump(ids)
+            raise
 
     def _out_of_time(self, started: datetime, budget: float | None) -> bool:
         return budget is not None and (self._clock.now() - started).total_seconds() > budget

@@ -1,0 +1,78 @@
+"""The pump on the real ledger: its claim is committed before any message leaves, and a
+failed send hands the emails back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy
+
+from emailsched.adapters.db.accounts import upsert_user_by_email
+from emailsched.domain.messages import parse_message
+from emailsched.ports import OutgoingMessage
+from emailsched.services.pump import PumpConfig, PumpService
+from emailsched.services.scheduling import ScheduleRequest
+from tests.support.stack import Services, prepare
+
+pytestmark = pytest.mark.integration
+
+
+class WatchingQueue:
+    """Records, at the moment each message is sent, the status another connection sees."""
+
+    def __init__(self, database_url: str, fail: bool = False):
+        self.engine = sqlalchemy.create_engine(database_url)
+        self.fail = fail
+        self.seen: list[str] = []
+
+    def send(self, messages: list[OutgoingMessage]) -> None:
+        ids = [str(i) for m in messages for i in parse_message(m.body)]
+        with self.engine.connect() as connection:
+            rows = connection.execute(sqlalchemy.text(
+                "SELECT status FROM emails WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids})
+            self.seen += [row[0] for row in rows]
+        if self.fail:
+            raise ConnectionError("queue unreachable")
+
+
+def statuses(url: str) -> dict[str, int]:
+    engine = sqlalchemy.create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT status, count(*) FROM emails GROUP BY 1")
+        found = {status: int(n) for status, n in rows}
+    engine.dispose()
+    return found
+
+
+def schedule_due_now(services: Services, count: int) -> Any:
+    container = prepare(services.settings())
+    with container.engine.begin() as connection:
+        owner = upsert_user_by_email(connection, "pump@example.com", "Pump")
+    container.scheduling.schedule(owner.id, ScheduleRequest(
+        subject="s", body="b", recipients=[f"p{i}@x.com" for i in range(count)],
+        start_time=datetime.now(UTC), delay_ms=0, hourly_limit=10_000,
+        sender_email="me@x.com", sender_name="Me"))
+    return container
+
+
+def pump_with(container: Any, queue: Any) -> PumpService:
+    return PumpService(container.ledger, queue, container.clock, PumpConfig(
+        horizon=timedelta(seconds=60), max_in_flight=1000, lost_after=timedelta(seconds=60)))
+
+
+def test_every_message_leaves_after_its_emails_read_queued_to_everyone(services: Services):
+    container = schedule_due_now(services, 30)
+    queue = WatchingQueue(services.database_url)
+    report = pump_with(container, queue).run()
+    assert report.enqueued == 30
+    assert queue.seen == ["queued"] * 30
+
+
+def test_a_failed_send_hands_the_emails_back_to_be_enqueued_again(services: Services):
+    container = schedule_due_now(services, 5)
+    with pytest.raises(ConnectionError):
+        pump_with(container, WatchingQueue(services.database_url, fail=True)).run()
+    assert statuses(services.database_url) == {"scheduled": 5}
+    assert pump_with(container, WatchingQueue(services.database_url)).run().enqueued == 5
