@@ -219,7 +219,9 @@ export function BatchCard({
   const total = Math.max(1, c.total);
   const done = c.sent + c.failed + c.cancelled;
   const pct = Math.round((done / total) * 100);
-  const finish = estimatedFinish(batch);
+  const estimate = estimatedFinish(batch);
+  // A completed batch ended by now, whatever the plan said (retries, a pause).
+  const finish = estimate !== null && batch.status === "completed" ? Math.min(estimate, now) : estimate;
   const canPause = batch.status === "active" && pending > 0;
   const canResume = batch.status === "paused";
   const canCancel = (batch.status === "active" || batch.status === "paused") && pending > 0;

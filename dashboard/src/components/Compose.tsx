@@ -18,6 +18,8 @@ import { Spinner } from "./Skeleton";
 const MAX_FILE_BYTES = 20 * 1024 * 1024;
 /** A start time up to this far in the past means "now". */
 const PAST_GRACE_MS = 5 * 60_000;
+/** The API's largest delay between two emails (24 hours). */
+const MAX_DELAY_SECONDS = 24 * 3600;
 
 type Errors = Partial<Record<ComposeField, string[]>>;
 
@@ -62,7 +64,8 @@ export function ComposeDrawer({
   const start = parseDateTimeLocal(draft.startLocal);
   const delayNum = Number(draft.delaySeconds);
   const limitNum = Number(draft.hourlyLimit);
-  const delayOk = draft.delaySeconds.trim() !== "" && Number.isFinite(delayNum) && delayNum >= 0;
+  const delayOk =
+    draft.delaySeconds.trim() !== "" && Number.isFinite(delayNum) && delayNum >= 0 && delayNum <= MAX_DELAY_SECONDS;
   const limitOk = Number.isInteger(limitNum) && limitNum >= 1;
   const effectiveStartMs = start ? effectiveStart(start.getTime(), now) : null;
   const startInPast = start !== null && start.getTime() < now - 60_000;
@@ -70,7 +73,7 @@ export function ComposeDrawer({
   const planProblem = !start
     ? "Pick a start time."
     : !delayOk
-      ? "Enter a delay of 0 seconds or more."
+      ? `Enter a delay from 0 to ${MAX_DELAY_SECONDS.toLocaleString()} seconds.`
       : !limitOk
         ? "Enter an hourly limit of at least 1."
         : null;
@@ -126,7 +129,12 @@ export function ComposeDrawer({
     if (parsed.valid.length === 0)
       e.recipients = [hasRecipientsInput ? "None of these lines is a valid email address" : "Add at least one recipient"];
     if (!start) e.startTime = ["Pick a valid start time"];
-    if (!delayOk) e.delayMs = ["Enter 0 seconds or more"];
+    if (!delayOk)
+      e.delayMs = [
+        delayNum > MAX_DELAY_SECONDS
+          ? `Enter at most ${MAX_DELAY_SECONDS.toLocaleString()} seconds (24 hours)`
+          : "Enter 0 seconds or more",
+      ];
     if (!limitOk) e.hourlyLimit = ["Enter a whole number of at least 1"];
     return e;
   };
@@ -195,6 +203,7 @@ export function ComposeDrawer({
   const recipientsInvalid = !!errors.recipients?.length || recipientErrors.length > 0;
 
   const count = parsed.valid.length;
+  const minGapSeconds = (planOptions.minGapMs ?? 1000) / 1000;
   const quickStart = (mins: number | "tomorrow") => {
     const d = new Date();
     if (mins === "tomorrow") {
@@ -500,6 +509,7 @@ export function ComposeDrawer({
                   type="number"
                   inputMode="decimal"
                   min={0}
+                  max={MAX_DELAY_SECONDS}
                   step="any"
                   value={draft.delaySeconds}
                   onChange={(e) => set("delaySeconds", e.target.value)}
@@ -513,7 +523,8 @@ export function ComposeDrawer({
                 <span aria-hidden="true">seconds</span>
               </div>
               <p className="hint" id="compose-delay-hint">
-                In seconds. Sends from one sender are at least {((planOptions.minGapMs ?? 1000) / 1000).toLocaleString()} s apart.
+                In seconds.
+                {minGapSeconds > 0 && ` Sends from one sender are at least ${minGapSeconds.toLocaleString()} s apart.`}
               </p>
               {fieldError("delayMs")}
             </div>

@@ -31,8 +31,8 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
   const { api, user, signOut } = useAuth();
   const toasts = useToasts();
   const [route, navigate] = useHashRoute();
-  const now = useNow(15_000);
   const [tick, setTick] = useState(0);
+  const now = useNow(15_000, tick);
   const bump = useCallback(() => setTick((t) => t + 1), []);
   const [composeOpen, setComposeOpen] = useState(false);
   const [draft, setDraftState] = useState<ComposeDraft>(() => newDraft(user, authConfig?.defaultHourlyLimit));
@@ -120,7 +120,8 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
       limit: q.limit ?? (params.get("limit") ? limit : undefined),
     });
 
-  const pendingNow = stats ? stats.scheduled + stats.queued + stats.sending : undefined;
+  // What the Scheduled tab lists: paused emails included.
+  const pendingNow = stats ? stats.scheduled + stats.queued + stats.sending + (stats.paused ?? 0) : undefined;
   const tabs = [
     { id: "overview" as const, label: "Overview" },
     { id: "scheduled" as const, label: "Scheduled", badge: pendingNow ? pendingNow.toLocaleString() : undefined },
