@@ -69,6 +69,8 @@ export function ComposeDrawer({
   const limitOk = Number.isInteger(limitNum) && limitNum >= 1;
   const effectiveStartMs = start ? effectiveStart(start.getTime(), now) : null;
   const startInPast = start !== null && start.getTime() < now - 60_000;
+  // The API refuses start times more than an hour ago (a slow clock is fine, 1970 is not).
+  const startTooOld = start !== null && start.getTime() < now - 3_600_000;
 
   const planProblem = !start
     ? "Pick a start time."
@@ -483,7 +485,12 @@ export function ComposeDrawer({
                 data-testid="compose-start"
               />
               <p className="hint" id="compose-start-hint">
-                {startInPast ? "In the past: sending starts right away. " : ""}Time zone: {tz}
+                {startTooOld
+                  ? "More than an hour ago: pick a later time. "
+                  : startInPast
+                    ? "In the past: sending starts right away. "
+                    : ""}
+                Time zone: {tz}
               </p>
               <div className="chips" role="group" aria-label="Quick picks">
                 <button type="button" className="chip" onClick={() => quickStart(0)}>
