@@ -144,6 +144,7 @@ def test_one_command_runs_everything_and_sends(dev_folder: Path):
         sent = wait_until(lambda: len(api.get("/emails/sent").json()["emails"]) == 3, 10)
         assert sent
         assert requests.get(f"{dev.url}/auth/config", timeout=5).json()["authMode"] == "dev"
+        assert_a_second_dev_says_one_is_running(dev_folder)
     finally:
         left = dev.stop()
     assert left == [], f"still running after stop: {left}"
@@ -204,15 +205,10 @@ def test_configured_services_are_used_instead_of_embedded_ones(dev_folder: Path,
         drop()
 
 
-def test_a_second_dev_on_the_same_folder_says_one_is_running(dev_folder: Path):
-    dev = Dev(dev_folder, clean_env())
-    dev.start(timeout=30)
-    try:
-        second = subprocess.run(
-            [sys.executable, "-m", "emailsched.cli", "dev", "--port", str(free_port()),
-             "--data-dir", str(dev_folder / ".emailsched")],
-            cwd=dev_folder, env=clean_env(), capture_output=True, text=True, timeout=30)
-        assert second.returncode == 1
-        assert "already running" in second.stderr or "is running" in second.stderr
-    finally:
-        assert dev.stop() == []
+def assert_a_second_dev_says_one_is_running(dev_folder: Path) -> None:
+    second = subprocess.run(
+        [sys.executable, "-m", "emailsched.cli", "dev", "--port", str(free_port()),
+         "--data-dir", str(dev_folder / ".emailsched")],
+        cwd=dev_folder, env=clean_env(), capture_output=True, text=True, timeout=30)
+    assert second.returncode == 1
+    assert "is running" in second.stderr
