@@ -28,6 +28,20 @@ def api_url(services: Services) -> Iterator[str]:
     del pipeline
 
 
+@pytest.fixture(scope="module")
+def shared_api_url(services: Services) -> Iterator[str]:
+    """One API for the tests that store nothing (the session checks)."""
+    prepare(services.settings())
+    from emailsched.local.api_server import make_server, serve_in_thread
+    from emailsched.local.app_loader import load_app
+
+    server = make_server(load_app().app, "127.0.0.1", 0)
+    serve_in_thread(server)
+    yield server.url
+    server.shutdown()
+    server.server_close()
+
+
 def future(seconds: float = 3600) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
@@ -125,11 +139,12 @@ def test_malformed_bodies_get_a_clear_error(api_url, services, raw, content_type
 ])
 @pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer garbage", "Basic abc",
                                            "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x"])
-def test_every_route_needs_a_valid_session(api_url, path, method, authorization):
+def test_every_route_needs_a_valid_session(shared_api_url, path, method, authorization):
     import requests
 
     headers = {"Authorization": authorization} if authorization else {}
-    answer = requests.request(method, f"{api_url}{path}", headers=headers, json={}, timeout=10)
+    answer = requests.request(method, f"{shared_api_url}{path}", headers=headers, json={},
+                              timeout=10)
     assert answer.status_code == 401
     assert answer.json()["error"]["code"] == "unauthenticated"
 
