@@ -3,9 +3,10 @@ against each fake and its real adapter, so a fake cannot drift from what it stan
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -164,6 +165,26 @@ class InMemoryLedger:
         email.state = replace(email.state, status="sending", ready_at=lease_until)
         email.token = token
         return email.claimed
+
+    def claim_many(self, ids: Sequence[uuid.UUID], lease_until: datetime,
+                   token: uuid.UUID) -> list[ClaimedEmail]:
+        claimed = (self.claim(email_id, lease_until, token) for email_id in ids)
+        return [email for email in claimed if email is not None]
+
+    def release(self, ids: Sequence[uuid.UUID], token: uuid.UUID,
+                wake_at: datetime) -> list[uuid.UUID]:
+        released = []
+        for email_id in ids:
+            email = self.emails[email_id]
+            if email.state.status == "sending" and email.token == token:
+                email.state = replace(email.state, status="queued", ready_at=wake_at)
+                email.token = None
+                released.append(email_id)
+        return released
+
+    @contextlib.contextmanager
+    def pinned(self) -> Iterator[None]:
+        yield
 
     def postpone(self, ids: Sequence[uuid.UUID], wake_at: datetime) -> None:
         for email_id in ids:

@@ -4,6 +4,11 @@ Runs every minute on EventBridge (every second or so locally). Each run takes ba
 was lost (expired worker leases, messages that never arrived), then enqueues the soonest
 emails due within the horizon, in chunks, until the in-flight cap is reached.
 
+It tops up in whole messages, once per run. Topping a backlog up again whenever a few emails
+had gone filled the queue with messages of one to nine emails (each costs a receive and a
+delete, and moto slows as its queue deepens): with 300 in flight, 54 messages deep instead of
+30, and moto's CPU the largest after the workers' (benchmarks).
+
 A chunk's claim commits before its messages are sent: a message sent first could reach a
 worker while its email still reads `scheduled`, and the worker would drop it. If sending
 fails the chunk is handed back to `scheduled`; if the pump dies in between, the emails are
@@ -17,7 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from emailsched.adapters.db.ledger import Ledger
-from emailsched.domain.messages import DueRef, WakeMessage, group_into_messages
+from emailsched.domain.messages import (
+    MAX_EMAILS_PER_MESSAGE,
+    DueRef,
+    WakeMessage,
+    group_into_messages,
+)
 from emailsched.ports import Clock, OutgoingMessage, Queue
 
 CLAIM_CHUNK = 500
@@ -54,8 +64,8 @@ class PumpService:
         while enqueued < budget:
             with self._ledger.engine.begin() as connection:
                 in_flight = self._ledger.count_in_flight(connection)
-                room = int(min(self._config.max_in_flight - in_flight, CLAIM_CHUNK,
-                               budget - enqueued))
+                free = _whole_messages(self._config.max_in_flight - in_flight, in_flight)
+                room = int(min(free, CLAIM_CHUNK, budget - enqueued))
                 if room <= 0:
                     break
                 now = self._clock.now()
@@ -66,7 +76,10 @@ class PumpService:
             enqueued += len(due)
             messages += len(wake)
             in_flight += len(due)
-            if len(due) < room or self._out_of_time(started, time_budget_seconds):
+            # Only a full chunk leaves room for more now; whatever the workers free from
+            # here on is the next run's to fill.
+            if room < CLAIM_CHUNK or len(due) < room or self._out_of_time(
+                    started, time_budget_seconds):
                 break
         return PumpReport(enqueued, messages, taken_back, in_flight)
 
@@ -79,3 +92,10 @@ class PumpService:
 
     def _out_of_time(self, started: datetime, budget: float | None) -> bool:
         return budget is not None and (self._clock.now() - started).total_seconds() > budget
+
+
+def _whole_messages(free: int, in_flight: int) -> int:
+    """`free` rounded down to whole messages, while anything is in flight to wait for."""
+    if in_flight == 0 or free < 0:
+        return free
+    return free - free % MAX_EMAILS_PER_MESSAGE

@@ -6,6 +6,11 @@ it in the ledger (a duplicate delivery finds it taken or done), and send it. The
 before the claim so that an email in `sending` always holds one, which is what lets the
 limiter rebuild a lost window from the ledger exactly.
 
+Emails of a message that are due together and whose slots are free at once form a group:
+one statement claims them all. A group's later emails must still reach the server in the
+window their slots counted in, so the ones not started within GROUP_SEND_BUDGET of the
+grants are released unsent, their slots refunded, and taken again one by one.
+
 The message's outcome is either done (delete it) or "come back in N seconds" (the queue
 hides it that long). Throttling never fails an email; a message throttled again and
 again, or told to wait past the pump's horizon, is handed back to the ledger instead, so
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from math import ceil
@@ -36,6 +42,12 @@ MAX_SHORT_WAITS = 20
 # How soon to look again when Redis or Postgres is unreachable.
 SERVICE_RETRY_SECONDS = 5.0
 RECORD_TRIES = 5
+# At most this many emails claimed in one statement (a message names at most 10).
+MAX_GROUP = 10
+# A slot granted in a window's last 250 ms (windows.MAX_SPILL_MS) counts in the next window
+# too; one granted earlier must be sent before its window ends. Starting each send of a
+# group within this much of the grants keeps well inside that.
+GROUP_SEND_BUDGET_MS = 150
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,12 @@ class SenderConfig:
     horizon: timedelta
     receives_before_release: int
     message_id_domain: str
+
+
+@dataclass(frozen=True)
+class _Slot:
+    state: EmailState
+    granted_ms: int
 
 
 @dataclass(frozen=True)
@@ -68,17 +86,18 @@ class SenderService:
     def handle(self, body: str, receive_count: int = 1) -> MessageOutcome:
         """Raises PoisonMessage for a message that can never be processed."""
         ids = parse_message(body)
-        try:
-            states = self._ledger.look(ids)
-        except Exception as error:  # the database is unreachable: try the message later
-            log.warning("cannot read emails, retrying later: %s", type(error).__name__)
-            return MessageOutcome(done=False, retry_in_seconds=int(SERVICE_RETRY_SECONDS))
-        pending = sorted((s for s in states if s.status == EmailStatus.QUEUED),
-                         key=lambda s: (s.ready_at, s.seq))
-        waits = self._send_in_order(pending, uuid.uuid4())
-        if waits and self._should_hand_back(waits, receive_count):
-            self._ledger.hand_back_to_pump(ids)
-            return MessageOutcome(done=True)
+        with self._ledger.pinned():
+            try:
+                states = self._ledger.look(ids)
+            except Exception as error:  # the database is unreachable: try the message later
+                log.warning("cannot read emails, retrying later: %s", type(error).__name__)
+                return MessageOutcome(done=False, retry_in_seconds=int(SERVICE_RETRY_SECONDS))
+            pending = sorted((s for s in states if s.status == EmailStatus.QUEUED),
+                             key=lambda s: (s.ready_at, s.seq))
+            waits = self._send_in_order(pending, uuid.uuid4())
+            if waits and self._should_hand_back(waits, receive_count):
+                self._ledger.hand_back_to_pump(ids)
+                return MessageOutcome(done=True)
         return MessageOutcome.after(waits)
 
     def _should_hand_back(self, waits: list[float], receive_count: int) -> bool:
@@ -87,7 +106,9 @@ class SenderService:
 
     def _send_in_order(self, pending: list[EmailState], token: uuid.UUID) -> list[float]:
         waits: list[float] = []
-        for index, state in enumerate(pending):
+        todo = deque(pending)
+        while todo:
+            state = todo.popleft()
             early = (state.ready_at - self._clock.now()).total_seconds()
             if early > self._config.early_hold.total_seconds():
                 waits.append(early)  # an early message, or an email still backing off
@@ -95,14 +116,30 @@ class SenderService:
             self._clock.sleep(early)
             hold = self._take_slot(state)
             if hold is not None:
-                rest = [s.id for s in pending[index:]]
-                self._postpone(rest, hold)
+                self._postpone([state.id, *(s.id for s in todo)], hold)
                 waits.append(hold)
                 break
-            retry = self._claim_and_send(state, token)
-            if retry is not None:
-                waits.append(retry)
+            group = [_Slot(state, self._now_ms()), *self._free_slots(todo)]
+            released, retries = self._claim_and_send(group, token)
+            waits.extend(retries)
+            todo.extendleft(reversed(released))
         return waits
+
+    def _free_slots(self, todo: deque[EmailState]) -> list[_Slot]:
+        """Slots for the next emails of `todo` that are due and allowed right now, without
+        waiting (up to MAX_GROUP - 1); those emails are taken off `todo`."""
+        slots: list[_Slot] = []
+        while todo and len(slots) < MAX_GROUP - 1 and todo[0].ready_at <= self._clock.now():
+            now_ms = self._now_ms()
+            try:
+                permit = self._limiter.acquire(str(todo[0].sender_id), todo[0].hourly_limit,
+                                               now_ms)
+            except ServiceUnavailable:
+                break
+            if not permit.granted:
+                break
+            slots.append(_Slot(todo.popleft(), now_ms))
+        return slots
 
     def _take_slot(self, state: EmailState) -> float | None:
         """None once the limits allow this send; else seconds until they might."""
@@ -120,19 +157,47 @@ class SenderService:
             self._clock.sleep(permit.wait_ms / 1000)
         return SHORT_WAIT_MS / 1000
 
-    def _claim_and_send(self, state: EmailState, token: uuid.UUID) -> float | None:
-        """Seconds until a retry, or None when nothing is left to do for this email."""
-        granted_at = self._now_ms()
+    def _claim_and_send(self, group: list[_Slot],
+                        token: uuid.UUID) -> tuple[list[EmailState], list[float]]:
+        """Claims the group's emails and sends them in order. Returns the emails released
+        unsent (to take again) and the seconds until each retry still to come."""
+        lease_until = self._clock.now() + self._config.lease
         try:
-            email = self._ledger.claim(state.id, self._clock.now() + self._config.lease, token)
+            claimed = self._ledger.claim_many([s.state.id for s in group], lease_until, token)
         except Exception as error:
-            self._limiter.refund(str(state.sender_id), granted_at)
-            log.warning("cannot claim email, retrying later: %s", type(error).__name__)
-            return SERVICE_RETRY_SECONDS
-        if email is None:  # taken by a duplicate delivery, paused or cancelled meanwhile
-            self._limiter.refund(str(state.sender_id), granted_at)
-            return None
-        return self._deliver(email, token)
+            self._refund(group)
+            log.warning("cannot claim emails, retrying later: %s", type(error).__name__)
+            return [], [SERVICE_RETRY_SECONDS]
+        by_id = {email.id: email for email in claimed}
+        # The others were taken by a duplicate delivery, or paused or cancelled meanwhile.
+        self._refund([s for s in group if s.state.id not in by_id])
+        mine = [s for s in group if s.state.id in by_id]
+        granted_ms = min(s.granted_ms for s in group)
+        waits: list[float] = []
+        for index, slot in enumerate(mine):
+            if index and self._now_ms() - granted_ms > GROUP_SEND_BUDGET_MS:
+                released, retries = self._release(mine[index:], token)
+                return released, waits + retries
+            retry = self._deliver(by_id[slot.state.id], token)
+            if retry is not None:
+                waits.append(retry)
+        return [], waits
+
+    def _release(self, slots: list[_Slot],
+                 token: uuid.UUID) -> tuple[list[EmailState], list[float]]:
+        try:
+            ids = set(self._ledger.release([s.state.id for s in slots], token,
+                                           self._clock.now()))
+        except Exception as error:  # they keep their slots until the lease hands them back
+            log.warning("cannot release emails: %s", type(error).__name__)
+            return [], [self._config.lease.total_seconds()]
+        released = [s for s in slots if s.state.id in ids]
+        self._refund(released)  # only now: an email in `sending` always holds a slot
+        return [s.state for s in released], []
+
+    def _refund(self, slots: list[_Slot]) -> None:
+        for slot in slots:
+            self._limiter.refund(str(slot.state.sender_id), slot.granted_ms)
 
     def _deliver(self, email: ClaimedEmail, token: uuid.UUID) -> float | None:
         message_id = f"<{email.id}@{self._config.message_id_domain}>"

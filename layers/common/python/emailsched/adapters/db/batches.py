@@ -27,14 +27,18 @@ INSERT_BATCH = text("""
     RETURNING id, created_at
 """)
 
-# insert_emails: one statement per chunk, fed by arrays, instead of one INSERT per row.
-# Due times travel as epoch milliseconds, cheaper to encode than 100,000 datetimes.
+# insert_emails: one statement per chunk instead of one INSERT per row. Recipients and due
+# times (epoch milliseconds) travel as two strings split by the server, and positions come
+# from WITH ORDINALITY: pg8000 encodes a list parameter element by element in Python, which
+# was over half of a 100,000-recipient request (benchmarks); joining strings is one C call.
+# A validated address holds no line break, so it can separate them.
 INSERT_EMAILS = text("""
     INSERT INTO emails (batch_id, user_id, sender_id, seq, recipient_email, due_at, wake_at)
-    SELECT :batch_id, :user_id, :sender_id, r.seq, r.recipient, to_timestamp(r.due_ms / 1000.0),
-           to_timestamp(r.due_ms / 1000.0)
-    FROM unnest(CAST(:seqs AS integer[]), CAST(:recipients AS text[]),
-                CAST(:due_ms AS bigint[])) AS r(seq, recipient, due_ms)
+    SELECT :batch_id, :user_id, :sender_id, :first_seq + r.n - 1, r.recipient,
+           to_timestamp(r.due_ms / 1000.0), to_timestamp(r.due_ms / 1000.0)
+    FROM unnest(string_to_array(:recipients, E'\\n'),
+                CAST(string_to_array(:due_ms, ',') AS bigint[]))
+         WITH ORDINALITY AS r(recipient, due_ms, n)
 """)
 INSERT_CHUNK = 20_000
 
@@ -56,7 +60,9 @@ def insert_emails(connection: Connection, *, batch_id: uuid.UUID, user_id: uuid.
                   first_seq: int = 0) -> None:
     for start in range(0, len(recipients), INSERT_CHUNK):
         end = start + INSERT_CHUNK
+        if any("\n" in address for address in recipients[start:end]):
+            raise ValueError("a recipient address holds a line break")
         connection.execute(INSERT_EMAILS, {
             "batch_id": batch_id, "user_id": user_id, "sender_id": sender_id,
-            "seqs": list(range(first_seq + start, first_seq + min(end, len(recipients)))),
-            "recipients": recipients[start:end], "due_ms": due_ms[start:end]})
+            "first_seq": first_seq + start, "recipients": "\n".join(recipients[start:end]),
+            "due_ms": ",".join(map(str, due_ms[start:end]))})

@@ -3,12 +3,20 @@
 Every statement is named for what it does and says why it has its shape. They are written
 as SQL because their locking (FOR UPDATE SKIP LOCKED, conditional UPDATE ... RETURNING) is
 the point, and it should be read, not inferred from an ORM.
+
+The sender's calls for one queue message run inside `pinned()`: one connection for all of
+them, in autocommit. Each of those calls is one statement, atomic on its own, so autocommit
+changes no outcome (the `sent` of the point of no return is durable when the UPDATE
+answers); it saves the pool's checkout and liveness ping per call and the BEGIN and COMMIT
+round trips, three of the four round trips of each (see BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,10 +35,13 @@ TAKE_BACK_EXPIRED_LEASES = text("""
 
 # pump_take_back_lost_messages: a `queued` email whose message should have arrived long ago
 # lost it (a failed send after commit, a purged queue). Enqueue it again; if the message was
-# only late, the sender's claim makes the second one a no-op.
+# only late, the sender's claim makes the second one a no-op. Its message was due at its
+# wake_at or, for an email enqueued after it fell due (a backlog), when it was enqueued
+# (updated_at): without the second test, every email of a backlog older than lost_after was
+# taken back on the run after it was enqueued, and enqueued twice (benchmarks).
 TAKE_BACK_LOST_MESSAGES = text("""
     UPDATE emails SET status = 'scheduled', wake_at = :now, updated_at = now()
-    WHERE status = 'queued' AND wake_at < :lost_before
+    WHERE status = 'queued' AND wake_at < :lost_before AND updated_at < :lost_before
 """)
 
 # pump_count_in_flight: emails on the queue or in a worker. The pump tops up to its cap so
@@ -64,16 +75,29 @@ LOOK = text("""
     WHERE e.id = ANY(:ids)
 """)
 
-# sender_claim: take one email that is still `queued`, after its sender's limiter granted a
-# slot, so `sending` always means "holds a slot" (the limiter's seed counts on that). A
-# duplicate delivery finds it sending or sent and takes nothing.
-CLAIM_ONE = text("""
+# sender_claim: take the emails (of one message, due now) that are still `queued`, after
+# their sender's limiter granted each a slot, so `sending` always means "holds a slot" (the
+# limiter's seed counts on that). One statement for all of them: a message names up to 10.
+# A duplicate delivery finds them sending or sent and takes nothing. Served by the primary
+# key.
+CLAIM = text("""
     UPDATE emails e SET status = 'sending', wake_at = :lease_until, claim_token = :token,
                         updated_at = now()
     FROM batches b, senders s
-    WHERE e.id = :id AND e.status = 'queued' AND b.id = e.batch_id AND s.id = e.sender_id
+    WHERE e.id = ANY(:ids) AND e.status = 'queued' AND b.id = e.batch_id
+      AND s.id = e.sender_id
     RETURNING e.id, e.batch_id, e.sender_id, s.email, s.name, e.recipient_email, b.subject,
               b.body, e.attempts
+""")
+
+# sender_release: give claimed emails back to the queue before anything was sent, when a
+# group's slots were granted too long ago to still count in the right window. Only while
+# this worker's claim stands; the caller then refunds their slots.
+RELEASE = text("""
+    UPDATE emails SET status = 'queued', claim_token = NULL, wake_at = :wake_at,
+                      updated_at = now()
+    WHERE id = ANY(:ids) AND status = 'sending' AND claim_token = :token
+    RETURNING id
 """)
 
 # sender_postpone: emails of a throttled message will be looked at again at `wake_at`; say
@@ -151,9 +175,54 @@ class ClaimedEmail:
     attempts: int
 
 
+def _autocommit(engine: Engine) -> Connection:
+    connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    # The pool's liveness ping (on a new connection, the session's setup) ran before
+    # autocommit was on, in a transaction the driver still holds open: every statement
+    # here would join it, and nothing would be committed until the connection went back.
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    dbapi_connection.commit()
+    return connection
+
+
 class Ledger:
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._pin = threading.local()
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """The calls this thread makes inside share one connection in autocommit, checked
+        out at the first of them. Nested uses share the outer one."""
+        if getattr(self._pin, "active", False):
+            yield
+            return
+        self._pin.active, self._pin.connection = True, None
+        try:
+            yield
+        finally:
+            connection: Connection | None = self._pin.connection
+            self._pin.active, self._pin.connection = False, None
+            if connection is not None:
+                connection.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """For one statement: the pinned connection, or a transaction from the pool."""
+        if not getattr(self._pin, "active", False):
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        if self._pin.connection is None:
+            self._pin.connection = _autocommit(self.engine)
+        try:
+            yield self._pin.connection
+        except BaseException:
+            # Whatever failed, the next call starts afresh on another connection.
+            connection, self._pin.connection = self._pin.connection, None
+            connection.close()
+            raise
 
     # --- pump -----------------------------------------------------------------------------
     def take_back(self, connection: Connection, now: datetime, lost_after: timedelta) -> int:
@@ -172,37 +241,51 @@ class Ledger:
 
     # --- sender ---------------------------------------------------------------------------
     def look(self, ids: Sequence[uuid.UUID]) -> list[EmailState]:
-        with self.engine.connect() as connection:
+        with self._transaction() as connection:
             return [EmailState(*row) for row in connection.execute(LOOK, {"ids": list(ids)})]
 
     def claim(self, email_id: uuid.UUID, lease_until: datetime,
               token: uuid.UUID) -> ClaimedEmail | None:
-        with self.engine.begin() as connection:
-            row = connection.execute(CLAIM_ONE, {"id": email_id, "lease_until": lease_until,
-                                                 "token": token}).one_or_none()
-        return None if row is None else ClaimedEmail(*row)
+        claimed = self.claim_many([email_id], lease_until, token)
+        return claimed[0] if claimed else None
+
+    def claim_many(self, ids: Sequence[uuid.UUID], lease_until: datetime,
+                   token: uuid.UUID) -> list[ClaimedEmail]:
+        """The named emails that were still `queued`, now `sending` under `token`."""
+        with self._transaction() as connection:
+            rows = connection.execute(CLAIM, {"ids": list(ids), "lease_until": lease_until,
+                                              "token": token})
+            return [ClaimedEmail(*row) for row in rows]
+
+    def release(self, ids: Sequence[uuid.UUID], token: uuid.UUID,
+                wake_at: datetime) -> list[uuid.UUID]:
+        """Claimed emails back to `queued`, unsent; the ones that were still ours."""
+        with self._transaction() as connection:
+            rows = connection.execute(RELEASE, {"ids": list(ids), "token": token,
+                                                "wake_at": wake_at})
+            return [row[0] for row in rows]
 
     def postpone(self, ids: Sequence[uuid.UUID], wake_at: datetime) -> None:
         if ids:
-            with self.engine.begin() as connection:
+            with self._transaction() as connection:
                 connection.execute(POSTPONE, {"ids": list(ids), "wake_at": wake_at})
 
     def mark_sent(self, email_id: uuid.UUID, token: uuid.UUID, now: datetime,
                   message_id: str) -> bool:
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             result = connection.execute(MARK_SENT, {"id": email_id, "token": token, "now": now,
                                                     "message_id": message_id})
             return bool(result.rowcount == 1)
 
     def record_outcome(self, email_id: uuid.UUID, token: uuid.UUID, *, status: str,
                        wake_at: datetime, reason: str, now: datetime, counted: int) -> None:
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             connection.execute(RECORD_OUTCOME, {
                 "id": email_id, "token": token, "status": status, "wake_at": wake_at,
                 "reason": reason, "now": now, "counted": counted})
 
     def hand_back_to_pump(self, ids: Sequence[uuid.UUID]) -> None:
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             connection.execute(HAND_BACK, {"ids": list(ids)})
 
     # --- limiter seed ---------------------------------------------------------------------
