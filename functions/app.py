@@ -23,7 +23,9 @@ from emailsched.domain.model import BatchAction
 from emailsched.logs import configure_logging
 from emailsched.services.sender_events import handle_sqs_event
 
-app = ThreadSafeChalice(app_name="emailsched")
+# configure_logs=False: otherwise Chalice takes over the "emailsched" logger (level ERROR,
+# no propagation), silencing every module of the package that shares its name.
+app = ThreadSafeChalice(app_name="emailsched", configure_logs=False)
 # Read at deploy time: Chalice wires the event source to this queue name.
 SEND_QUEUE = os.environ.get("SEND_QUEUE_NAME", "emailsched-send")
 ANY_BODY = ["*/*"]  # content types are checked by parse_json, to answer in SPEC's shape

@@ -158,3 +158,30 @@ def test_a_worker_whose_lease_was_taken_back_sends_nothing():
     world.ledger.mark_sent = lease_lost  # type: ignore[method-assign]
     assert world.handle(email).done
     assert world.mailer.sent == []
+
+
+def test_a_sent_commit_whose_answer_was_lost_still_sends_once():
+    world = World()
+    email = world.email()
+    real_mark_sent = world.ledger.mark_sent
+
+    def lands_then_connection_drops(*args, **kwargs):  # type: ignore[no-untyped-def]
+        real_mark_sent(*args, **kwargs)
+        raise ConnectionResetError("connection dropped before the commit's answer")
+
+    world.ledger.mark_sent = lands_then_connection_drops  # type: ignore[method-assign]
+    assert world.handle(email).done
+    assert world.ledger.status(email) == "sent" and len(world.mailer.sent) == 1
+
+
+def test_a_sent_commit_that_did_not_land_sends_nothing_and_is_put_back():
+    world = World()
+    email = world.email()
+
+    def connection_drops(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionResetError("connection dropped before the commit")
+
+    world.ledger.mark_sent = connection_drops  # type: ignore[method-assign]
+    outcome = world.handle(email)
+    assert not outcome.done and outcome.retry_in_seconds == 1
+    assert world.ledger.status(email) == "queued" and world.mailer.sent == []

@@ -202,6 +202,10 @@ class InMemoryLedger:
         email.sent_at = now
         return True
 
+    def sent_by(self, email_id: uuid.UUID, token: uuid.UUID) -> bool:
+        email = self.emails[email_id]
+        return email.token == token and email.state.status == "sent"
+
     def record_outcome(self, email_id: uuid.UUID, token: uuid.UUID, *, status: str,
                        wake_at: datetime, reason: str, now: datetime, counted: int) -> None:
         email = self.emails[email_id]

@@ -95,7 +95,8 @@ class SchedulingService:
             due_ms = plan_due_times(start_ms, len(recipients.addresses), rules, used)
             end = datetime.fromtimestamp(due_ms[-1] / 1000, UTC)
             batch_id, _ = batches.insert_batch(
-                connection, user_id=user_id, sender_id=sender_id, subject=request.subject,
+                connection, user_id=user_id, sender_id=sender_id,
+                sender_name=request.sender_name, subject=request.subject,
                 body=request.body, start_time=request.start_time, delay_ms=request.delay_ms,
                 hourly_limit=request.hourly_limit, email_count=len(recipients.addresses),
                 duplicates_removed=recipients.duplicates_removed, estimated_end_time=end)

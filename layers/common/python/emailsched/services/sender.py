@@ -42,6 +42,9 @@ MAX_SHORT_WAITS = 20
 # How soon to look again when Redis or Postgres is unreachable.
 SERVICE_RETRY_SECONDS = 5.0
 RECORD_TRIES = 5
+# Checks of whether an interrupted `sent` commit landed, over about 10 s: well inside the
+# minutes an SMTP server waits for the end of a message.
+CONFIRM_TRIES = 6
 # At most this many emails claimed in one statement (a message names at most 10).
 MAX_GROUP = 10
 # A slot granted in a window's last 250 ms (windows.MAX_SPILL_MS) counts in the next window
@@ -201,16 +204,23 @@ class SenderService:
 
     def _deliver(self, email: ClaimedEmail, token: uuid.UUID) -> float | None:
         message_id = f"<{email.id}@{self._config.message_id_domain}>"
-        committed = False
+        committed = interrupted = False
 
         def point_of_no_return() -> bool:
-            nonlocal committed
-            committed = self._ledger.mark_sent(email.id, token, self._clock.now(), message_id)
+            nonlocal committed, interrupted
+            try:
+                committed = self._ledger.mark_sent(email.id, token, self._clock.now(),
+                                                   message_id)
+            except Exception as error:
+                interrupted = True
+                committed = self._did_sent_land(email.id, token, error)
             return committed
 
         try:
             result = self._mailer.send(_outgoing(email, message_id), point_of_no_return)
         except SendAbandoned:
+            if interrupted:  # still ours and unsent: put it back to be sent again
+                return self._put_back(email.id, token)
             log.info("lease lost before sending; another worker owns the email now")
             return None
         except Exception as error:  # the ledger failed at the point of no return
@@ -225,6 +235,29 @@ class SenderService:
         log.info("email %s %s: %s", email.id, "will be retried" if retrying else "failed",
                  decision.reason)
         return decision.delay_seconds if retrying else None
+
+    def _put_back(self, email_id: uuid.UUID, token: uuid.UUID) -> float:
+        try:
+            self._ledger.release([email_id], token, self._clock.now())
+        except Exception as error:  # the lease hands it back instead
+            log.warning("cannot put an unsent email back: %s", type(error).__name__)
+            return self._config.lease.total_seconds()
+        return 1.0
+
+    def _did_sent_land(self, email_id: uuid.UUID, token: uuid.UUID, error: Exception) -> bool:
+        """The commit of `sent` failed in flight: it may have landed all the same. Ask the
+        ledger again, while the SMTP server waits for the final "."; raise (the send is
+        abandoned) only if the ledger cannot be reached to tell."""
+        log.warning("recording a send failed (%s); checking whether it landed",
+                    type(error).__name__)
+        for attempt in range(CONFIRM_TRIES):
+            try:
+                return self._ledger.sent_by(email_id, token)
+            except Exception:
+                self._clock.sleep(0.5 * (attempt + 1))
+        log.error("email %s: cannot tell whether it was recorded as sent; not sending it",
+                  email_id)
+        raise error
 
     def _record_failure(self, email: ClaimedEmail, token: uuid.UUID, decision: Decision,
                         retrying: bool, committed: bool) -> None:

@@ -20,10 +20,10 @@ SENDER_USAGE = text("""
 """)
 
 INSERT_BATCH = text("""
-    INSERT INTO batches (user_id, sender_id, subject, body, start_time, delay_ms, hourly_limit,
-                         email_count, duplicates_removed, estimated_end_time)
-    VALUES (:user_id, :sender_id, :subject, :body, :start_time, :delay_ms, :hourly_limit,
-            :email_count, :duplicates_removed, :estimated_end_time)
+    INSERT INTO batches (user_id, sender_id, sender_name, subject, body, start_time, delay_ms,
+                         hourly_limit, email_count, duplicates_removed, estimated_end_time)
+    VALUES (:user_id, :sender_id, :sender_name, :subject, :body, :start_time, :delay_ms,
+            :hourly_limit, :email_count, :duplicates_removed, :estimated_end_time)
     RETURNING id, created_at
 """)
 

@@ -86,7 +86,7 @@ CLAIM = text("""
     FROM batches b, senders s
     WHERE e.id = ANY(:ids) AND e.status = 'queued' AND b.id = e.batch_id
       AND s.id = e.sender_id
-    RETURNING e.id, e.batch_id, e.sender_id, s.email, s.name, e.recipient_email, b.subject,
+    RETURNING e.id, e.batch_id, e.sender_id, s.email, b.sender_name, e.recipient_email, b.subject,
               b.body, e.attempts
 """)
 
@@ -114,6 +114,12 @@ MARK_SENT = text("""
                       attempts = attempts + 1, message_id = :message_id,
                       failure_reason = NULL, updated_at = now()
     WHERE id = :id AND status = 'sending' AND claim_token = :token
+""")
+
+# sender_sent_by: did this worker's `sent` land? Asked on a fresh connection when the
+# commit at the point of no return failed in flight, as its answer may simply be lost.
+SENT_BY = text("""
+    SELECT status FROM emails WHERE id = :id AND claim_token = :token
 """)
 
 # sender_record_outcome: a failed attempt, to retry (queued, wake_at = after the backoff) or
@@ -276,6 +282,12 @@ class Ledger:
             result = connection.execute(MARK_SENT, {"id": email_id, "token": token, "now": now,
                                                     "message_id": message_id})
             return bool(result.rowcount == 1)
+
+    def sent_by(self, email_id: uuid.UUID, token: uuid.UUID) -> bool:
+        """True when the email reads `sent` under `token`; raises when unreachable."""
+        with self.engine.connect() as connection:
+            status = connection.execute(SENT_BY, {"id": email_id, "token": token}).scalar()
+        return bool(status == "sent")
 
     def record_outcome(self, email_id: uuid.UUID, token: uuid.UUID, *, status: str,
                        wake_at: datetime, reason: str, now: datetime, counted: int) -> None:

@@ -20,8 +20,8 @@ _PENDING_WHERE = """
     AND (CAST(:batch_id AS uuid) IS NULL OR e.batch_id = :batch_id)
 """
 LIST_PENDING = text(f"""
-    SELECT e.id, e.batch_id, e.recipient_email, b.subject, e.due_at, e.status, s.name, s.email,
-           e.attempts, e.failure_reason, e.finished_at
+    SELECT e.id, e.batch_id, e.recipient_email, b.subject, e.due_at, e.status,
+           b.sender_name, s.email, e.attempts, e.failure_reason, e.finished_at
     FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
     WHERE {_PENDING_WHERE}
     ORDER BY e.due_at, e.seq LIMIT :limit OFFSET :offset
@@ -34,8 +34,8 @@ _FINISHED_WHERE = """
     AND (CAST(:batch_id AS uuid) IS NULL OR e.batch_id = :batch_id)
 """
 LIST_FINISHED = text(f"""
-    SELECT e.id, e.batch_id, e.recipient_email, b.subject, e.due_at, e.status, s.name, s.email,
-           e.attempts, e.failure_reason, e.finished_at
+    SELECT e.id, e.batch_id, e.recipient_email, b.subject, e.due_at, e.status,
+           b.sender_name, s.email, e.attempts, e.failure_reason, e.finished_at
     FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
     WHERE {_FINISHED_WHERE}
     ORDER BY e.finished_at DESC, e.seq DESC LIMIT :limit OFFSET :offset
@@ -60,7 +60,7 @@ STATS_SENT_SINCE = text("""
 """)
 
 _BATCH_COLUMNS = """
-    b.id, b.subject, s.email, s.name, b.start_time, b.delay_ms, b.hourly_limit, b.status,
+    b.id, b.subject, s.email, b.sender_name, b.start_time, b.delay_ms, b.hourly_limit, b.status,
     b.email_count, b.duplicates_removed, b.estimated_end_time, b.created_at, b.sender_id
 """
 LIST_BATCHES = text(f"""

@@ -69,6 +69,8 @@ batches = Table(
     Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
            nullable=False),
     Column("sender_id", UUID(as_uuid=True), ForeignKey("senders.id"), nullable=False),
+    # The From name this batch was scheduled with; the sender row keeps only the latest.
+    Column("sender_name", Text, nullable=False, server_default=""),
     Column("subject", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("start_time", DateTime(timezone=True), nullable=False),

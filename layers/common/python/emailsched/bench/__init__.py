@@ -1,0 +1,1 @@
+"""Benchmarks of emailsched on this machine: `emailsched bench` (see BENCHMARKS.md)."""

@@ -1,0 +1,134 @@
+"""`emailsched bench`: runs the benchmarks and prints their figures (BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psutil
+
+from emailsched.bench.environment import BENCH_DATABASE_PREFIX, BenchEnvironment
+from emailsched.bench.product import MachineMeter
+from emailsched.bench.report import Section, render_json, render_table
+
+
+@dataclass(frozen=True)
+class Sizes:
+    schedule_recipients: tuple[int, ...]
+    schedule_repeats: int
+    throughput_emails: int
+    throughput_workers: tuple[int, ...]
+    lateness_emails: int
+    limit_emails_per_sender: int
+    pump_stored: int
+    pump_due: int
+
+
+FULL = Sizes((10_000, 100_000), 3, 5_000, (1, 2, 4), 300, 1_000, 1_000_000, 1_000)
+QUICK = Sizes((1_000, 10_000), 1, 1_000, (4,), 60, 100, 100_000, 1_000)
+
+Runner = Callable[[BenchEnvironment, Sizes, Section], None]
+
+
+def _runners() -> dict[str, tuple[str, Runner]]:
+    from emailsched.bench.lateness import run_lateness
+    from emailsched.bench.limits import run_limits
+    from emailsched.bench.pump_cost import run_pump_cost
+    from emailsched.bench.scheduling import run_scheduling
+    from emailsched.bench.throughput import run_throughput
+
+    return {
+        "scheduling": ("1. Scheduling: POST /emails/schedule to the 201",
+                       lambda env, s, sec: run_scheduling(env, s.schedule_recipients,
+                                                          s.schedule_repeats, sec)),
+        "throughput": ("2. Send throughput and 6. worker memory",
+                       lambda env, s, sec: run_throughput(env, s.throughput_emails,
+                                                          list(s.throughput_workers), sec)),
+        "lateness": ("3. Lateness of unthrottled emails (sent minus due)",
+                     lambda env, s, sec: run_lateness(env, s.lateness_emails, sec)),
+        "limits": ("4. Limits under load",
+                   lambda env, s, sec: run_limits(env, s.limit_emails_per_sender, sec)),
+        "pump": ("5. Pump cost",
+                 lambda env, s, sec: run_pump_cost(env, s.pump_stored, s.pump_due, sec)),
+    }
+
+
+ALIASES = {"memory": "throughput"}
+
+
+def selected(only: str) -> list[str]:
+    names = list(_runners())
+    if not only.strip():
+        return names
+    wanted = {ALIASES.get(n.strip(), n.strip()) for n in only.split(",") if n.strip()}
+    unknown = wanted - set(names)
+    if unknown:
+        raise ValueError(f"unknown benchmark(s): {', '.join(sorted(unknown))}; "
+                         f"choose from {', '.join(names + list(ALIASES))}")
+    return [n for n in names if n in wanted]
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(), "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "started": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    try:
+        names = selected(args.only)
+    except ValueError as error:
+        print(f"emailsched bench: {error}", file=sys.stderr)
+        return 2
+    sizes = QUICK if args.quick else FULL
+    runners = _runners()
+    about = machine()
+    sections: list[Section] = []
+    started = time.monotonic()
+    with BenchEnvironment() as env:
+        for name in names:
+            title, runner = runners[name]
+            section = Section(name, title)
+            began = time.monotonic()
+            if not args.json:
+                print(f"running {name}...", file=sys.stderr, flush=True)
+            meter = MachineMeter(BENCH_DATABASE_PREFIX)
+            try:
+                with meter:
+                    runner(env, sizes, section)
+            except Exception as error:  # one failed benchmark must not hide the others
+                section.error = f"{type(error).__name__}: {error}"
+                section.details.append(traceback.format_exc())
+            section.seconds = time.monotonic() - began
+            section.notes.append(
+                f"machine while it ran: other processes used {meter.others():.0f} CPU-s of "
+                f"the {(os.cpu_count() or 1) * meter.wall:.0f} the machine had; this benchmark "
+                f"{sum(meter.used.values()):.0f}")
+            sections.append(section)
+        about["services"] = env.notes
+        shutil.rmtree(env.folder, ignore_errors=True)
+    about["seconds"] = round(time.monotonic() - started, 1)
+    about["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    if args.json:
+        print(render_json(sections, about))
+    else:
+        header = [f"emailsched bench{' --quick' if args.quick else ''}: "
+                  f"{about['cpus']} cores, {about['memory_gb']} GB, Python {about['python']}, "
+                  f"{about['platform']}",
+                  f"services: {'; '.join(env.notes)}; load average at start "
+                  f"{about['load_average_at_start']}, at end {about['load_average_at_end']}; "
+                  f"took {about['seconds']:.0f} s"]
+        print(render_table(sections, args.verbose, header))
+    failed = any(s.error for s in sections)
+    return 1 if failed else 0
