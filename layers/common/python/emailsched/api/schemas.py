@@ -9,13 +9,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 MAX_SUBJECT = 998  # RFC 5322 line limit
 MAX_NAME = 200
 MAX_DELAY_MS = 24 * 3600 * 1000
 _FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
+
+
+# Validated by the domain (emailsched.domain.recipients); the format only documents it.
+EmailText = Annotated[StrictStr, WithJsonSchema({"type": "string", "format": "email"})]
 
 
 class Model(BaseModel):
@@ -38,8 +50,9 @@ class SenderIn(Model):
 class ScheduleIn(Model):
     subject: StrictStr = Field(min_length=1, max_length=MAX_SUBJECT)
     body: StrictStr = Field(min_length=1)
-    recipients: list[StrictStr] = Field(min_length=1)
-    start_time: StrictStr = Field(description="ISO 8601 with an offset: 2026-12-01T09:00:00Z")
+    recipients: list[EmailText] = Field(min_length=1)
+    start_time: StrictStr = Field(description="ISO 8601 with an offset: 2026-12-01T09:00:00Z",
+                                  json_schema_extra={"format": "date-time"})
     delay_ms: StrictInt = Field(ge=0, le=MAX_DELAY_MS)
     hourly_limit: StrictInt | None = Field(default=None, ge=1)
     sender: SenderIn

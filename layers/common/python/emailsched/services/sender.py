@@ -8,8 +8,8 @@ limiter rebuild a lost window from the ledger exactly.
 
 Emails of a message that are due together and whose slots are free at once form a group:
 one statement claims them all. A group's later emails must still reach the server in the
-window their slots counted in, so the ones not started within GROUP_SEND_BUDGET of the
-grants are released unsent, their slots refunded, and taken again one by one.
+window their slots counted in, so the ones not started within GROUP_SEND_BUDGET_MS of the
+grants are released unsent and their slots refunded; they are then taken afresh.
 
 The message's outcome is either done (delete it) or "come back in N seconds" (the queue
 hides it that long). Throttling never fails an email; a message throttled again and
