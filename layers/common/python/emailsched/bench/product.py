@@ -133,6 +133,7 @@ class CpuMeter:
     machine: float = 0.0
     wall: float = 0.0
     _seen: dict[int, tuple[str, float, float]] = field(default_factory=dict)
+    _labels_seen: dict[int, str | None] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -159,22 +160,32 @@ class CpuMeter:
             self._sample()
 
     def _sample(self) -> None:
-        for process in psutil.process_iter(["pid", "cmdline"]):
-            label = self._label(process)
+        # Not psutil.process_iter: its process cache is shared between threads, and two
+        # meters sampling at once lost processes from each other's view.
+        for pid in psutil.pids():
+            if pid not in self._labels_seen:
+                self._labels_seen[pid] = self._label_of(pid)
+            label = self._labels_seen[pid]
             if label is None:
                 continue
             try:
-                times = process.cpu_times()
+                times = psutil.Process(pid).cpu_times()
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
             used = times.user + times.system
-            first = self._seen.get(process.pid, (label, used, used))[1]
-            self._seen[process.pid] = (label, first, used)
+            first = self._seen.get(pid, (label, used, used))[1]
+            self._seen[pid] = (label, first, used)
+
+    def _label_of(self, pid: int) -> str | None:
+        try:
+            return self._label(psutil.Process(pid))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return None
 
     def _label(self, process: psutil.Process) -> str | None:
         if process.pid in self.labels:
             return self.labels[process.pid]
-        command = " ".join(process.info.get("cmdline") or [])
+        command = " ".join(process.cmdline())
         if command.startswith("postgres:") and f" {self.database}" in command:
             return "postgres (our database)"
         return None
