@@ -63,7 +63,8 @@ class LoggedCluster(Cluster):
         super().__init__(folder, quiet=True, **kwargs)
         self.logs: list[LoggedChild] = []  # every child ever started, killed ones too
 
-    def _start(self, name: str, *arguments: str) -> Any:
+    def _start(self, name: str, ready_when: str, *arguments: str) -> Any:
+        # Readiness is judged from the logs here (see `output`), not from `ready_when`.
         command = [sys.executable, "-m", "emailsched.cli", *arguments]
         log_path = self.folder / "logs" / f"{next(_log_numbers):03d}-{name}.log"
         child = LoggedChild(name, command, self._child_env(), log_path)

@@ -78,8 +78,9 @@ def cmd_pump(args: argparse.Namespace) -> int:
 
     container = bootstrap.container()
     stop = _stop_on_signals()
-    run_pump(load_app().pump, args.interval, stop, container.settings.AWS_REGION,
-             once=args.once)
+    handler = load_app().pump
+    print(f"pump: running every {args.interval:g} s", flush=True)
+    run_pump(handler, args.interval, stop, container.settings.AWS_REGION, once=args.once)
     container.close()
     return 0
 

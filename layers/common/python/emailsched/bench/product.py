@@ -133,7 +133,8 @@ class CpuMeter:
     machine: float = 0.0
     wall: float = 0.0
     _seen: dict[int, tuple[str, float, float]] = field(default_factory=dict)
-    _labels_seen: dict[int, str | None] = field(default_factory=dict)
+    _labels_seen: dict[int, str] = field(default_factory=dict)
+    _unlabelled: set[int] = field(default_factory=set)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -163,11 +164,12 @@ class CpuMeter:
         # Not psutil.process_iter: its process cache is shared between threads, and two
         # meters sampling at once lost processes from each other's view.
         for pid in psutil.pids():
-            if pid not in self._labels_seen:
-                self._labels_seen[pid] = self._label_of(pid)
-            label = self._labels_seen[pid]
+            if pid in self._unlabelled:
+                continue
+            label = self._labels_seen.get(pid) or self._label_of(pid)
             if label is None:
                 continue
+            self._labels_seen[pid] = label
             try:
                 times = psutil.Process(pid).cpu_times()
             except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -178,7 +180,13 @@ class CpuMeter:
 
     def _label_of(self, pid: int) -> str | None:
         try:
-            return self._label(psutil.Process(pid))
+            process = psutil.Process(pid)
+            label = self._label(process)
+            # A Postgres backend names its database in its title only once past
+            # authentication: ask again at the next sample. Anything else keeps its answer.
+            if label is None and not " ".join(process.cmdline()).startswith("postgres"):
+                self._unlabelled.add(pid)
+            return label
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return None
 

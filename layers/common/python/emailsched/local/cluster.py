@@ -92,14 +92,23 @@ class Cluster:
         engine.dispose()
 
     def start_api(self) -> ChildProcess:
-        return self._start("api", "api", "--port", str(self.port))
+        return self._start("api", "api: listening", "api", "--port", str(self.port))
 
     def start_worker(self, concurrency: int = 2) -> ChildProcess:
         number = sum(1 for c in self.children if c.name.startswith("worker")) + 1
-        return self._start(f"worker{number}", "worker", "--concurrency", str(concurrency))
+        return self._start(f"worker{number}", "worker: polling", "worker", "--concurrency",
+                           str(concurrency))
 
     def start_pump(self, interval: float = 1.0) -> ChildProcess:
-        return self._start("pump", "pump", "--interval", str(interval))
+        return self._start("pump", "pump: running", "pump", "--interval", str(interval))
+
+    def wait_until_ready(self, timeout: float = 60) -> None:
+        """Until every component says it runs (the workers poll, the pump pumps)."""
+        deadline = time.monotonic() + timeout
+        for child in self.children:
+            while not child.ready.wait(0.1):
+                if child.exited() or time.monotonic() > deadline:
+                    raise TimeoutError(f"{child.name} did not start within {timeout} s")
 
     def workers(self) -> list[ChildProcess]:
         return [c for c in self.children if c.name.startswith("worker") and not c.exited()]
@@ -129,9 +138,10 @@ class Cluster:
         self.stop_children()
         self._services.close()
 
-    def _start(self, name: str, *arguments: str) -> ChildProcess:
+    def _start(self, name: str, ready_when: str, *arguments: str) -> ChildProcess:
         command = [sys.executable, "-m", "emailsched.cli", *arguments]
-        child = ChildProcess(name, command, self._child_env(), quiet=self.quiet)
+        child = ChildProcess(name, command, self._child_env(), quiet=self.quiet,
+                             ready_when=ready_when)
         self.children.append(child)
         return child
 

@@ -46,6 +46,7 @@ def run_dev(port: int, workers: int, data_dir: str) -> int:
                 cluster.start_worker()
             cluster.start_pump(PUMP_INTERVAL_SECONDS)
             cluster.wait_for_api()
+            cluster.wait_until_ready()
             _print_banner(cluster, time.monotonic() - started)
             while not stop.is_set():
                 if any(child.exited() for child in cluster.children):

@@ -9,29 +9,36 @@ import threading
 from typing import IO
 
 
-def prefixed(name: str, stream: IO[bytes]) -> None:
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", "replace").rstrip()
-        sys.stdout.write(f"{name:<8}| {line}\n")
-        sys.stdout.flush()
+def prefixed(name: str, line: str) -> None:
+    sys.stdout.write(f"{name:<8}| {line}\n")
+    sys.stdout.flush()
 
 
-def _drain(name: str, stream: IO[bytes]) -> None:
-    for _ in iter(stream.readline, b""):
-        pass
+def _ignore(name: str, line: str) -> None:
+    pass
 
 
 class ChildProcess:
     def __init__(self, name: str, command: list[str], env: dict[str, str],
-                 quiet: bool = False):
+                 quiet: bool = False, ready_when: str | None = None):
+        """`ready_when`: the output line fragment that says the component runs."""
         self.name = name
+        self.ready = threading.Event()
+        self._ready_when = ready_when
+        self._show = _ignore if quiet else prefixed
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         assert self.process.stdout is not None
-        target = _drain if quiet else prefixed
-        self._reader = threading.Thread(target=target, args=(name, self.process.stdout),
+        self._reader = threading.Thread(target=self._read, args=(self.process.stdout,),
                                         daemon=True)
         self._reader.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip()
+            if self._ready_when is not None and self._ready_when in line:
+                self.ready.set()
+            self._show(self.name, line)
 
     @property
     def pid(self) -> int:
