@@ -54,7 +54,7 @@ if spills and next_count >= limit then
   return {0, window_end - now + 1}
 end
 local last = tonumber(redis.call('GET', KEYS[3]) or '-1')
-if last >= 0 and now - last < gap then
+if gap > 0 and last >= 0 and now - last < gap then
   return {0, last + gap - now}
 end
 redis.call('INCR', KEYS[1])

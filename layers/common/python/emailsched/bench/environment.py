@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
@@ -78,6 +79,7 @@ class BenchEnvironment:
         for name in list(self._databases):
             self.drop_database(name)
         self._stack.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     # --- services ---------------------------------------------------------------------------
     def _postgres(self) -> str:

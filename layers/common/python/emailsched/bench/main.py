@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import sys
 import time
 import traceback
@@ -117,7 +116,6 @@ def run_bench(args: argparse.Namespace) -> int:
                 f"{sum(meter.used.values()):.0f}")
             sections.append(section)
         about["services"] = env.notes
-        shutil.rmtree(env.folder, ignore_errors=True)
     about["seconds"] = round(time.monotonic() - started, 1)
     about["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:

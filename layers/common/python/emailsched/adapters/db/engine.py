@@ -25,6 +25,8 @@ def _utc_session(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("SET TIME ZONE 'UTC'")
     cursor.close()
+    # Committed, or a rollback at the end of the connection's first use would undo it.
+    dbapi_connection.commit()
 
 
 def migrate(engine: Engine) -> None:
