@@ -18,39 +18,21 @@ from typing import Any
 import psutil
 
 from emailsched.local.cluster import Cluster
+from emailsched.local.process_group import ManagedProcess
 
 _log_numbers = itertools.count(1)
 
 
-class LoggedChild:
-    """A component process (api, worker, pump) with its output appended to `log_path`.
-    Offers what Cluster needs of emailsched.local.process_group.ChildProcess."""
+class LoggedChild(ManagedProcess):
+    """A component process (api, worker, pump) with its output appended to `log_path`."""
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], log_path: Path):
-        self.name = name
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log:
-            self.process = subprocess.Popen(command, env=env, stdout=log,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def exited(self) -> bool:
-        return self.process.poll() is not None
-
-    def terminate(self) -> None:
-        if not self.exited():
-            self.process.send_signal(signal.SIGTERM)
-
-    def wait_or_kill(self, timeout: float) -> None:
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            super().__init__(name, subprocess.Popen(command, env=env, stdout=log,
+                                                    stderr=subprocess.STDOUT,
+                                                    stdin=subprocess.DEVNULL))
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
