@@ -21,6 +21,7 @@ from emailsched.api.http import decorate, parse_json, parse_uuid, with_errors_ma
 from emailsched.api.openapi import openapi_document
 from emailsched.domain.model import BatchAction
 from emailsched.logs import configure_logging
+from emailsched.services import pump as pump_service
 from emailsched.services.sender_events import handle_sqs_event
 
 # configure_logs=False: otherwise Chalice takes over the "emailsched" logger (level ERROR,
@@ -32,8 +33,6 @@ ANY_BODY = ["*/*"]  # content types are checked by parse_json, to answer in SPEC
 # After scheduling, enqueue this many of the soonest due emails at once, so a batch that
 # starts now does not wait for the pump's next minute on AWS.
 KICK_EMAILS = 100
-# The pump stops claiming this long before its Lambda would time out.
-PUMP_SAFETY_SECONDS = 10
 log = logging.getLogger("emailsched.app")
 M = TypeVar("M", bound=schemas.Model)
 
@@ -207,7 +206,7 @@ def send_emails(event: Any) -> dict[str, Any]:
 def pump(event: Any) -> dict[str, Any]:
     budget = None
     if event.context is not None:
-        budget = event.context.get_remaining_time_in_millis() / 1000 - PUMP_SAFETY_SECONDS
+        budget = event.context.get_remaining_time_in_millis() / 1000 - pump_service.SAFETY_SECONDS
     report = _container().pump.run(time_budget_seconds=budget)
     return {"enqueued": report.enqueued, "messages": report.messages,
             "takenBack": report.taken_back, "inFlight": report.in_flight}

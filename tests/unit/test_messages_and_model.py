@@ -31,11 +31,11 @@ def test_emails_due_in_the_same_second_share_a_message_per_sender():
                                                                             (2, 0)]
 
 
-def test_no_message_holds_more_than_ten_emails_and_order_is_kept():
+def test_no_message_holds_more_than_fifty_emails_and_order_is_kept():
     sender = uuid.uuid4()
-    refs = [ref(sender, 0, i) for i in range(25)]
+    refs = [ref(sender, 0, i) for i in range(125)]
     messages = group_into_messages(reversed(refs), NOW)
-    assert [len(m.email_ids) for m in messages] == [10, 10, 5]
+    assert [len(m.email_ids) for m in messages] == [50, 50, 25]
     assert [i for m in messages for i in m.email_ids] == [r.email_id for r in refs]
 
 
@@ -52,8 +52,9 @@ def test_a_message_round_trips():
     assert parse_message(body.body()) == ids
 
 
-@pytest.mark.parametrize("body", ["not json", "[]", "{}", '{"emails": []}',
-                                  '{"emails": ["nope"]}', json.dumps({"emails": ["x"] * 11})])
+@pytest.mark.parametrize("body", [
+    "not json", "[]", "{}", '{"emails": []}', '{"emails": ["nope"]}',
+    json.dumps({"emails": [str(uuid.uuid4())] * 51})])
 def test_poison_messages_are_recognised(body):
     with pytest.raises(PoisonMessage):
         parse_message(body)

@@ -29,8 +29,7 @@ INSIDE, BEYOND = "inside@example.com", "beyond@example.com"
 
 def run_lateness(env: BenchEnvironment, emails: int, section: Section) -> None:
     with running_product(env, "lateness", MIN_DELAY_BETWEEN_EMAILS_MS=0,
-                         PUMP_HORIZON_SECONDS=HORIZON_SECONDS,
-                         PUMP_MAX_IN_FLIGHT=300) as product:
+                         PUMP_HORIZON_SECONDS=HORIZON_SECONDS) as product:
         product.start_workers(WORKERS, WORKER_CONCURRENCY)
         product.cluster.start_pump(PUMP_INTERVAL_SECONDS)
         product.wait_until_polling()

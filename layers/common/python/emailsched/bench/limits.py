@@ -28,7 +28,7 @@ LEAD_SECONDS = 2.0
 
 def run_limits(env: BenchEnvironment, per_sender: int, section: Section) -> None:
     with running_product(env, "limits", RATE_WINDOW_SECONDS=WINDOW_SECONDS,
-                         MIN_DELAY_BETWEEN_EMAILS_MS=0, PUMP_MAX_IN_FLIGHT=300) as product:
+                         MIN_DELAY_BETWEEN_EMAILS_MS=0) as product:
         product.start_workers(WORKERS, WORKER_CONCURRENCY)
         product.cluster.start_pump(PUMP_INTERVAL_SECONDS)
         product.wait_until_polling()

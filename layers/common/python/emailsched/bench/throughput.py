@@ -23,11 +23,13 @@ from emailsched.bench.environment import BenchEnvironment
 from emailsched.bench.product import CpuMeter, Product, peak_rss_mb, running_product
 from emailsched.bench.report import Section
 from emailsched.bench.stats import median, rate
+from emailsched.domain.messages import MAX_EMAILS_PER_MESSAGE
+from emailsched.local.cluster import LOCAL_DEFAULTS
 
 # Pollers per worker process (`emailsched worker --concurrency`).
 WORKER_CONCURRENCY = 2
-# As `emailsched dev` runs it: the pump tops the queue up every second, to at most 300
-# emails in flight (Cluster's local default), so moto's queue stays shallow.
+# As `emailsched dev` runs it: the pump tops the queue up every second (and in between while
+# a backlog waits), to Cluster's local PUMP_MAX_IN_FLIGHT, so moto's queue stays shallow.
 PUMP_INTERVAL_SECONDS = 1.0
 SUBJECT = "Throughput"
 TARGET_RATE = 150.0
@@ -53,8 +55,7 @@ def run_throughput(env: BenchEnvironment, emails: int, worker_counts: list[int],
     results: list[RunResult] = []
     for index, workers in enumerate(worker_counts):
         last = index == len(worker_counts) - 1
-        with running_product(env, f"throughput{workers}", MIN_DELAY_BETWEEN_EMAILS_MS=0,
-                             PUMP_MAX_IN_FLIGHT=300) as product:
+        with running_product(env, f"throughput{workers}", MIN_DELAY_BETWEEN_EMAILS_MS=0) as product:
             result = _one_run(product, workers, emails)
             results.append(result)
             if last:
@@ -105,7 +106,8 @@ def _ceilings(product: Product, ours: RunResult, results: list[RunResult],
     depth = round(median(ours.queue_depths or [0]))
     sqs = sqs_ceiling(product.moto.url, product.cluster.env["AWS_REGION"], depth,
                       max(200, ours.emails // 10))
-    emails_per_message = 10  # all due in the same second: the pump fills every message
+    # All due in the same second: the pump fills every message.
+    emails_per_message = MAX_EMAILS_PER_MESSAGE
     for result in results:
         ok_rate = result.per_second >= TARGET_RATE if result.workers == 4 else None
         section.add(f"emails/s, {result.workers} worker(s)", result.per_second, "/s",
@@ -126,12 +128,14 @@ def _ceilings(product: Product, ours: RunResult, results: list[RunResult],
     section.notes += [
         f"{ours.emails:,} emails per run, due now, MIN_DELAY_BETWEEN_EMAILS_MS=0, no limit; "
         f"each worker is an `emailsched worker --concurrency {WORKER_CONCURRENCY}` process; "
-        f"pump every {PUMP_INTERVAL_SECONDS:g} s, PUMP_MAX_IN_FLIGHT=300",
+        f"pump every {PUMP_INTERVAL_SECONDS:g} s, "
+        f"PUMP_MAX_IN_FLIGHT={LOCAL_DEFAULTS['PUMP_MAX_IN_FLIGHT']}",
         "rates are taken at the sink, from the first to the last message it accepted",
         f"smtplib ceiling: the same {ours.emails:,} messages, pre-rendered, sendmail() into "
         "the same sink; the share uses the higher of its two figures",
         f"SQS ceiling: one boto3 client receive(10)/delete/send on the same moto at depth "
-        f"{depth} (our run's median); one message carries 10 emails, so it allows "
+        f"{depth} (our run's median); one message carries "
+        f"{emails_per_message} emails, so it allows "
         f"{sqs.per_second * emails_per_message:,.0f} emails/s",
         "sink: a bare aiosmtpd server in a process of its own, recording arrival time and "
         "Message-ID (emailsched.bench.sink), so client speed, not the sink, sets the ceiling",

@@ -1,8 +1,10 @@
 """Queue messages: what the pump puts on SQS and the sender reads back.
 
 A message only wakes the sender; the ledger says what to do. Emails of one sender that fall
-due within the same second share a message (up to 10), which cuts queue traffic tenfold
+due within the same second share a message (up to 50), which cuts queue traffic fiftyfold
 when a batch has no delay, while a message never holds emails more than a second apart.
+Each message costs a receive and a delete whatever it carries: at 10 emails a message,
+pollers spent 42 % of their time waiting on moto's receive (benchmarks).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from math import floor
 
 from emailsched.errors import PoisonMessage
 
-MAX_EMAILS_PER_MESSAGE = 10
+MAX_EMAILS_PER_MESSAGE = 50
 MAX_DELAY_SECONDS = 900
 MESSAGE_VERSION = 1
 
@@ -39,7 +41,8 @@ class WakeMessage:
 
 
 def group_into_messages(due: Iterable[DueRef], now: datetime) -> list[WakeMessage]:
-    """One message per sender per second of delay, at most 10 emails each, in due order."""
+    """One message per sender per second of delay, at most MAX_EMAILS_PER_MESSAGE emails
+    each, in due order."""
     groups: dict[tuple[uuid.UUID, int], list[DueRef]] = {}
     for ref in sorted(due, key=lambda r: (r.wake_at, r.seq)):
         groups.setdefault((ref.sender_id, delay_seconds(ref.wake_at, now)), []).append(ref)

@@ -22,8 +22,9 @@ from emailsched.local.process_group import ChildProcess
 
 LOCAL_DEFAULTS = {
     "AUTH_MODE": "dev",
-    # moto's SQS slows down as its queue deepens: keep it shallow locally.
-    "PUMP_MAX_IN_FLIGHT": "300",
+    # moto's SQS slows down as its queue deepens: keep it shallow locally (at most 20
+    # messages of 50 emails, plus whatever is due a few at a time).
+    "PUMP_MAX_IN_FLIGHT": "1000",
     "PUMP_LOST_AFTER_SECONDS": "30",
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "dev",

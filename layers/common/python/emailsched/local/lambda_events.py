@@ -17,7 +17,7 @@ class LocalContext:
     """The parts of Lambda's context object that handlers and Powertools read."""
 
     function_name: str
-    timeout_seconds: int = 900
+    timeout_seconds: float = 900
     memory_limit_in_mb: int = 512
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     invoked_function_arn: str = ""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emailsched.local.lambda_events import LocalContext, scheduled_event
+from emailsched.services.pump import SAFETY_SECONDS
 
 log = logging.getLogger("emailsched.pump")
 
@@ -15,9 +16,13 @@ log = logging.getLogger("emailsched.pump")
 def run_pump(handler: Callable[[dict[str, Any], Any], Any], interval: float,
              stop: threading.Event, region: str, once: bool = False) -> None:
     event = scheduled_event(region, "arn:aws:events:local:000000000000:rule/emailsched-pump")
+    # Each run may top a backlog up for about one interval, as a Lambda run tops up for
+    # about its timeout, so a stop is noticed within an interval or so.
+    timeout = SAFETY_SECONDS + interval
     while not stop.is_set():
         try:
-            report = handler(event, LocalContext(function_name="emailsched-pump"))
+            report = handler(event, LocalContext(function_name="emailsched-pump",
+                                                 timeout_seconds=timeout))
             if report and (report.get("enqueued") or report.get("takenBack")):
                 log.info("pump: %s", report)
         except Exception:
