@@ -24,18 +24,25 @@ T0 = 1_800_000_000_000  # a window boundary
 
 
 @pytest.fixture(params=["fake", "redis"])
-def limiter(request: pytest.FixtureRequest, services: Services) -> Iterator[Any]:
+def make_limiter(request: pytest.FixtureRequest, services: Services) -> Iterator[Any]:
+    """Limiters with a given minimum gap, the fake or the Redis one."""
     if request.param == "fake":
-        yield FakeLimiter(WINDOW_MS, 100)
+        yield lambda gap_ms: FakeLimiter(WINDOW_MS, gap_ms)
         return
     client = redis.Redis.from_url(services.redis_url)
     prefix = f"contract-{uuid.uuid4().hex[:8]}:"
-    yield RedisRateLimiter(client, lambda sender, start: Seed(0, None), window_ms=WINDOW_MS,
-                           min_gap_ms=100, prefix=prefix)
+    yield lambda gap_ms: RedisRateLimiter(client, lambda sender, start: Seed(0, None),
+                                          window_ms=WINDOW_MS, min_gap_ms=gap_ms,
+                                          prefix=f"{prefix}{gap_ms}:")
     keys = list(client.scan_iter(f"{prefix}*"))
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def limiter(make_limiter: Any) -> Any:
+    return make_limiter(100)
 
 
 def test_limiter_grants_up_to_the_limit_then_says_when_the_window_ends(limiter: Any):
@@ -64,6 +71,36 @@ def test_limiter_senders_do_not_share_and_refunds_return_a_slot(limiter: Any):
     assert limiter.acquire("b", 1, T0 + 1000).granted
     limiter.refund("a", T0 + 1000)
     assert limiter.acquire("a", 1, T0 + 2000).granted
+
+
+def test_limiter_grants_several_slots_at_once_up_to_the_limit(make_limiter: Any):
+    limiter = make_limiter(0)
+    assert limiter.acquire("s", 5, T0 + 1000, wanted=3).slots == 3
+    assert limiter.acquire("s", 5, T0 + 1000, wanted=3).slots == 2
+    refused = limiter.acquire("s", 5, T0 + 1000, wanted=3)
+    assert refused.slots == 0 and refused.wait_ms == WINDOW_MS - 1000
+
+
+def test_limiter_grants_one_slot_at_a_time_while_a_gap_applies(make_limiter: Any):
+    limiter = make_limiter(100)
+    assert limiter.acquire("s", 5, T0 + 1000, wanted=4).slots == 1
+    assert limiter.acquire("s", 5, T0 + 1050, wanted=4).slots == 0
+    assert limiter.acquire("s", 5, T0 + 1100, wanted=4).slots == 1
+
+
+def test_limiter_slots_granted_at_a_windows_end_count_in_the_next_one_too(make_limiter: Any):
+    limiter = make_limiter(0)
+    assert limiter.acquire("s", 5, T0 + WINDOW_MS - 100, wanted=3).slots == 3
+    assert limiter.acquire("s", 5, T0 + WINDOW_MS + 500, wanted=5).slots == 2
+    assert limiter.acquire("s", 5, T0 + WINDOW_MS + 600, wanted=1).slots == 0
+
+
+def test_limiter_slots_spilled_into_a_window_limit_its_own_spill_too(make_limiter: Any):
+    limiter = make_limiter(0)
+    assert limiter.acquire("s", 5, T0 + WINDOW_MS - 100, wanted=4).slots == 4
+    # The next window starts with 4 of 5 used: one more, and it spills in turn.
+    assert limiter.acquire("s", 5, T0 + 2 * WINDOW_MS - 100, wanted=5).slots == 1
+    assert limiter.acquire("s", 5, T0 + 2 * WINDOW_MS + 500, wanted=5).slots == 4
 
 
 @pytest.fixture(params=["fake", "moto"])

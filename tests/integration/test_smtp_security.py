@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from emailsched.adapters.smtp import SmtpMailer
+from emailsched.domain.retry import SendResult
 from emailsched.ports import OutgoingEmail
 from tests.support.smtp_sinks import TlsAuthSink
 from tests.support.stack import Api, Pipeline, Services, prepare, wait_until
@@ -22,12 +23,18 @@ def email(n: int = 0) -> OutgoingEmail:
                          body_html="<p>Grüße</p>")
 
 
+def send_one(mailer: SmtpMailer, outgoing: OutgoingEmail) -> SendResult:
+    result = mailer.send_round([outgoing], lambda ready: ready)[0]
+    assert result is not None
+    return result
+
+
 def test_starttls_and_login_deliver(tmp_path: Path):
     sink = TlsAuthSink("user@ethereal.email", "right", cert_dir=tmp_path).start()
     try:
         mailer = SmtpMailer("127.0.0.1", sink.port, user="user@ethereal.email",
                             password="right", security="starttls", verify_tls=False)
-        results = [mailer.send(email(n), lambda: True) for n in range(3)]
+        results = [send_one(mailer, email(n)) for n in range(3)]
         mailer.close()
         assert all(r.accepted for r in results)
         assert sink.message_ids == ["<tls-0@test>", "<tls-1@test>", "<tls-2@test>"]
@@ -40,7 +47,7 @@ def test_the_certificate_is_verified_unless_told_otherwise(tmp_path: Path):
     try:
         mailer = SmtpMailer("127.0.0.1", sink.port, user="u", password="p",
                             security="starttls", verify_tls=True)
-        result = mailer.send(email(), lambda: True)
+        result = send_one(mailer, email())
         assert not result.accepted and "certificate" in result.reply.lower()
         assert sink.messages == []
     finally:

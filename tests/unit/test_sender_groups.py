@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +13,7 @@ import pytest
 from emailsched.adapters.db.ledger import ClaimedEmail
 from emailsched.domain.retry import RetryPolicy, SendResult
 from emailsched.fakes import FakeClock, FakeLimiter, InMemoryLedger, RecordingMailer
-from emailsched.ports import OutgoingEmail
+from emailsched.ports import OutgoingEmail, PointOfNoReturn
 from emailsched.services.sender import SenderConfig, SenderService
 
 pytestmark = pytest.mark.unit
@@ -25,6 +25,12 @@ class CountingLedger(InMemoryLedger):
     def __init__(self) -> None:
         super().__init__()
         self.claims: list[int] = []
+        self.commits: list[int] = []
+
+    def mark_sent(self, sends: Sequence[tuple[uuid.UUID, str]], token: uuid.UUID,
+                  now: datetime) -> set[uuid.UUID]:
+        self.commits.append(len(sends))
+        return super().mark_sent(sends, token, now)
 
     def claim_many(self, ids: Sequence[uuid.UUID], lease_until: datetime,
                    token: uuid.UUID) -> list[ClaimedEmail]:
@@ -33,21 +39,23 @@ class CountingLedger(InMemoryLedger):
 
 
 class SlowMailer(RecordingMailer):
-    """Each send takes `seconds` of the fake clock."""
+    """Each round takes `seconds` of the fake clock."""
 
-    def __init__(self, clock: FakeClock, seconds: float):
-        super().__init__()
+    def __init__(self, clock: FakeClock, seconds: float, sessions: int):
+        super().__init__(sessions=sessions)
         self._clock, self._seconds = clock, seconds
 
-    def send(self, email: OutgoingEmail, point_of_no_return: Callable[[], bool]) -> SendResult:
+    def send_round(self, emails: Sequence[OutgoingEmail],
+                   point_of_no_return: PointOfNoReturn) -> list[SendResult | None]:
         self._clock.advance(self._seconds)
-        return super().send(email, point_of_no_return)
+        return super().send_round(emails, point_of_no_return)
 
 
-def world(gap_ms: int = 0, send_seconds: float = 0.0):  # type: ignore[no-untyped-def]
+def world(gap_ms: int = 0, send_seconds: float = 0.0,  # type: ignore[no-untyped-def]
+          sessions: int = 1):
     clock = FakeClock(T0)
     ledger, limiter = CountingLedger(), FakeLimiter(3_600_000, gap_ms)
-    mailer = SlowMailer(clock, send_seconds)
+    mailer = SlowMailer(clock, send_seconds, sessions)
     service = SenderService(
         ledger, limiter, mailer, clock, RetryPolicy(3, 2.0),  # type: ignore[arg-type]
         SenderConfig(lease=timedelta(seconds=60), early_hold=timedelta(seconds=2),
@@ -110,3 +118,63 @@ def test_a_group_stops_at_the_limit_and_the_rest_waits_for_the_next_window():
     assert ledger.claims == [3]
     assert [ledger.status(i) for i in ids] == ["sent"] * 3 + ["scheduled"] * 2
     assert len(mailer.sent) == 3
+
+
+def test_a_group_goes_out_in_rounds_of_the_mailers_connections_one_commit_each():
+    _, ledger, limiter, mailer, service = world(sessions=4)
+    ids = [ledger.add(sender_id=SENDER, due=T0, seq=i) for i in range(10)]
+    assert handle(service, ids).done
+    assert ledger.claims == [10]
+    assert mailer.rounds == [4, 4, 2] and ledger.commits == [4, 4, 2]
+    assert recipients(mailer) == [f"r{i}@example.com" for i in range(10)]
+    assert limiter.count(str(SENDER), int(T0.timestamp() * 1000)) == 10
+
+
+def test_a_round_started_past_the_budget_is_released_and_taken_afresh():
+    _, ledger, limiter, mailer, service = world(send_seconds=0.1, sessions=3)
+    ids = [ledger.add(sender_id=SENDER, due=T0, seq=i) for i in range(9)]
+    assert handle(service, ids).done
+    # Rounds of 3 take 100 ms each: the third would start 200 ms after its grants.
+    assert ledger.claims == [9, 3]
+    assert mailer.rounds == [3, 3, 3]
+    assert recipients(mailer) == [f"r{i}@example.com" for i in range(9)]
+    assert limiter.count(str(SENDER), int(T0.timestamp() * 1000)) == 9
+
+
+def test_an_email_whose_lease_was_lost_is_left_out_of_its_round():
+    _, ledger, _, mailer, service = world(sessions=3)
+    ids = [ledger.add(sender_id=SENDER, due=T0, seq=i) for i in range(3)]
+    real_mark_sent = ledger.mark_sent
+
+    def second_taken_back(*args, **kwargs):  # type: ignore[no-untyped-def]
+        ledger.emails[ids[1]].token = uuid.uuid4()
+        return real_mark_sent(*args, **kwargs)
+
+    ledger.mark_sent = second_taken_back  # type: ignore[method-assign]
+    assert handle(service, ids).done
+    assert recipients(mailer) == ["r0@example.com", "r2@example.com"]
+    assert [ledger.status(i) for i in ids] == ["sent", "sending", "sent"]
+
+
+def test_a_round_whose_commit_did_not_land_is_put_back_whole():
+    _, ledger, _, mailer, service = world(sessions=3)
+    ids = [ledger.add(sender_id=SENDER, due=T0, seq=i) for i in range(3)]
+
+    def connection_drops(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionResetError("connection dropped before the commit")
+
+    ledger.mark_sent = connection_drops  # type: ignore[method-assign]
+    outcome = handle(service, ids)
+    assert not outcome.done and outcome.retry_in_seconds == 1
+    assert mailer.sent == [] and {ledger.status(i) for i in ids} == {"queued"}
+
+
+def test_a_refusal_after_the_commit_fails_that_email_alone():
+    _, ledger, _, mailer, service = world(sessions=3)
+    mailer.replies = [SendResult(True, 250, "OK"), SendResult(False, 550, "no such user"),
+                      SendResult(True, 250, "OK")]
+    ids = [ledger.add(sender_id=SENDER, due=T0, seq=i) for i in range(3)]
+    assert handle(service, ids).done
+    assert [ledger.status(i) for i in ids] == ["sent", "failed", "sent"]
+    assert ledger.emails[ids[1]].failure_reason == "550 no such user"
+    assert ledger.emails[ids[1]].claimed.attempts == 1  # counted once, by the commit

@@ -79,7 +79,7 @@ class Container:
         s = self.settings
         return SmtpMailer(s.SMTP_HOST, s.SMTP_PORT, user=s.SMTP_USER, password=s.SMTP_PASSWORD,
                           security=s.smtp_security, timeout=s.SMTP_TIMEOUT_SECONDS,
-                          verify_tls=s.SMTP_TLS_VERIFY)
+                          verify_tls=s.SMTP_TLS_VERIFY, sessions=s.SMTP_CONNECTIONS)
 
     @cached_property
     def scheduling_rules(self) -> SchedulingRules:

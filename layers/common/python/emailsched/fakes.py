@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -14,7 +14,13 @@ from emailsched.adapters.db.ledger import ClaimedEmail, EmailState
 from emailsched.adapters.redis_limiter import Seed
 from emailsched.domain.retry import SendResult
 from emailsched.domain.windows import next_window_start_ms, window_start_ms, windows_counted
-from emailsched.ports import OutgoingEmail, OutgoingMessage, Permit, ReceivedMessage
+from emailsched.ports import (
+    OutgoingEmail,
+    OutgoingMessage,
+    Permit,
+    PointOfNoReturn,
+    ReceivedMessage,
+)
 
 
 class FakeClock:
@@ -80,19 +86,21 @@ class FakeLimiter:
         self._counts: dict[tuple[str, int], int] = {}
         self._last: dict[str, int] = {}
 
-    def acquire(self, sender_id: str, limit: int, now_ms: int) -> Permit:
+    def acquire(self, sender_id: str, limit: int, now_ms: int, wanted: int = 1) -> Permit:
         windows = windows_counted(now_ms, self._window_ms)
-        if self._counts.get((sender_id, windows[0]), 0) >= limit:
-            return Permit(False, next_window_start_ms(now_ms, self._window_ms) - now_ms)
-        if len(windows) > 1 and self._counts.get((sender_id, windows[1]), 0) >= limit:
-            return Permit(False, next_window_start_ms(now_ms, self._window_ms) - now_ms + 1)
+        used = [self._counts.get((sender_id, window), 0) for window in windows]
+        if used[0] >= limit:
+            return Permit(0, next_window_start_ms(now_ms, self._window_ms) - now_ms)
+        if len(used) > 1 and used[1] >= limit:
+            return Permit(0, next_window_start_ms(now_ms, self._window_ms) - now_ms + 1)
         last = self._last.get(sender_id)
         if last is not None and now_ms - last < self._min_gap_ms:
-            return Permit(False, last + self._min_gap_ms - now_ms)
+            return Permit(0, last + self._min_gap_ms - now_ms)
+        granted = 1 if self._min_gap_ms > 0 else min(wanted, *(limit - n for n in used))
         for window in windows:
-            self._counts[(sender_id, window)] = self._counts.get((sender_id, window), 0) + 1
+            self._counts[(sender_id, window)] = self._counts.get((sender_id, window), 0) + granted
         self._last[sender_id] = now_ms
-        return Permit(True)
+        return Permit(granted)
 
     def refund(self, sender_id: str, granted_at_ms: int) -> None:
         for window in windows_counted(granted_at_ms, self._window_ms):
@@ -105,22 +113,31 @@ class FakeLimiter:
 
 @dataclass
 class RecordingMailer:
-    """Accepts everything unless `replies` says otherwise (one SendResult per call)."""
+    """Accepts everything unless `replies` says otherwise (one SendResult per email it
+    delivers), `sessions` emails a round."""
 
     replies: list[SendResult] = field(default_factory=list)
     sent: list[OutgoingEmail] = field(default_factory=list)
     attempts: int = 0
+    sessions: int = 1
+    rounds: list[int] = field(default_factory=list)
 
-    def send(self, email: OutgoingEmail, point_of_no_return: Callable[[], bool]) -> SendResult:
-        self.attempts += 1
-        if not point_of_no_return():
-            from emailsched.adapters.smtp import SendAbandoned
-
-            raise SendAbandoned(email.message_id)
-        result = self.replies.pop(0) if self.replies else SendResult(True, 250, "OK")
-        if result.accepted:
-            self.sent.append(email)
-        return result
+    def send_round(self, emails: Sequence[OutgoingEmail],
+                   point_of_no_return: PointOfNoReturn) -> list[SendResult | None]:
+        assert 0 < len(emails) <= self.sessions
+        self.attempts += len(emails)
+        self.rounds.append(len(emails))
+        go = set(point_of_no_return(list(range(len(emails)))))
+        results: list[SendResult | None] = []
+        for index, email in enumerate(emails):
+            if index not in go:
+                results.append(None)
+                continue
+            result = self.replies.pop(0) if self.replies else SendResult(True, 250, "OK")
+            if result.accepted:
+                self.sent.append(email)
+            results.append(result)
+        return results
 
     def close(self) -> None:
         pass
@@ -192,19 +209,21 @@ class InMemoryLedger:
             if email.state.status == "queued":
                 email.state = replace(email.state, ready_at=wake_at)
 
-    def mark_sent(self, email_id: uuid.UUID, token: uuid.UUID, now: datetime,
-                  message_id: str) -> bool:
-        email = self.emails[email_id]
-        if email.state.status != "sending" or email.token != token:
-            return False
-        email.state = replace(email.state, status="sent")
-        email.claimed = replace(email.claimed, attempts=email.claimed.attempts + 1)
-        email.sent_at = now
-        return True
+    def mark_sent(self, sends: Sequence[tuple[uuid.UUID, str]], token: uuid.UUID,
+                  now: datetime) -> set[uuid.UUID]:
+        marked = set()
+        for email_id, _ in sends:
+            email = self.emails[email_id]
+            if email.state.status == "sending" and email.token == token:
+                email.state = replace(email.state, status="sent")
+                email.claimed = replace(email.claimed, attempts=email.claimed.attempts + 1)
+                email.sent_at = now
+                marked.add(email_id)
+        return marked
 
-    def sent_by(self, email_id: uuid.UUID, token: uuid.UUID) -> bool:
-        email = self.emails[email_id]
-        return email.token == token and email.state.status == "sent"
+    def sent_by(self, ids: Sequence[uuid.UUID], token: uuid.UUID) -> set[uuid.UUID]:
+        return {i for i in ids
+                if self.emails[i].token == token and self.emails[i].state.status == "sent"}
 
     def record_outcome(self, email_id: uuid.UUID, token: uuid.UUID, *, status: str,
                        wake_at: datetime, reason: str, now: datetime, counted: int) -> None:

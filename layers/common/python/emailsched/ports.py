@@ -3,7 +3,7 @@ in-memory fakes in emailsched.fakes. Contract tests run against both."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -53,24 +53,39 @@ class OutgoingEmail:
     body_html: str
 
 
+# Told which emails of a round the server now holds whole, it answers those that may be
+# delivered: the others are abandoned, and nothing of them is delivered.
+PointOfNoReturn = Callable[[list[int]], Collection[int]]
+
+
 class Mailer(Protocol):
-    def send(self, email: OutgoingEmail, point_of_no_return: Callable[[], bool]) -> SendResult:
-        """Send one email. `point_of_no_return` is called once the server holds the whole
-        message but has not been told to deliver it; if it returns False the transaction is
-        abandoned and nothing is delivered."""
+    # Emails it takes to the point of no return side by side, one connection each.
+    sessions: int
+
+    def send_round(self, emails: Sequence[OutgoingEmail],
+                   point_of_no_return: PointOfNoReturn) -> list[SendResult | None]:
+        """Send up to `sessions` emails side by side. Each is written whole, then
+        `point_of_no_return` is called once with the positions of those the server holds
+        but has not been told to deliver, and only the positions it answers are delivered.
+        A result per email: None for one abandoned at the point of no return."""
 
     def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class Permit:
-    granted: bool
-    wait_ms: int = 0  # when not granted: how long until a send may succeed
+    slots: int  # sends counted now, from 0 to the number asked for
+    wait_ms: int = 0  # when none: how long until a send may succeed
+
+    @property
+    def granted(self) -> bool:
+        return self.slots > 0
 
 
 class RateLimiter(Protocol):
-    def acquire(self, sender_id: str, limit: int, now_ms: int) -> Permit:
-        """Count one send for the sender if its window and minimum gap allow it now."""
+    def acquire(self, sender_id: str, limit: int, now_ms: int, wanted: int = 1) -> Permit:
+        """Count up to `wanted` sends for the sender, as many as its window allows now
+        (one at most while a minimum gap between sends applies)."""
 
     def refund(self, sender_id: str, granted_at_ms: int) -> None:
         """Give back a slot granted at `granted_at_ms` for a send that did not happen."""

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     SMTP_SECURITY: Literal["none", "starttls", "tls"] | None = None
     SMTP_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0)
     SMTP_TLS_VERIFY: bool = True
+    # Connections each sender thread keeps open: it sends this many emails side by side,
+    # recording them `sent` with one commit.
+    SMTP_CONNECTIONS: int = Field(default=5, ge=1, le=10)
     # Domain of the Message-ID we give every email: <email-id@MESSAGE_ID_DOMAIN>.
     MESSAGE_ID_DOMAIN: str = "emailsched.local"
 

@@ -23,13 +23,15 @@ from emailsched.ports import Permit
 _ACQUIRE = """
 -- KEYS: window count, next window count, last send, marker.
 -- ARGV: limit, now_ms, min_gap_ms, window_end_ms, ttl_ms, seed_count, seed_last_ms,
---       spills (1 when this send also counts in the next window)
+--       spills (1 when these sends also count in the next window), wanted
+-- Returns {sends counted, 0}, or {0, ms until one might be}; {-1, 0} asks for a seed.
 local limit = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 local gap = tonumber(ARGV[3])
 local window_end = tonumber(ARGV[4])
 local ttl = tonumber(ARGV[5])
 local spills = tonumber(ARGV[8]) == 1
+local wanted = tonumber(ARGV[9])
 local count = redis.call('GET', KEYS[1])
 if not count then
   if redis.call('EXISTS', KEYS[4]) == 1 then
@@ -57,13 +59,17 @@ local last = tonumber(redis.call('GET', KEYS[3]) or '-1')
 if gap > 0 and last >= 0 and now - last < gap then
   return {0, last + gap - now}
 end
-redis.call('INCR', KEYS[1])
+-- Sends granted together go out together: with a gap between sends, one at a time.
+local granted = math.min(wanted, limit - count)
+if gap > 0 then granted = 1 end
+if spills then granted = math.min(granted, limit - next_count) end
+redis.call('INCRBY', KEYS[1], granted)
 if spills then
-  redis.call('INCR', KEYS[2])
+  redis.call('INCRBY', KEYS[2], granted)
   redis.call('PEXPIRE', KEYS[2], ttl * 2)
 end
 redis.call('SET', KEYS[3], now, 'PX', ttl)
-return {1, 0}
+return {granted, 0}
 """
 
 _REFUND = """
@@ -95,7 +101,7 @@ class RedisRateLimiter:
         self._script = client.register_script(_ACQUIRE)
         self._refund = client.register_script(_REFUND)
 
-    def acquire(self, sender_id: str, limit: int, now_ms: int) -> Permit:
+    def acquire(self, sender_id: str, limit: int, now_ms: int, wanted: int = 1) -> Permit:
         start = window_start_ms(now_ms, self._window_ms)
         spills = len(windows_counted(now_ms, self._window_ms)) > 1
         keys = [self._window_key(sender_id, start),
@@ -103,13 +109,13 @@ class RedisRateLimiter:
                 f"{self._prefix}rl:{sender_id}:last", f"{self._prefix}rl:{sender_id}:known"]
         ttl = max(self._window_ms * 2, self._min_gap_ms * 2, 60_000)
         args = [limit, now_ms, self._min_gap_ms, next_window_start_ms(now_ms, self._window_ms),
-                ttl, -1, -1, int(spills)]
+                ttl, -1, -1, int(spills), max(1, wanted)]
         answer = self._run(keys, args)
         if answer[0] == -1:
             seed = self._seed(sender_id, start)
             args[5:7] = [seed.count, -1 if seed.last_send_ms is None else seed.last_send_ms]
             answer = self._run(keys, args)
-        return Permit(granted=answer[0] == 1, wait_ms=max(0, int(answer[1])))
+        return Permit(slots=max(0, answer[0]), wait_ms=max(0, int(answer[1])))
 
     def refund(self, sender_id: str, granted_at_ms: int) -> None:
         """Give back a slot taken for a send that did not happen (the email was gone)."""

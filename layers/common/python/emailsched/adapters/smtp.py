@@ -1,4 +1,4 @@
-"""Sending over SMTP with smtplib, one reused connection per thread.
+"""Sending over SMTP with smtplib, over a few reused connections per thread.
 
 The DATA phase is split so the ledger can record the send at the last moment at which
 nothing has been delivered yet: the whole message is written, then `point_of_no_return`
@@ -6,6 +6,10 @@ commits `sent`, and only then the final "." asks the server to deliver. A proces
 before the commit leaves an undelivered email that is safe to send again; one killed after
 it has delivered and recorded it. The window between them is a few microseconds, where
 committing after the server's reply would leave milliseconds in which a crash sends twice.
+
+A round takes several emails that far side by side, one connection each, so one commit
+records them all; then each gets its "." and the replies are read. Each step of the
+envelope (MAIL, RCPT, DATA) is sent on every connection before the answers are read.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import smtplib
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -25,16 +29,12 @@ from email.utils import format_datetime, formataddr, formatdate
 from functools import lru_cache
 
 from emailsched.domain.retry import SendResult
-from emailsched.ports import OutgoingEmail
+from emailsched.ports import OutgoingEmail, PointOfNoReturn
 
 _LINE_ENDS = re.compile(rb"\r\n|\n|\r")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _TAGS = re.compile(r"<[^>]+>")
 _BLANK_RUNS = re.compile(r"\n\s*\n\s*\n+")
-
-
-class SendAbandoned(Exception):
-    """The ledger refused the send at the point of no return; nothing was delivered."""
 
 
 # Recipients and Message-IDs that the policy writes out exactly as given, on one line.
@@ -132,50 +132,60 @@ def _template(sender_name: str, sender_email: str, subject: str,
 
 class SmtpMailer:
     def __init__(self, host: str, port: int, *, user: str = "", password: str = "",
-                 security: str = "none", timeout: float = 30.0, verify_tls: bool = True):
+                 security: str = "none", timeout: float = 30.0, verify_tls: bool = True,
+                 sessions: int = 1):
         self._host, self._port = host, port
         self._user, self._password = user, password
         self._security, self._timeout = security, timeout
         self._verify_tls = verify_tls
+        self.sessions = sessions
         self._local = threading.local()
 
-    def send(self, email: OutgoingEmail, point_of_no_return: Callable[[], bool]) -> SendResult:
-        for reused in (True, False):
-            try:
-                connection, was_open = self._connection()
-            except smtplib.SMTPResponseException as error:
-                return _failure(error.smtp_code, error.smtp_error)
-            except (OSError, smtplib.SMTPException) as error:
-                return SendResult(False, None, f"cannot connect to {self._host}:{self._port}: "
-                                                f"{error}")
-            try:
-                return self._transaction(connection, email, point_of_no_return)
-            except smtplib.SMTPServerDisconnected as error:
-                # A reused connection the server closed while idle: reconnect once.
-                self.close_hard()
-                if not (reused and was_open):
-                    return SendResult(False, None, f"connection lost: {error}")
-            except (OSError, smtplib.SMTPException) as error:
-                self.close_hard()
-                return SendResult(False, None, f"connection lost: {error}")
-        return SendResult(False, None, "connection lost")
+    def send_round(self, emails: Sequence[OutgoingEmail],
+                   point_of_no_return: PointOfNoReturn) -> list[SendResult | None]:
+        if not 0 < len(emails) <= self.sessions:
+            raise ValueError(f"a round takes 1 to {self.sessions} emails, not {len(emails)}")
+        sessions = self._sessions()
+        results: list[SendResult | None] = [
+            session.begin(email) for session, email in zip(sessions, emails, strict=False)]
+        # Each step is asked of every connection before any answer is read, so a round
+        # waits for the server about as long as one email does, not once per email.
+        going = [index for index, result in enumerate(results) if result is None]
+        while going:
+            for index in going:
+                results[index] = sessions[index].advance()
+            going = [i for i in going if results[i] is None and not sessions[i].written]
+        ready = [index for index, result in enumerate(results) if result is None]
+        if not ready:
+            return results
+        try:
+            go = set(point_of_no_return(ready))
+        except BaseException:
+            for index in ready:
+                sessions[index].close_hard()
+            raise
+        for index in ready:
+            if index in go:
+                results[index] = sessions[index].deliver()
+            else:
+                sessions[index].close_hard()  # abandoned: the server discards it
+        for index in ready:
+            if index in go and results[index] is None:
+                results[index] = sessions[index].outcome()
+        return results
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        self._local.connection = None
-        if connection is not None:
-            try:
-                connection.quit()
-            except (OSError, smtplib.SMTPException):
-                connection.close()
+        for session in getattr(self._local, "sessions", []):
+            session.close()
+        self._local.sessions = []
 
-    def _connection(self) -> tuple[smtplib.SMTP, bool]:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            return connection, True
-        connection = self._connect()
-        self._local.connection = connection
-        return connection, False
+    def _sessions(self) -> list[_Session]:
+        sessions: list[_Session] | None = getattr(self._local, "sessions", None)
+        if not sessions:
+            sessions = [_Session(self._connect, self._host, self._port)
+                        for _ in range(self.sessions)]
+            self._local.sessions = sessions
+        return sessions
 
     def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
@@ -197,40 +207,115 @@ class SmtpMailer:
             connection.login(self._user, self._password)
         return connection
 
-    def _transaction(self, connection: smtplib.SMTP, email: OutgoingEmail,
-                     point_of_no_return: Callable[[], bool]) -> SendResult:
+
+# The envelope's steps, and the answers that let a transaction go on after each.
+_STEPS = ("mail", "rcpt", "data")
+_GO_ON = {"mail": (250,), "rcpt": (250, 251), "data": (354,)}
+
+
+class _Session:
+    """One connection, reused from email to email: writes an email up to its final ".",
+    step by step, then delivers it, or drops the connection so the server discards it."""
+
+    def __init__(self, connect: Callable[[], smtplib.SMTP], host: str, port: int):
+        self._connect, self._where = connect, f"{host}:{port}"
+        self._connection: smtplib.SMTP | None = None
+        self._email: OutgoingEmail | None = None
+        self._data = b""
+        self._step = 0
+        self._reused = False
+
+    @property
+    def written(self) -> bool:
+        """The server holds the whole message, all but its final "."."""
+        return self._step == len(_STEPS)
+
+    def begin(self, email: OutgoingEmail) -> SendResult | None:
+        """Connects if need be and sends MAIL FROM; None while all goes well."""
+        self._email, self._step = email, 0
+        self._reused = self._connection is not None
+        return self._attempt(self._ask_mail)
+
+    def advance(self) -> SendResult | None:
+        """Reads the answer to the last step and takes the next: RCPT TO, DATA, then the
+        message itself. None while all goes well."""
+        return self._attempt(self._next)
+
+    def _attempt(self, step: Callable[[], SendResult | None]) -> SendResult | None:
+        try:
+            return step()
+        except smtplib.SMTPServerDisconnected as error:
+            self.close_hard()
+            if self._reused and self._step == 0:
+                # A reused connection the server closed while idle: reconnect once.
+                self._reused = False
+                return self._attempt(self._ask_mail)
+            return SendResult(False, None, f"connection lost: {error}")
+        except (OSError, smtplib.SMTPException) as error:
+            self.close_hard()
+            return SendResult(False, None, f"connection lost: {error}")
+
+    def _ask_mail(self) -> SendResult | None:
+        assert self._email is not None
+        email = self._email
+        try:
+            connection = self._open()
+        except smtplib.SMTPResponseException as error:
+            return _failure(error.smtp_code, error.smtp_error)
+        except (OSError, smtplib.SMTPException) as error:
+            return SendResult(False, None, f"cannot connect to {self._where}: {error}")
         needs_utf8 = not (email.sender_email + email.recipient).isascii()
-        options = ["SMTPUTF8", "BODY=8BITMIME"] if needs_utf8 else []
         if needs_utf8 and not connection.has_extn("smtputf8"):
             return SendResult(False, 553, "server does not accept international addresses")
-        data = message_data(email)
-        code, reply = _envelope(connection, "mail", email.sender_email, options)
-        if code != 250:
+        if needs_utf8:
+            connection.command_encoding = "utf-8"
+        self._data = message_data(email)
+        options = " SMTPUTF8 BODY=8BITMIME" if needs_utf8 else ""
+        connection.putcmd("mail", f"FROM:{_path(email.sender_email)}{options}")
+        return None
+
+    def _next(self) -> SendResult | None:
+        assert self._connection is not None and self._email is not None
+        connection, step = self._connection, _STEPS[self._step]
+        code, reply = connection.getreply()
+        if code not in _GO_ON[step]:
             return self._abort(connection, code, reply)
-        code, reply = _envelope(connection, "rcpt", email.recipient, [])
-        if code not in (250, 251):
-            return self._abort(connection, code, reply)
-        code, reply = connection.docmd("DATA")
-        if code != 354:
-            return self._abort(connection, code, reply)
-        connection.send(data)
+        self._step += 1
+        if step == "mail":
+            connection.putcmd("rcpt", f"TO:{_path(self._email.recipient)}")
+        elif step == "rcpt":
+            connection.putcmd("data")
+        else:
+            connection.send(self._data)
+        return None
+
+    def deliver(self) -> SendResult | None:
+        """Sends the final "."; None when it went, and `outcome` has the server's answer."""
         try:
-            go_ahead = point_of_no_return()
-        except BaseException:
-            self.close_hard()
-            raise
-        if not go_ahead:
-            self.close_hard()
-            raise SendAbandoned(email.message_id)
-        try:
-            connection.send(b".\r\n")
-            code, reply = connection.getreply()
+            assert self._connection is not None
+            self._connection.send(b".\r\n")
         except (OSError, smtplib.SMTPServerDisconnected) as error:
-            # The server has the whole message: whether it delivered it is unknown.
-            self.close_hard()
-            return SendResult(False, None, f"connection lost after the message was handed "
-                                           f"over: {error}", outcome_unknown=True)
+            return self._lost_after_handover(error)
+        return None
+
+    def outcome(self) -> SendResult:
+        try:
+            assert self._connection is not None
+            code, reply = self._connection.getreply()
+        except (OSError, smtplib.SMTPServerDisconnected) as error:
+            return self._lost_after_handover(error)
         return SendResult(code == 250, code, _text(reply))
+
+    def _lost_after_handover(self, error: Exception) -> SendResult:
+        # The server has the whole message: whether it delivered it is unknown.
+        self.close_hard()
+        return SendResult(False, None, f"connection lost after the message was handed over: "
+                                       f"{error}", outcome_unknown=True)
+
+    def _open(self) -> smtplib.SMTP:
+        if self._connection is None:
+            self._connection = self._connect()
+        return self._connection
 
     def _abort(self, connection: smtplib.SMTP, code: int, reply: bytes) -> SendResult:
         try:
@@ -239,24 +324,28 @@ class SmtpMailer:
             self.close_hard()
         return _failure(code, reply)
 
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.quit()
+            except (OSError, smtplib.SMTPException):
+                connection.close()
+
     def close_hard(self) -> None:
         """Drop the connection without QUIT, so a half-written message is discarded."""
-        connection = getattr(self._local, "connection", None)
-        self._local.connection = None
+        connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
 
 
-def _envelope(connection: smtplib.SMTP, verb: str, address: str,
-              options: list[str]) -> tuple[int, bytes]:
-    """MAIL FROM or RCPT TO. smtplib quotes each address with the email package's address
-    parser, a twentieth of the worker's time (benchmarks); a plain address needs only its
-    angle brackets."""
-    if options or _PLAIN_ADDRESS.fullmatch(address) is None:
-        send = connection.mail if verb == "mail" else connection.rcpt
-        return send(address, options)
-    connection.putcmd(verb, f"{'FROM' if verb == 'mail' else 'TO'}:<{address}>")
-    return connection.getreply()
+def _path(address: str) -> str:
+    """An address in angle brackets, for MAIL FROM and RCPT TO. smtplib's `quoteaddr`
+    parses it with the email package, a twentieth of the worker's time (benchmarks); a
+    plain address needs only the brackets."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return smtplib.quoteaddr(address)
 
 
 def _no_delay(connection: smtplib.SMTP) -> None:

@@ -7,9 +7,11 @@ before the claim so that an email in `sending` always holds one, which is what l
 limiter rebuild a lost window from the ledger exactly.
 
 Emails of a message that are due together and whose slots are free at once form a group:
-one statement claims them all. A group's later emails must still reach the server in the
-window their slots counted in, so the ones not started within GROUP_SEND_BUDGET_MS of the
-grants are released unsent and their slots refunded; they are then taken afresh.
+one limiter call grants their slots and one statement claims them all. The mailer sends a
+group in rounds of as many emails as it has connections, and one commit marks a round
+`sent` at its point of no return. A group's later emails must still reach the server in
+the window their slots counted in, so a round not started within GROUP_SEND_BUDGET_MS of
+the grants is released unsent and its slots refunded; its emails are then taken afresh.
 
 The message's outcome is either done (delete it) or "come back in N seconds" (the queue
 hides it that long). Throttling never fails an email; a message throttled again and
@@ -27,10 +29,9 @@ from datetime import timedelta
 from math import ceil
 
 from emailsched.adapters.db.ledger import ClaimedEmail, EmailState, Ledger
-from emailsched.adapters.smtp import SendAbandoned
 from emailsched.domain.messages import parse_message
 from emailsched.domain.model import EmailStatus
-from emailsched.domain.retry import Decision, RetryPolicy, Verdict
+from emailsched.domain.retry import Decision, RetryPolicy, SendResult, Verdict
 from emailsched.errors import ServiceUnavailable
 from emailsched.ports import Clock, Mailer, OutgoingEmail, RateLimiter
 
@@ -45,10 +46,10 @@ RECORD_TRIES = 5
 # Checks of whether an interrupted `sent` commit landed, over about 10 s: well inside the
 # minutes an SMTP server waits for the end of a message.
 CONFIRM_TRIES = 6
-# At most this many emails claimed in one statement (a message names at most 10).
+# At most this many emails granted slots together and claimed in one statement.
 MAX_GROUP = 10
 # A slot granted in a window's last 250 ms (windows.MAX_SPILL_MS) counts in the next window
-# too; one granted earlier must be sent before its window ends. Starting each send of a
+# too; one granted earlier must be sent before its window ends. Starting each round of a
 # group within this much of the grants keeps well inside that.
 GROUP_SEND_BUDGET_MS = 150
 
@@ -111,54 +112,53 @@ class SenderService:
         waits: list[float] = []
         todo = deque(pending)
         while todo:
-            state = todo.popleft()
-            early = (state.ready_at - self._clock.now()).total_seconds()
+            early = (todo[0].ready_at - self._clock.now()).total_seconds()
             if early > self._config.early_hold.total_seconds():
                 waits.append(early)  # an early message, or an email still backing off
+                todo.popleft()
                 continue
             self._clock.sleep(early)
-            hold = self._take_slot(state)
-            if hold is not None:
-                self._postpone([state.id, *(s.id for s in todo)], hold)
+            group, hold = self._take_slots(todo)
+            if not group:
+                self._postpone([s.id for s in todo], hold)
                 waits.append(hold)
                 break
-            group = [_Slot(state, self._now_ms()), *self._free_slots(todo)]
             released, retries = self._claim_and_send(group, token)
             waits.extend(retries)
             todo.extendleft(reversed(released))
         return waits
 
-    def _free_slots(self, todo: deque[EmailState]) -> list[_Slot]:
-        """Slots for the next emails of `todo` that are due and allowed right now, without
-        waiting (up to MAX_GROUP - 1); those emails are taken off `todo`."""
-        slots: list[_Slot] = []
-        while todo and len(slots) < MAX_GROUP - 1 and todo[0].ready_at <= self._clock.now():
+    def _take_slots(self, todo: deque[EmailState]) -> tuple[list[_Slot], float]:
+        """Slots for the first email of `todo` and the ones after it that are due now and
+        count against the same limit, as many as the limits allow at once (up to
+        MAX_GROUP), taken off `todo`. With none granted, the seconds until one might be."""
+        first = todo[0]
+        for _ in range(MAX_SHORT_WAITS):
             now_ms = self._now_ms()
             try:
-                permit = self._limiter.acquire(str(todo[0].sender_id), todo[0].hourly_limit,
-                                               now_ms)
-            except ServiceUnavailable:
-                break
-            if not permit.granted:
-                break
-            slots.append(_Slot(todo.popleft(), now_ms))
-        return slots
-
-    def _take_slot(self, state: EmailState) -> float | None:
-        """None once the limits allow this send; else seconds until they might."""
-        for _ in range(MAX_SHORT_WAITS):
-            try:
-                permit = self._limiter.acquire(str(state.sender_id), state.hourly_limit,
-                                               self._now_ms())
+                permit = self._limiter.acquire(str(first.sender_id), first.hourly_limit,
+                                               now_ms, self._due_alike(todo))
             except ServiceUnavailable as error:
                 log.warning("limiter unavailable, holding emails: %s", error.message)
-                return SERVICE_RETRY_SECONDS
+                return [], SERVICE_RETRY_SECONDS
             if permit.granted:
-                return None
+                return [_Slot(todo.popleft(), now_ms) for _ in range(permit.slots)], 0.0
             if permit.wait_ms > SHORT_WAIT_MS:
-                return permit.wait_ms / 1000
+                return [], permit.wait_ms / 1000
             self._clock.sleep(permit.wait_ms / 1000)
-        return SHORT_WAIT_MS / 1000
+        return [], SHORT_WAIT_MS / 1000
+
+    def _due_alike(self, todo: deque[EmailState]) -> int:
+        """How many emails from the front of `todo` may share a group with the first."""
+        first, now = todo[0], self._clock.now()
+        count = 1
+        while count < min(len(todo), MAX_GROUP):
+            state = todo[count]
+            if (state.ready_at > now or state.sender_id != first.sender_id
+                    or state.hourly_limit != first.hourly_limit):
+                break
+            count += 1
+        return count
 
     def _claim_and_send(self, group: list[_Slot],
                         token: uuid.UUID) -> tuple[list[EmailState], list[float]]:
@@ -177,13 +177,13 @@ class SenderService:
         mine = [s for s in group if s.state.id in by_id]
         granted_ms = min(s.granted_ms for s in group)
         waits: list[float] = []
-        for index, slot in enumerate(mine):
-            if index and self._now_ms() - granted_ms > GROUP_SEND_BUDGET_MS:
-                released, retries = self._release(mine[index:], token)
+        size = max(1, self._mailer.sessions)
+        for start in range(0, len(mine), size):
+            if start and self._now_ms() - granted_ms > GROUP_SEND_BUDGET_MS:
+                released, retries = self._release(mine[start:], token)
                 return released, waits + retries
-            retry = self._deliver(by_id[slot.state.id], token)
-            if retry is not None:
-                waits.append(retry)
+            waits += self._deliver([by_id[s.state.id] for s in mine[start:start + size]],
+                                   token)
         return [], waits
 
     def _release(self, slots: list[_Slot],
@@ -202,31 +202,47 @@ class SenderService:
         for slot in slots:
             self._limiter.refund(str(slot.state.sender_id), slot.granted_ms)
 
-    def _deliver(self, email: ClaimedEmail, token: uuid.UUID) -> float | None:
-        message_id = f"<{email.id}@{self._config.message_id_domain}>"
-        committed = interrupted = False
+    def _deliver(self, emails: list[ClaimedEmail], token: uuid.UUID) -> list[float]:
+        """Sends one round; the seconds until each retry it leaves to come."""
+        outgoing = [_outgoing(email, f"<{email.id}@{self._config.message_id_domain}>")
+                    for email in emails]
+        committed: set[uuid.UUID] = set()
+        interrupted = False
 
-        def point_of_no_return() -> bool:
+        def point_of_no_return(ready: list[int]) -> list[int]:
             nonlocal committed, interrupted
+            sends = [(emails[i].id, outgoing[i].message_id) for i in ready]
             try:
-                committed = self._ledger.mark_sent(email.id, token, self._clock.now(),
-                                                   message_id)
+                committed = self._ledger.mark_sent(sends, token, self._clock.now())
             except Exception as error:
                 interrupted = True
-                committed = self._did_sent_land(email.id, token, error)
-            return committed
+                committed = self._which_sent_landed([i for i, _ in sends], token, error)
+            return [i for i in ready if emails[i].id in committed]
 
         try:
-            result = self._mailer.send(_outgoing(email, message_id), point_of_no_return)
-        except SendAbandoned:
-            if interrupted:  # still ours and unsent: put it back to be sent again
-                return self._put_back(email.id, token)
-            log.info("lease lost before sending; another worker owns the email now")
-            return None
+            results = self._mailer.send_round(outgoing, point_of_no_return)
         except Exception as error:  # the ledger failed at the point of no return
-            log.warning("cannot record the send; the lease will hand it back: %s",
+            log.warning("cannot record the sends; the lease will hand them back: %s",
                         type(error).__name__)
-            return self._config.lease.total_seconds()
+            return [self._config.lease.total_seconds()]
+        waits: list[float] = []
+        abandoned = [email.id for email, result in zip(emails, results, strict=True)
+                     if result is None]
+        if abandoned and interrupted:  # still ours and unsent: put back to be sent again
+            waits.append(self._put_back(abandoned, token))
+        elif abandoned:
+            log.info("lease lost before sending %d email(s); another worker owns them now",
+                     len(abandoned))
+        for email, result in zip(emails, results, strict=True):
+            if result is not None:
+                retry = self._settle(email, token, result, email.id in committed)
+                if retry is not None:
+                    waits.append(retry)
+        return waits
+
+    def _settle(self, email: ClaimedEmail, token: uuid.UUID, result: SendResult,
+                committed: bool) -> float | None:
+        """Acts on the server's answer; the seconds until a retry, if one is to come."""
         decision = self._policy.decide(result, email.attempts + 1)
         if decision.verdict == Verdict.SENT:
             return None
@@ -236,27 +252,28 @@ class SenderService:
                  decision.reason)
         return decision.delay_seconds if retrying else None
 
-    def _put_back(self, email_id: uuid.UUID, token: uuid.UUID) -> float:
+    def _put_back(self, ids: list[uuid.UUID], token: uuid.UUID) -> float:
         try:
-            self._ledger.release([email_id], token, self._clock.now())
-        except Exception as error:  # the lease hands it back instead
-            log.warning("cannot put an unsent email back: %s", type(error).__name__)
+            self._ledger.release(ids, token, self._clock.now())
+        except Exception as error:  # the lease hands them back instead
+            log.warning("cannot put unsent emails back: %s", type(error).__name__)
             return self._config.lease.total_seconds()
         return 1.0
 
-    def _did_sent_land(self, email_id: uuid.UUID, token: uuid.UUID, error: Exception) -> bool:
+    def _which_sent_landed(self, ids: list[uuid.UUID], token: uuid.UUID,
+                           error: Exception) -> set[uuid.UUID]:
         """The commit of `sent` failed in flight: it may have landed all the same. Ask the
-        ledger again, while the SMTP server waits for the final "."; raise (the send is
+        ledger again, while the SMTP server waits for the final "."; raise (the sends are
         abandoned) only if the ledger cannot be reached to tell."""
-        log.warning("recording a send failed (%s); checking whether it landed",
+        log.warning("recording sends failed (%s); checking whether it landed",
                     type(error).__name__)
         for attempt in range(CONFIRM_TRIES):
             try:
-                return self._ledger.sent_by(email_id, token)
+                return self._ledger.sent_by(ids, token)
             except Exception:
                 self._clock.sleep(0.5 * (attempt + 1))
-        log.error("email %s: cannot tell whether it was recorded as sent; not sending it",
-                  email_id)
+        log.error("cannot tell whether %d email(s) were recorded as sent; not sending them",
+                  len(ids))
         raise error
 
     def _record_failure(self, email: ClaimedEmail, token: uuid.UUID, decision: Decision,
