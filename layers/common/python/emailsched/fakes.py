@@ -163,8 +163,8 @@ class InMemoryLedger:
             seq: int = 0, status: str = "queued") -> uuid.UUID:
         email_id = uuid.uuid4()
         state = EmailState(email_id, status, sender_id, hourly_limit, due, seq)
-        claimed = ClaimedEmail(email_id, uuid.uuid4(), sender_id, "sender@example.com",
-                               "Sender", f"r{seq}@example.com", "Subject", "<p>Body</p>", 0)
+        claimed = ClaimedEmail(email_id, "sender@example.com", "Sender", f"r{seq}@example.com",
+                               "Subject", "<p>Body</p>", 0)
         self.emails[email_id] = FakeEmail(state, claimed)
         return email_id
 

@@ -86,8 +86,7 @@ CLAIM = text("""
     FROM batches b, senders s
     WHERE e.id = ANY(:ids) AND e.status = 'queued' AND b.id = e.batch_id
       AND s.id = e.sender_id
-    RETURNING e.id, e.batch_id, e.sender_id, s.email, b.sender_name, e.recipient_email, b.subject,
-              b.body, e.attempts
+    RETURNING e.id, s.email, b.sender_name, e.recipient_email, b.subject, b.body, e.attempts
 """)
 
 # sender_release: give claimed emails back to the queue before anything was sent, when a
@@ -110,14 +109,14 @@ POSTPONE = text("""
 # sender_mark_sent: the point of no return, written before the server is told to deliver
 # the emails of a round (which it holds whole, one per connection): one durable commit for
 # all of them, where one each was a third of a worker's CPU (benchmarks). Each succeeds
-# only while this worker's claim stands (the pump has not taken it back).
+# only while this worker's claim stands (the pump has not taken it back); the row count
+# tells whether all did, and only when not is it asked which.
 MARK_SENT = text("""
     UPDATE emails SET status = 'sent', sent_at = :now, finished_at = :now,
                       attempts = attempts + 1, message_id = m.message_id,
                       failure_reason = NULL, updated_at = now()
     FROM unnest(CAST(:ids AS uuid[]), CAST(:message_ids AS text[])) AS m(id, message_id)
     WHERE emails.id = m.id AND emails.status = 'sending' AND emails.claim_token = :token
-    RETURNING emails.id
 """)
 
 # sender_sent_by: which of these did this worker's `sent` reach? Asked on a fresh
@@ -176,8 +175,6 @@ class EmailState:
 @dataclass(frozen=True)
 class ClaimedEmail:
     id: uuid.UUID
-    batch_id: uuid.UUID
-    sender_id: uuid.UUID
     sender_email: str
     sender_name: str
     recipient: str
@@ -284,12 +281,14 @@ class Ledger:
     def mark_sent(self, sends: Sequence[tuple[uuid.UUID, str]], token: uuid.UUID,
                   now: datetime) -> set[uuid.UUID]:
         """Emails (id, Message-ID) now `sent` under `token`: the ones still claimed by it."""
+        ids = [email_id for email_id, _ in sends]
         with self._transaction() as connection:
-            rows = connection.execute(MARK_SENT, {
-                "ids": [email_id for email_id, _ in sends],
-                "message_ids": [message_id for _, message_id in sends],
-                "token": token, "now": now})
-            return {row[0] for row in rows}
+            marked = connection.execute(MARK_SENT, {
+                "ids": ids, "message_ids": [message_id for _, message_id in sends],
+                "token": token, "now": now}).rowcount
+            if marked == len(ids):
+                return set(ids)
+            return {row[0] for row in connection.execute(SENT_BY, {"ids": ids, "token": token})}
 
     def sent_by(self, ids: Sequence[uuid.UUID], token: uuid.UUID) -> set[uuid.UUID]:
         """The emails that read `sent` under `token`; raises when unreachable."""
