@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from tests.reliability.stack import Scenario, batch, schedule
 pytestmark = pytest.mark.reliability
 
 EMAILS = 2000
+DELAY_MS = 5  # due over 10 s: messages delayed by 0 to 9 s
 PUMPS = 5
 LAUNCHER = Path(__file__).with_name("pump_on_signal.py")
 
@@ -51,15 +53,20 @@ def reports(pumps: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
     return found
 
 
-def drain(scenario: Scenario) -> Counter[str]:
-    """Every email id on the send queue, counted once per distinct message carrying it."""
+def drain(scenario: Scenario, last_visible_at: float) -> Counter[str]:
+    """Every email id on the send queue, counted once per distinct message carrying it.
+    Messages for later emails are delayed: an empty receive ends the drain only once the
+    last of them is visible (moto's long poll does not wake for a delay running out)."""
     client = boto3.client("sqs", region_name="us-east-1",
                           endpoint_url=scenario.cluster.env["AWS_ENDPOINT_URL"])
     url = client.get_queue_url(QueueName=scenario.cluster.env["SEND_QUEUE_NAME"])["QueueUrl"]
     carried: dict[str, list[str]] = {}
-    while messages := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                             VisibilityTimeout=300,
-                                             WaitTimeSeconds=1).get("Messages", []):
+    while True:
+        messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                          VisibilityTimeout=300,
+                                          WaitTimeSeconds=1).get("Messages", [])
+        if not messages and time.time() > last_visible_at:
+            break
         for message in messages:
             carried.setdefault(message["MessageId"],
                                [str(i) for i in parse_message(message["Body"])])
@@ -71,12 +78,13 @@ def test_five_pump_runs_at_once_enqueue_each_email_once(figures, launch, tmp_pat
     # Lost-message recovery off: a slow start must not make the API's messages look lost.
     scenario = launch("concurrent-pumps", workers=0, pump_interval=None, env={
         "PUMP_MAX_IN_FLIGHT": "100000", "PUMP_LOST_AFTER_SECONDS": "600"})
+    start = datetime.now(UTC)
     schedule(scenario.api(), batch([f"p{i:04d}@example.com" for i in range(EMAILS)],
-                                   datetime.now(UTC), delay_ms=5))
+                                   start, delay_ms=DELAY_MS))
     pumps = start_pumps(scenario, tmp_path / "go")
     (tmp_path / "go").touch()
     enqueued = [r["enqueued"] for r in reports(pumps)]
-    on_queue = drain(scenario)
+    on_queue = drain(scenario, start.timestamp() + EMAILS * DELAY_MS / 1000 + 1)
 
     ledger = {str(e.id): e.status for e in scenario.ledger()}
     twice = [i for i, n in on_queue.items() if n > 1]

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from emailsched.domain.messages import MAX_EMAILS_PER_MESSAGE
 from tests.reliability.outcomes import arrival_times
 from tests.reliability.stack import Scenario, batch, schedule
 
@@ -27,7 +28,7 @@ POISON = {
     "an empty email list": '{"v": 1, "emails": []}',
     "ids that are not UUIDs": '{"v": 1, "emails": ["not-a-uuid", 42]}',
     "more ids than a message holds": json.dumps(
-        {"v": 1, "emails": [str(uuid.uuid4()) for _ in range(11)]}),
+        {"v": 1, "emails": [str(uuid.uuid4()) for _ in range(MAX_EMAILS_PER_MESSAGE + 1)]}),
 }
 # Well formed, but for an email that does not exist (a deleted batch, say): consumed quietly.
 UNKNOWN_EMAIL = json.dumps({"v": 1, "emails": [str(uuid.uuid4())]})
