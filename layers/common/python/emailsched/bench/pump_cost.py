@@ -95,8 +95,8 @@ def _measure(container: bootstrap.Container, stored: int, due: int, section: Sec
         busy.append((time.perf_counter() - started) * 1000)
         if report.enqueued != due:
             raise RuntimeError(f"the pump enqueued {report.enqueued} of {due} due emails")
-    section.add(f"run with {due:,} due ({due // 10} SQS messages), median of {DUE_RUNS}",
-                median(busy), "ms")
+    section.add(f"run with {due:,} due ({report.messages} SQS messages), median of "
+                f"{DUE_RUNS}", median(busy), "ms")
     section.details += ["", f"plans with {due:,} due:", *_plans(container, make_due=due)]
 
 
