@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from chalice import Rate, Response
@@ -22,6 +23,7 @@ from emailsched.api.openapi import openapi_document
 from emailsched.domain.model import BatchAction
 from emailsched.logs import configure_logging
 from emailsched.services import pump as pump_service
+from emailsched.services import sender as sender_service
 from emailsched.services.sender_events import handle_sqs_event
 
 # configure_logs=False: otherwise Chalice takes over the "emailsched" logger (level ERROR,
@@ -198,8 +200,13 @@ def send_emails(event: Any) -> dict[str, Any]:
     """Sends the emails the messages name; reports the ones to retry as batch item failures
     (ReportBatchItemFailures is switched on by infra/deploy.py)."""
     container = _container()
+    deadline = None
+    if event.context is not None:
+        seconds_left = event.context.get_remaining_time_in_millis() / 1000
+        deadline = container.clock.now() + timedelta(
+            seconds=seconds_left - sender_service.SAFETY_SECONDS)
     return handle_sqs_event(event.to_dict(), container.sender, container.queue,
-                            container.dead_letter_queue)
+                            container.dead_letter_queue, deadline)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="pump")

@@ -178,3 +178,15 @@ def test_a_refusal_after_the_commit_fails_that_email_alone():
     assert [ledger.status(i) for i in ids] == ["sent", "failed", "sent"]
     assert ledger.emails[ids[1]].failure_reason == "550 no such user"
     assert ledger.emails[ids[1]].claimed.attempts == 1  # counted once, by the commit
+
+
+def test_past_its_deadline_a_handler_starts_no_new_group_and_the_message_comes_back():
+    _, ledger, limiter, mailer, service = world(send_seconds=1.0, sessions=10)
+    ids = [ledger.add(sender_id=SENDER, due=T0, seq=i) for i in range(50)]
+    outcome = service.handle(json.dumps({"emails": [str(i) for i in ids]}),
+                             deadline=T0 + timedelta(seconds=2.5))
+    assert not outcome.done and outcome.retry_in_seconds == 1
+    # Groups of ten, a second each: three started before the deadline.
+    assert [ledger.status(i) for i in ids] == ["sent"] * 30 + ["queued"] * 20
+    assert limiter.count(str(SENDER), int(T0.timestamp() * 1000)) == 30
+    assert mailer.rounds == [10, 10, 10]

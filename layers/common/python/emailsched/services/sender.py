@@ -25,7 +25,7 @@ import logging
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from math import ceil
 
 from emailsched.adapters.db.ledger import ClaimedEmail, EmailState, Ledger
@@ -37,6 +37,9 @@ from emailsched.ports import Clock, Mailer, OutgoingEmail, RateLimiter
 
 log = logging.getLogger(__name__)
 
+# An invocation starts no new group of emails this close to its timeout: a round under way
+# finishes (a slow server's round trips), and the message comes back for the rest.
+SAFETY_SECONDS = 15.0
 # A limiter wait this short is slept through in the worker instead of a queue round trip.
 SHORT_WAIT_MS = 1500
 MAX_SHORT_WAITS = 20
@@ -87,8 +90,11 @@ class SenderService:
         self._ledger, self._limiter, self._mailer = ledger, limiter, mailer
         self._clock, self._policy, self._config = clock, policy, config
 
-    def handle(self, body: str, receive_count: int = 1) -> MessageOutcome:
-        """Raises PoisonMessage for a message that can never be processed."""
+    def handle(self, body: str, receive_count: int = 1,
+               deadline: datetime | None = None) -> MessageOutcome:
+        """Raises PoisonMessage for a message that can never be processed. Past `deadline`
+        (the invocation's end draws near) no new group is started: the message comes back
+        at once for the emails left."""
         ids = parse_message(body)
         with self._ledger.pinned():
             try:
@@ -98,7 +104,7 @@ class SenderService:
                 return MessageOutcome(done=False, retry_in_seconds=int(SERVICE_RETRY_SECONDS))
             pending = sorted((s for s in states if s.status == EmailStatus.QUEUED),
                              key=lambda s: (s.ready_at, s.seq))
-            waits = self._send_in_order(pending, uuid.uuid4())
+            waits = self._send_in_order(pending, uuid.uuid4(), deadline)
             if waits and self._should_hand_back(waits, receive_count):
                 self._ledger.hand_back_to_pump(ids)
                 return MessageOutcome(done=True)
@@ -108,10 +114,14 @@ class SenderService:
         return (min(waits) > self._config.horizon.total_seconds()
                 or receive_count >= self._config.receives_before_release)
 
-    def _send_in_order(self, pending: list[EmailState], token: uuid.UUID) -> list[float]:
+    def _send_in_order(self, pending: list[EmailState], token: uuid.UUID,
+                       deadline: datetime | None) -> list[float]:
         waits: list[float] = []
         todo = deque(pending)
         while todo:
+            if deadline is not None and self._clock.now() >= deadline:
+                waits.append(0.0)  # out of time: the rest stay queued for the next look
+                break
             early = (todo[0].ready_at - self._clock.now()).total_seconds()
             if early > self._config.early_hold.total_seconds():
                 waits.append(early)  # an early message, or an email still backing off

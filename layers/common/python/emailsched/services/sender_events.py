@@ -9,6 +9,7 @@ and the rest of the batch carries on.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
@@ -26,13 +27,15 @@ class ComeBackLater(Exception):
 
 
 def handle_sqs_event(event: dict[str, Any], sender: SenderService, queue: Any,
-                     dead_letters: Any) -> dict[str, Any]:
+                     dead_letters: Any, deadline: datetime | None = None) -> dict[str, Any]:
+    """Past `deadline` no new group of emails is started: the records' remaining emails
+    come back at once, for another invocation."""
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def handle(record: SQSRecord) -> None:
         receive_count = int(record.attributes.approximate_receive_count or 1)
         try:
-            outcome = sender.handle(record.body, receive_count)
+            outcome = sender.handle(record.body, receive_count, deadline)
         except PoisonMessage as error:
             log.error("dead-lettering message %s: %s", record.message_id, error.message)
             dead_letters.send([OutgoingMessage(record.body)])
