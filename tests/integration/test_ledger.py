@@ -49,3 +49,18 @@ def test_only_the_emails_still_claimed_by_the_token_are_marked(services: Service
     marked = container.ledger.mark_sent(sends, token, datetime.now(UTC))
     assert marked == {ids[0], ids[2]}
     assert container.ledger.sent_by(ids, token) == {ids[0], ids[2]}
+
+
+def test_postponing_never_moves_an_email_earlier(services: Services):
+    container = schedule_due_now(services, 2)
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    with container.engine.begin() as connection:
+        connection.execute(sqlalchemy.text(
+            "UPDATE emails SET status = 'queued', wake_at = CASE WHEN seq = 0 THEN now() "
+            "ELSE CAST(:later AS timestamptz) END"), {"later": later})
+        ids = [row[0] for row in connection.execute(sqlalchemy.text(
+            "SELECT id FROM emails ORDER BY seq"))]
+    soon = datetime.now(UTC) + timedelta(seconds=30)
+    container.ledger.postpone(ids, soon)
+    states = {state.id: state.ready_at for state in container.ledger.look(ids)}
+    assert states[ids[0]] == soon and states[ids[1]] == later

@@ -83,6 +83,16 @@ def test_a_throttled_email_waits_for_the_next_window_and_is_never_failed():
     assert [world.ledger.status(i) for i in ids] == ["sent"] * 4
 
 
+def test_a_throttle_shorter_than_an_emails_wait_never_makes_it_early():
+    world = World(gap_ms=1700)
+    first, second = world.email(seq=0), world.email(due_in=0.1, seq=1)
+    third = world.email(due_in=1.9, seq=2)
+    outcome = world.handle(first, second, third)  # the gap holds `second` until 1.7 s
+    assert not outcome.done
+    assert world.ledger.emails[second].state.ready_at == T0 + timedelta(seconds=1.7)
+    assert world.ledger.emails[third].state.ready_at == T0 + timedelta(seconds=1.9)
+
+
 def test_a_short_minimum_gap_is_waited_out_in_the_worker():
     world = World(gap_ms=500)
     ids = [world.email(seq=n) for n in range(3)]

@@ -207,7 +207,7 @@ class InMemoryLedger:
         for email_id in ids:
             email = self.emails[email_id]
             if email.state.status == "queued":
-                email.state = replace(email.state, ready_at=wake_at)
+                email.state = replace(email.state, ready_at=max(email.state.ready_at, wake_at))
 
     def mark_sent(self, sends: Sequence[tuple[uuid.UUID, str]], token: uuid.UUID,
                   now: datetime) -> set[uuid.UUID]:

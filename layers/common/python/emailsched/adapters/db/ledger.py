@@ -100,9 +100,10 @@ RELEASE = text("""
 """)
 
 # sender_postpone: emails of a throttled message will be looked at again at `wake_at`; say
-# so, or the pump would think their message lost.
+# so, or the pump would think their message lost. Never earlier than an email's own wake_at:
+# the sender reads it as "not before", and the message's later emails are not due yet.
 POSTPONE = text("""
-    UPDATE emails SET wake_at = :wake_at, updated_at = now()
+    UPDATE emails SET wake_at = GREATEST(wake_at, :wake_at), updated_at = now()
     WHERE id = ANY(:ids) AND status = 'queued'
 """)
 
