@@ -195,25 +195,30 @@ def openapi() -> Response:
 
 
 # --- events -----------------------------------------------------------------------------------
+def _seconds_left(event: Any, safety_seconds: float) -> float | None:
+    """Seconds the invocation may still work, keeping `safety_seconds` before its timeout;
+    None without a Lambda context."""
+    if event.context is None:
+        return None
+    return float(event.context.get_remaining_time_in_millis() / 1000 - safety_seconds)
+
+
 @app.on_sqs_message(queue=SEND_QUEUE, batch_size=10, name="sender")
 def send_emails(event: Any) -> dict[str, Any]:
     """Sends the emails the messages name; reports the ones to retry as batch item failures
     (ReportBatchItemFailures is switched on by infra/deploy.py)."""
     container = _container()
+    seconds_left = _seconds_left(event, sender_service.SAFETY_SECONDS)
     deadline = None
-    if event.context is not None:
-        seconds_left = event.context.get_remaining_time_in_millis() / 1000
-        deadline = container.clock.now() + timedelta(
-            seconds=seconds_left - sender_service.SAFETY_SECONDS)
+    if seconds_left is not None:
+        deadline = container.clock.now() + timedelta(seconds=seconds_left)
     return handle_sqs_event(event.to_dict(), container.sender, container.queue,
                             container.dead_letter_queue, deadline)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="pump")
 def pump(event: Any) -> dict[str, Any]:
-    budget = None
-    if event.context is not None:
-        budget = event.context.get_remaining_time_in_millis() / 1000 - pump_service.SAFETY_SECONDS
+    budget = _seconds_left(event, pump_service.SAFETY_SECONDS)
     report = _container().pump.run(time_budget_seconds=budget)
     return {"enqueued": report.enqueued, "messages": report.messages,
             "takenBack": report.taken_back, "inFlight": report.in_flight}

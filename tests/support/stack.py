@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from emailsched import bootstrap
 from emailsched.adapters.db.engine import migrate
 from emailsched.adapters.queues import ensure_queues
+from emailsched.bench.environment import answers
 from emailsched.local.api_server import make_server, serve_in_thread
 from emailsched.local.app_loader import load_app
 from emailsched.local.pump_loop import run_pump
@@ -33,19 +34,11 @@ MACHINE_REDIS = "redis://127.0.0.1:6379/0"
 SECRET = "test-session-secret-that-is-long-enough-0123456789"
 
 
-def _answers(check: Callable[[], Any]) -> bool:
-    try:
-        check()
-        return True
-    except Exception:
-        return False
-
-
 def admin_postgres_url(scratch: Path) -> tuple[str, Callable[[], None]]:
     """The machine's Postgres where it answers, else an embedded one."""
     url = os.environ.get("EMAILSCHED_TEST_POSTGRES", MACHINE_POSTGRES)
     engine = sqlalchemy.create_engine(url)
-    if _answers(lambda: engine.connect().close()):
+    if answers(lambda: engine.connect().close()):
         engine.dispose()
         return url, lambda: None
     from emailsched.local.embedded import start_postgres
@@ -73,7 +66,7 @@ def create_database(admin_url: str) -> tuple[str, Callable[[], None]]:
 
 def redis_url(scratch: Path) -> tuple[str, Callable[[], None]]:
     url = os.environ.get("EMAILSCHED_TEST_REDIS", MACHINE_REDIS)
-    if _answers(lambda: redis.Redis.from_url(url, socket_connect_timeout=1).ping()):
+    if answers(lambda: redis.Redis.from_url(url, socket_connect_timeout=1).ping()):
         return url, lambda: None
     from emailsched.local.embedded import start_redis
 

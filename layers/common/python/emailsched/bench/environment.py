@@ -43,7 +43,8 @@ BASE_SETTINGS = {
 }
 
 
-def _answers(check: Callable[[], Any]) -> bool:
+def answers(check: Callable[[], Any]) -> bool:
+    """Whether `check` runs without raising: is a service there?"""
     try:
         check()
         return True
@@ -86,7 +87,7 @@ class BenchEnvironment:
         url = os.environ.get("EMAILSCHED_BENCH_POSTGRES", MACHINE_POSTGRES)
         engine = sqlalchemy.create_engine(url)
         try:
-            if _answers(lambda: engine.connect().close()):
+            if answers(lambda: engine.connect().close()):
                 self.notes.append(f"Postgres: {make_url(url).host}:{make_url(url).port}")
                 return url
         finally:
@@ -100,7 +101,7 @@ class BenchEnvironment:
 
     def _redis(self) -> str:
         url = os.environ.get("EMAILSCHED_BENCH_REDIS", MACHINE_REDIS)
-        if _answers(lambda: redis.Redis.from_url(url, socket_connect_timeout=1).ping()):
+        if answers(lambda: redis.Redis.from_url(url, socket_connect_timeout=1).ping()):
             self.notes.append(f"Redis: {url.split('@')[-1]}")
             return url
         from emailsched.local.embedded import start_redis

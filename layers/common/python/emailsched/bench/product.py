@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 import sqlalchemy
@@ -55,26 +56,23 @@ class Product:
         return [a for a in self.sink.accepted() if a.message_id in message_ids]
 
     def statuses(self) -> dict[str, int]:
-        engine = sqlalchemy.create_engine(self.database_url)
-        try:
-            with engine.connect() as connection:
-                rows = connection.exec_driver_sql(
-                    "SELECT status, count(*) FROM emails GROUP BY status").all()
-        finally:
-            engine.dispose()
+        rows = self._rows("SELECT status, count(*) FROM emails GROUP BY status")
         return {str(status): int(count) for status, count in rows}
 
     def due_times(self) -> dict[str, float]:
         """Message-ID of every email -> its due time (epoch seconds)."""
+        rows = self._rows("SELECT id, extract(epoch FROM due_at) FROM emails")
+        domain = self.cluster.env.get("MESSAGE_ID_DOMAIN", "emailsched.local")
+        return {f"<{email_id}@{domain}>": float(due) for email_id, due in rows}
+
+    def _rows(self, sql: str) -> list[Any]:
+        """The rows of one query, on a connection of its own."""
         engine = sqlalchemy.create_engine(self.database_url)
         try:
             with engine.connect() as connection:
-                rows = connection.exec_driver_sql(
-                    "SELECT id, extract(epoch FROM due_at) FROM emails").all()
+                return list(connection.exec_driver_sql(sql).all())
         finally:
             engine.dispose()
-        domain = self.cluster.env.get("MESSAGE_ID_DOMAIN", "emailsched.local")
-        return {f"<{email_id}@{domain}>": float(due) for email_id, due in rows}
 
 
 @contextmanager
