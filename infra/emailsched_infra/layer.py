@@ -1,6 +1,10 @@
 """The `common` Lambda layer: the `emailsched` package and its runtime dependencies, in the
 `python/` layout Lambda puts on sys.path, zipped byte for byte the same from the same input.
 
+Only what Lambda imports goes in: the local tooling (`emailsched/local/`, `emailsched/bench/`,
+the in-memory fakes and the command line) stays in the installed package for development
+and out of the zip (NOT_IN_LAYER_PACKAGE).
+
 Dependencies come from pyproject.toml's [project.dependencies], installed as Linux wheels
 for Lambda's Python, and are cached under the build directory by a hash of that list, so a
 second build reuses them (delete the cache, or pass refresh, to pick up new releases).
@@ -38,6 +42,9 @@ DIRECT_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 LAMBDA_PATH = "/opt/python"  # where Lambda unpacks the layer's python/ folder
 SKIP_PARTS = {".pytest_cache", ".mypy_cache"}
+# Parts of the emailsched package that functions/app.py never imports, directly or not:
+# the `emailsched dev` stack, the benchmarks, the in-memory fakes and the CLI that runs them.
+NOT_IN_LAYER_PACKAGE = ("local", "bench", "fakes.py", "cli.py")
 
 
 @dataclass(frozen=True)
@@ -108,14 +115,27 @@ def _add(archive: zipfile.ZipFile, path: Path, name: str) -> int:
     return len(data)
 
 
+def _not_for_lambda(source: Path) -> Any:
+    """A copytree `ignore` that drops caches everywhere and NOT_IN_LAYER_PACKAGE at the top."""
+    caches = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = set(caches(folder, names))
+        if Path(folder) == source:
+            skipped.update(name for name in names if name in NOT_IN_LAYER_PACKAGE)
+        return skipped
+
+    return ignore
+
+
 def build_layer(layer_src: Path, pyproject: Path, build_dir: Path,
                 refresh: bool = False) -> LayerZip:
     """Build `<build_dir>/common-layer.zip` from layers/common/python and the dependencies."""
     deps = install_dependencies(runtime_requirements(pyproject), build_dir / "cache", refresh)
     package = build_dir / "package"
     shutil.rmtree(package, ignore_errors=True)
-    shutil.copytree(layer_src / "python" / "emailsched", package / "emailsched",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    source = layer_src / "python" / "emailsched"
+    shutil.copytree(source, package / "emailsched", ignore=_not_for_lambda(source))
     _compile(package)
     entries = dict(_files(deps))
     entries.update(_files(package))  # our package wins over anything of the same name

@@ -17,7 +17,10 @@ pytestmark = pytest.mark.integration
 
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # function package and layers together
 
-# Local tooling (local, cli, bench) needs the dev extras and never runs on Lambda.
+# What Lambda never imports and the layer leaves out (emailsched_infra.layer).
+NOT_SHIPPED = ("python/emailsched/local/", "python/emailsched/bench/",
+               "python/emailsched/fakes.py", "python/emailsched/cli.py")
+
 # Run with -I -S: no site-packages, no PYTHONPATH, no user site; only the standard library
 # and the two folders Lambda would have, in Lambda's order (/var/task, then /opt/python).
 FRESH_IMPORT = r"""
@@ -26,8 +29,11 @@ task, opt = sys.argv[1], sys.argv[2]
 sys.path[:0] = [task, opt]
 import app
 handlers = sorted(f.func.__name__ for f in (app.send_emails, app.pump))
+cold = {n: m.__file__ for n, m in list(sys.modules.items())
+        if n.startswith("emailsched") and getattr(m, "__file__", None)}
 import emailsched
-skip = ("emailsched.local", "emailsched.cli", "emailsched.migrations", "emailsched.bench")
+# The migrations run from `emailsched setup`, through Alembic's env.py, never on import.
+skip = ("emailsched.migrations",)
 names = [m.name for m in pkgutil.walk_packages(emailsched.__path__, "emailsched.")
          if not m.name.startswith(skip)]
 for name in names:
@@ -36,7 +42,7 @@ roots = (task, opt, sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["plat
 outside = sorted(n for n, m in list(sys.modules.items())
                  if getattr(m, "__file__", None) and not m.__file__.startswith(roots))
 print(json.dumps({"app": app.app.app_name, "handlers": handlers, "modules": len(names),
-                  "outside": outside}))
+                  "outside": outside, "cold": cold}))
 """
 
 
@@ -71,6 +77,26 @@ def test_layer_imports_cleanly_in_a_fresh_interpreter(packaged: Path, tmp_path: 
     assert result["handlers"] == ["pump", "send_emails"]
     assert result["modules"] > 30
     assert result["outside"] == []
+    # Every emailsched module the app imports at cold start came from the layer.
+    cold = result["cold"]
+    assert {"emailsched.bootstrap", "emailsched.services.sender", "emailsched.api.views"} \
+        <= set(cold)
+    assert all(path.startswith(str(opt)) for path in cold.values()), cold
+
+
+def test_layer_leaves_out_what_lambda_never_imports(packaged: Path) -> None:
+    """The dev stack, benchmarks, fakes and CLI stay in the installed package, not the zip."""
+    with zipfile.ZipFile(packaged / "common-layer.zip") as z:
+        names = z.namelist()
+    shipped = sorted(name for name in names if name.startswith(NOT_SHIPPED)
+                     or name.startswith(("python/emailsched/__pycache__/fakes.",
+                                         "python/emailsched/__pycache__/cli.")))
+    assert shipped == []
+    assert "python/emailsched/bootstrap.py" in names
+    assert "python/emailsched/services/sender.py" in names
+    # ...and they are still there for development.
+    package = REPO / "layers" / "common" / "python" / "emailsched"
+    assert (package / "local" / "dev.py").exists() and (package / "fakes.py").exists()
 
 
 def test_layer_fits_lambda_limits(packaged: Path) -> None:
