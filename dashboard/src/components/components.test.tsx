@@ -4,7 +4,7 @@ import { parseRecipients } from "../lib/recipients";
 import { summarizePlan } from "../lib/schedule";
 import { FinishEstimate } from "./FinishEstimate";
 import { RecipientsSummary } from "./RecipientsSummary";
-import { previewDocument } from "./Compose";
+import { previewDocument } from "./compose/BodyField";
 
 const attr = (html: string, name: string) => new RegExp(`${name}="([^"]*)"`).exec(html)?.[1];
 const testIdText = (html: string, id: string) =>
