@@ -264,3 +264,13 @@ def make_self_signed_cert(folder: Path) -> tuple[Path, Path]:
                                           serialization.PrivateFormat.PKCS8,
                                           serialization.NoEncryption()))
     return certfile, keyfile
+
+
+class ImplicitTlsAuthSink(TlsAuthSink):
+    """A TlsAuthSink that speaks TLS from the first byte (SMTPS, port 465 style) instead of
+    STARTTLS. aiosmtpd does not count implicit TLS as TLS for `auth_require_tls` (and warns
+    that AUTH without it is unsafe: here every byte is encrypted)."""
+
+    def _smtp_options(self) -> dict[str, Any]:
+        return {"ssl_context": self._tls, "auth_required": True, "auth_require_tls": False,
+                "authenticator": self._authenticate}

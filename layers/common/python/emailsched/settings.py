@@ -71,6 +71,19 @@ class Settings(BaseSettings):
     MAX_RECIPIENTS_PER_USER_PER_DAY: int = Field(default=1_000_000, ge=1)
     SCHEDULE_REQUESTS_PER_MINUTE: int = Field(default=30, ge=1)
 
+    # Sender accounts (SPEC.md "Senders"). A relay sender's From domain must be listed here
+    # (comma-separated, `*` any, empty none) so the shared relay cannot be used to spoof.
+    RELAY_SENDER_DOMAINS: str = ""
+    # Credentials at rest: the base64 of 32 bytes locally, or a KMS key id/ARN/alias on AWS
+    # (which then wins). See emailsched.adapters.credentials.
+    CREDENTIALS_KEY: str | None = None
+    CREDENTIALS_KMS_KEY_ID: str | None = None
+    SENDER_FAILURES_BEFORE_HOLD: int = Field(default=3, ge=1)
+    # A sender's daily cap counts calendar days in its timezone; anything other than 86400
+    # makes days this long, aligned to the epoch (for tests).
+    DAILY_WINDOW_SECONDS: int = Field(default=86_400, ge=1)
+    SENDER_VERIFY_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
+
     LOG_LEVEL: str = "INFO"
 
     @field_validator("DATABASE_URL")

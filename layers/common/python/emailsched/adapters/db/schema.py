@@ -37,6 +37,19 @@ def _timestamps() -> list[Column]:
     ]
 
 
+SECURITIES = "('none','starttls','tls')"
+
+
+def _mail_account(prefix: str) -> list[Column]:
+    """host, port, security, username and the encrypted password (a CredentialCipher token,
+    never the password itself) of a sender's SMTP or IMAP account."""
+    return [Column(f"{prefix}_host", Text, nullable=True),
+            Column(f"{prefix}_port", Integer, nullable=True),
+            Column(f"{prefix}_security", Text, nullable=True),
+            Column(f"{prefix}_username", Text, nullable=True),
+            Column(f"{prefix}_password_enc", Text, nullable=True)]
+
+
 def _uuid_pk() -> Column:
     return Column("id", UUID(as_uuid=True), primary_key=True,
                   server_default=text("gen_random_uuid()"))
@@ -59,8 +72,28 @@ senders = Table(
            nullable=False),
     Column("email", Text, nullable=False),
     Column("name", Text, nullable=False, server_default=""),
+    # A mailbox (migration 0003): `smtp` with its own account, or `relay` through SMTP_*.
+    Column("kind", Text, nullable=False, server_default="relay"),
+    *_mail_account("smtp"), *_mail_account("imap"),
+    Column("hourly_limit", Integer, nullable=True),  # null: no cap of its own
+    Column("daily_limit", Integer, nullable=True),  # per calendar day in `timezone`
+    Column("min_delay_ms", Integer, nullable=True),  # null: MIN_DELAY_BETWEEN_EMAILS_MS
+    Column("timezone", Text, nullable=False, server_default="UTC"),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("last_error", Text, nullable=True),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
     *_timestamps(),
     UniqueConstraint("user_id", "email", name="uq_senders_user_email"),
+    CheckConstraint("kind IN ('smtp','relay')", name="ck_senders_kind"),
+    CheckConstraint("status IN ('active','failing')", name="ck_senders_status"),
+    CheckConstraint("kind = 'relay' OR (smtp_host IS NOT NULL AND smtp_port IS NOT NULL AND "
+                    "smtp_security IS NOT NULL)", name="ck_senders_smtp_account"),
+    CheckConstraint(f"(smtp_security IS NULL OR smtp_security IN {SECURITIES}) AND "
+                    f"(imap_security IS NULL OR imap_security IN {SECURITIES})",
+                    name="ck_senders_security"),
+    CheckConstraint("(hourly_limit IS NULL OR hourly_limit > 0) AND "
+                    "(daily_limit IS NULL OR daily_limit > 0) AND "
+                    "(min_delay_ms IS NULL OR min_delay_ms >= 0)", name="ck_senders_limits"),
 )
 
 batches = Table(

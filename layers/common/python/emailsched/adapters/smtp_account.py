@@ -1,0 +1,109 @@
+"""Checking a sender's SMTP account before it is stored: connect, EHLO, STARTTLS or
+implicit TLS as `security` says, AUTH, QUIT. Nothing is sent.
+
+A refusal becomes AccountUnverified carrying the server's reply or the connection error,
+which the API shows the user (422 sender_unverified). The password never appears in it.
+"""
+
+from __future__ import annotations
+
+import base64
+import smtplib
+import socket
+import ssl
+from typing import Literal
+
+from emailsched.errors_senders import AccountUnverified
+
+Security = Literal["none", "starttls", "tls"]
+SECURITIES = ("none", "starttls", "tls")
+
+
+def verify_smtp_account(host: str, port: int, security: Security, username: str | None,
+                        password: str | None, *, timeout: float = 10.0,
+                        verify_tls: bool = True) -> None:
+    """Log in to the account and leave; AccountUnverified when any step fails."""
+    if security not in SECURITIES:
+        raise ValueError(f"security must be one of {', '.join(SECURITIES)}")
+    context = tls_context(verify_tls)
+    where = f"{host}:{port}"
+    stage = "connect"
+    client: smtplib.SMTP | None = None
+    try:
+        client = _connect(host, port, security, timeout, context)
+        client.ehlo()
+        if security == "starttls":
+            _starttls(client, context, where)
+        stage = "auth"
+        if username:
+            client.login(username, password or "")
+        client.quit()
+    except AccountUnverified:
+        raise
+    except (smtplib.SMTPException, OSError) as error:
+        message = _scrub(_describe(error, where, timeout), username, password)
+        code = getattr(error, "smtp_code", None)
+        raise AccountUnverified(message, stage=stage,
+                                reply_code=code if isinstance(code, int) else None) from None
+    finally:
+        if client is not None:
+            client.close()
+
+
+def tls_context(verify: bool) -> ssl.SSLContext:
+    """The default context (system trust store, hostname checked), or one that accepts any
+    certificate when the deployment says SMTP_TLS_VERIFY=false."""
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _connect(host: str, port: int, security: Security, timeout: float,
+             context: ssl.SSLContext) -> smtplib.SMTP:
+    if security == "tls":
+        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+    return smtplib.SMTP(host, port, timeout=timeout)
+
+
+def _starttls(client: smtplib.SMTP, context: ssl.SSLContext, where: str) -> None:
+    if not client.has_extn("starttls"):
+        raise AccountUnverified(f"{where} does not offer STARTTLS", stage="tls")
+    client.starttls(context=context)
+    client.ehlo()
+
+
+def _describe(error: BaseException, where: str, timeout: float) -> str:
+    """What the user reads: the server's reply when there is one, else what went wrong."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        reply = error.smtp_error
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        return f"{error.smtp_code} {text}".strip()
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return f"{where} does not offer AUTH: {error}"
+    if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
+        return f"no answer from {where} within {timeout:g} s"
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return f"{where} closed the connection: {error}".rstrip(": ")
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"TLS certificate of {where} not trusted: {error.verify_message}"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS with {where} failed: {error.reason or error}"
+    if isinstance(error, socket.gaierror):
+        return f"cannot resolve {where.rsplit(':', 1)[0]}: {error.strerror}"
+    if isinstance(error, ConnectionRefusedError):
+        return f"cannot connect to {where}: connection refused"
+    return f"cannot connect to {where}: {getattr(error, 'strerror', None) or error}"
+
+
+def _scrub(message: str, username: str | None, password: str | None) -> str:
+    """Remove the password (plain, or as AUTH PLAIN/LOGIN sent it) should a server echo it."""
+    if not password:
+        return message
+    forms = [password, base64.b64encode(password.encode()).decode()]
+    if username:
+        forms.append(base64.b64encode(f"\0{username}\0{password}".encode()).decode())
+    for form in sorted(forms, key=len, reverse=True):
+        message = message.replace(form, "***")
+    return message
