@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -84,12 +86,49 @@ class Dev:
                 found[process.pid] = process
         return list(found.values())
 
+    def recorded(self) -> list[psutil.Process]:
+        """The processes the data folder names: the dev record, the pidfiles, and Postgres'
+        postmaster (daemonized by pg_ctl, so no one's child) with its backends."""
+        data = self.folder / ".emailsched"
+        pids = {int(json.loads(line)["pid"])
+                for line in (data / "processes.json").read_text().splitlines()}
+        for pidfile in (data / "redis" / "redis.pid", data / "moto" / "moto.pid",
+                        data / "postgres" / "postmaster.pid"):
+            pids.add(int(pidfile.read_text().split()[0]))
+        found = {}
+        for pid in pids:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process = psutil.Process(pid)
+                found[pid] = process
+                found.update({p.pid: p for p in process.children(recursive=True)})
+        return list(found.values())
+
     def stop(self) -> list[psutil.Process]:
         assert self.process is not None
         before = self.processes()
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=20)
         return [p for p in before if _alive(p)]
+
+    def kill(self) -> list[psutil.Process]:
+        """SIGKILL `emailsched dev` alone; what it started and still runs 15 s later."""
+        assert self.process is not None
+        before = {p.pid: p for p in [*self.processes(), *self.recorded()]}
+        assert len(before) >= 8, before  # dev, watchdog, api, 2 workers, pump, 3 servers
+        self.process.kill()
+        self.process.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while (left := [p for p in before.values() if _running(p)]) \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return left
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _alive(process: psutil.Process) -> bool:
@@ -184,6 +223,46 @@ def test_a_restart_resumes_with_every_email_sent_once_at_its_time(dev_folder: Pa
         else:  # due during the outage: as soon as it ended
             assert received - ready_at < 3
     print(f"warm start to a working API: {took:.1f} s")
+
+
+def test_a_killed_dev_leaves_nothing_running_and_starts_again_on_the_same_folder(
+        dev_folder: Path):
+    dev = Dev(dev_folder, clean_env())
+    dev.start(timeout=30)
+    left = dev.kill()
+    assert left == [], f"still running after kill -9: {left}"
+    dev.port = free_port()  # as a user would, on another port
+    took = dev.start(timeout=30)
+    try:
+        api = Api(dev.url, "again@example.com")
+        schedule(api, ["after-kill@example.com"], datetime.now(UTC), 0)
+        assert wait_until(lambda: inbox_messages(dev), 20)
+    finally:
+        assert dev.stop() == []
+    assert not (dev_folder / ".emailsched" / "processes.json").exists()
+    print(f"start after kill -9: {took:.1f} s")
+
+
+def test_a_port_held_by_another_program_is_one_line_at_start(dev_folder: Path):
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "emailsched.cli", "dev", "--port", str(port),
+             "--data-dir", str(dev_folder / ".emailsched")],
+            cwd=dev_folder, env=clean_env(), capture_output=True, text=True, timeout=30)
+        took = time.monotonic() - started
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        f"emailsched dev: port {port} is in use by another program; choose another with "
+        "--port"], done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert took < 10
+    assert not (dev_folder / ".emailsched" / "postgres").exists()  # nothing was started
 
 
 def test_configured_services_are_used_instead_of_embedded_ones(dev_folder: Path,

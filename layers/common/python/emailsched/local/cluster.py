@@ -121,6 +121,9 @@ class Cluster:
                 with urllib.request.urlopen(f"{self.api_url}/auth/config", timeout=1):
                     return
             except OSError:
+                if any(c.name == "api" and c.exited() for c in self.children):
+                    raise TimeoutError(f"the API stopped before it answered at "
+                                       f"{self.api_url}") from None
                 time.sleep(0.1)
         raise TimeoutError(f"the API did not answer at {self.api_url} within {timeout} s")
 

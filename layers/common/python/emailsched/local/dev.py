@@ -2,6 +2,10 @@
 
 Started again on the same folder it resumes: the ledger lives in the embedded Postgres, and
 emails whose queue messages died with the old moto server are handed back to the pump.
+
+Killed (even with SIGKILL) it leaves nothing running: every process it starts is recorded
+in `<data dir>/processes.json` and ended by its watchdog, and a later run on the same folder
+ends whatever that record still names before it starts (emailsched.local.process_group).
 """
 
 from __future__ import annotations
@@ -9,12 +13,16 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import IO
 
+from emailsched.errors import EmailschedError
+from emailsched.local import process_group
 from emailsched.local.cluster import Cluster
 
 PUMP_INTERVAL_SECONDS = 1.0
@@ -32,12 +40,28 @@ def run_dev(port: int, workers: int, data_dir: str) -> int:
     except AlreadyRunning as error:
         print(f"emailsched dev: {error}", file=sys.stderr)
         return 1
+    with lock:
+        # What a killed earlier run left behind could hold our port or our files.
+        record = folder / "processes.json"
+        process_group.end_recorded(record)
+        if _port_in_use(port):
+            print(f"emailsched dev: port {port} is in use by another program; choose "
+                  "another with --port", file=sys.stderr)
+            return 1
+        process_group.watch(record)
+        try:
+            return _run(folder, port, workers)
+        finally:
+            process_group.unwatch()
+
+
+def _run(folder: Path, port: int, workers: int) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     cluster = Cluster(folder, port=port, env={**_dotenv(), **os.environ})
     started = time.monotonic()
-    with lock:
+    try:
         try:
             cluster.start_services()
             cluster.prepare()
@@ -47,16 +71,31 @@ def run_dev(port: int, workers: int, data_dir: str) -> int:
             cluster.start_pump(PUMP_INTERVAL_SECONDS)
             cluster.wait_for_api()
             cluster.wait_until_ready()
-            _print_banner(cluster, time.monotonic() - started)
-            while not stop.is_set():
-                if any(child.exited() for child in cluster.children):
-                    print("emailsched dev: a component stopped; shutting down", file=sys.stderr)
-                    break
-                stop.wait(0.5)
-            print("\nemailsched dev: stopping...", flush=True)
-        finally:
-            cluster.stop()
+        except (EmailschedError, TimeoutError, subprocess.CalledProcessError) as error:
+            # The component's own output, above, says why; one line here, no traceback.
+            print(f"emailsched dev: could not start: {error}", file=sys.stderr)
+            return 1
+        _print_banner(cluster, time.monotonic() - started)
+        while not stop.is_set():
+            if any(child.exited() for child in cluster.children):
+                print("emailsched dev: a component stopped; shutting down", file=sys.stderr)
+                break
+            stop.wait(0.5)
+        print("\nemailsched dev: stopping...", flush=True)
+    finally:
+        cluster.stop()
     return 0
+
+
+def _port_in_use(port: int) -> bool:
+    """Whether the API could not listen on 127.0.0.1:port (bound as http.server binds)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 def _lock(folder: Path) -> IO[str]:

@@ -29,6 +29,7 @@ from urllib.parse import quote
 import psutil
 
 from emailsched.errors import EmailschedError
+from emailsched.local.process_group import die_with_parent_hook, register_child
 
 POSTGRES_DATABASE = "emailsched"
 START_TIMEOUT_SECONDS = 30.0
@@ -66,6 +67,13 @@ class EmbeddedPostgres:
         return (f"postgresql+pg8000://postgres@/{self.database}"
                 f"?unix_sock={quote(str(self.socket_path), safe='/')}")
 
+    def stop_command(self) -> list[str]:
+        """`pg_ctl stop` in fast mode (open sessions are ended), waiting until it is down."""
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        return [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast",
+                "stop"]
+
     def stop(self) -> None:
         """Shut the server down (fast mode: open sessions are ended); safe to call twice."""
         with self._lock:
@@ -74,11 +82,9 @@ class EmbeddedPostgres:
             self._stopped = True
         atexit.unregister(self.stop)
         from pgserver import PostgresServer
-        from pgserver._commands import POSTGRES_BIN_PATH
 
         with contextlib.suppress(subprocess.SubprocessError, OSError):
-            subprocess.run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata),
-                            "-w", "-m", "fast", "stop"], check=True, capture_output=True,
+            subprocess.run(self.stop_command(), check=True, capture_output=True,
                            user=self._server.system_user, timeout=STOP_TIMEOUT_SECONDS)
         _end_process(self.pid, "postgres")
         # Forget the handle so that a later start in this process launches a new server.
@@ -109,6 +115,8 @@ def start_postgres(data_dir: Path, database: str = POSTGRES_DATABASE) -> Embedde
                                        f"{error}; see {data_dir / 'postgres' / 'log'}") from error
     handle = EmbeddedPostgres(server, database)
     atexit.register(handle.stop)
+    # pg_ctl daemonizes the postmaster, so it is no one's child: the lifeline stops it.
+    register_child(handle.pid, stop=handle.stop_command(), user=server.system_user)
     try:
         _ensure_database(handle.socket_path, database)
     except Exception as error:
@@ -139,9 +147,12 @@ class _ChildServer:
         self._log_handle = log.open("ab")
         # A session of its own, so Ctrl-C in the terminal reaches only `emailsched dev`,
         # which then stops the services in order.
+        # die_with_parent_hook: ended by the kernel if `emailsched dev` is killed.
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env,
                                         stdout=self._log_handle, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                                        start_new_session=True,
+                                        preexec_fn=die_with_parent_hook())
+        register_child(self.process.pid)
         self._lock = threading.Lock()
         self._stopped = False
         atexit.register(self.stop)
