@@ -20,11 +20,11 @@ from emailsched.api import schemas, views
 from emailsched.api.chalice_app import ThreadSafeChalice
 from emailsched.api.http import decorate, parse_json, parse_uuid, with_errors_mapped
 from emailsched.api.openapi import openapi_document
+from emailsched.api.sqs_batch import handle_sqs_event
 from emailsched.domain.model import BatchAction
 from emailsched.logs import configure_logging
 from emailsched.services import pump as pump_service
 from emailsched.services import sender as sender_service
-from emailsched.services.sender_events import handle_sqs_event
 
 # configure_logs=False: otherwise Chalice takes over the "emailsched" logger (level ERROR,
 # no propagation), silencing every module of the package that shares its name.
@@ -128,7 +128,7 @@ def schedule(user: Any) -> Response:
 def _kick_pump() -> None:
     """Best effort: the pump's next run enqueues anything this misses."""
     try:
-        _container().pump.run(max_enqueue=KICK_EMAILS)
+        _container().pump.enqueue_due(KICK_EMAILS)
     except Exception as error:
         log.warning("could not enqueue right after scheduling: %s", type(error).__name__)
 

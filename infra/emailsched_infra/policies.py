@@ -17,7 +17,7 @@ from emailsched_infra.stage import API_HANDLER, FUNCTIONS, PUMP, SENDER, Stage
 SENDER_QUEUE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage",
                         "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
                         "sqs:GetQueueUrl"]
-# The sender dead-letters a poison message itself (services.sender_events).
+# The sender dead-letters a poison message itself (emailsched.api.sqs_batch).
 SENDER_DEAD_LETTER_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
 # The pump sends in batches of ten; SendMessageBatch is authorised as sqs:SendMessage.
 PUMP_QUEUE_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]

@@ -12,10 +12,11 @@ import pytest
 import redis
 
 from emailsched.adapters.queues import ensure_queues
-from emailsched.adapters.redis_limiter import RedisRateLimiter, Seed
+from emailsched.adapters.redis_limiter import RedisRateLimiter
 from emailsched.adapters.sqs import SqsQueue, make_sqs_client
-from emailsched.fakes import FakeClock, FakeLimiter, InMemoryQueue
+from emailsched.fakes import FakeClock, FakeLimiter, InMemoryQueue, NoSeed
 from emailsched.ports import OutgoingMessage
+from tests.conftest import AWS_EMULATORS
 from tests.support.stack import Services
 
 pytestmark = pytest.mark.integration
@@ -31,7 +32,7 @@ def make_limiter(request: pytest.FixtureRequest, services: Services) -> Iterator
         return
     client = redis.Redis.from_url(services.redis_url)
     prefix = f"contract-{uuid.uuid4().hex[:8]}:"
-    yield lambda gap_ms: RedisRateLimiter(client, lambda sender, start: Seed(0, None),
+    yield lambda gap_ms: RedisRateLimiter(client, NoSeed(),
                                           window_ms=WINDOW_MS, min_gap_ms=gap_ms,
                                           prefix=f"{prefix}{gap_ms}:")
     keys = list(client.scan_iter(f"{prefix}*"))
@@ -103,11 +104,14 @@ def test_limiter_slots_spilled_into_a_window_limit_its_own_spill_too(make_limite
     assert limiter.acquire("s", 5, T0 + 2 * WINDOW_MS + 500, wanted=5).slots == 4
 
 
-@pytest.fixture(params=["fake", "moto"])
+@pytest.fixture(params=["fake", *AWS_EMULATORS])
 def queue(request: pytest.FixtureRequest, services: Services) -> Any:
+    """The in-memory fake, and the SQS adapter on moto's server and on LocalStack."""
     if request.param == "fake":
         return InMemoryQueue(FakeClock(datetime.now(UTC)))
-    client = make_sqs_client("us-east-1", services.aws_endpoint_url)
+    endpoint = (request.getfixturevalue("localstack_url") if request.param == "localstack"
+                else services.aws_endpoint_url)
+    client = make_sqs_client("us-east-1", endpoint)
     name = f"contract-{uuid.uuid4().hex[:8]}"
     ensure_queues(client, name)
     return SqsQueue(client, name)

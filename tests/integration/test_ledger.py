@@ -22,7 +22,7 @@ def claimed_emails(services: Services, count: int):  # type: ignore[no-untyped-d
             "SELECT id FROM emails ORDER BY seq"))]
     token = uuid.uuid4()
     lease = datetime.now(UTC) + timedelta(minutes=1)
-    claimed = container.ledger.claim_many(ids, lease, token)
+    claimed = container.ledger.claim(ids, lease, token)
     assert [email.id for email in claimed] == ids
     return container, ids, token
 

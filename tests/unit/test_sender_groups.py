@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from emailsched.adapters.db.ledger import ClaimedEmail
 from emailsched.domain.retry import RetryPolicy, SendResult
+from emailsched.errors import ServiceUnavailable
 from emailsched.fakes import FakeClock, FakeLimiter, InMemoryLedger, RecordingMailer
-from emailsched.ports import OutgoingEmail, PointOfNoReturn
+from emailsched.ports import ClaimedEmail, OutgoingEmail, PointOfNoReturn
 from emailsched.services.sender import SenderConfig, SenderService
 
 pytestmark = pytest.mark.unit
@@ -32,10 +32,10 @@ class CountingLedger(InMemoryLedger):
         self.commits.append(len(sends))
         return super().mark_sent(sends, token, now)
 
-    def claim_many(self, ids: Sequence[uuid.UUID], lease_until: datetime,
+    def claim(self, ids: Sequence[uuid.UUID], lease_until: datetime,
                    token: uuid.UUID) -> list[ClaimedEmail]:
         self.claims.append(len(ids))
-        return super().claim_many(ids, lease_until, token)
+        return super().claim(ids, lease_until, token)
 
 
 class SlowMailer(RecordingMailer):
@@ -57,7 +57,7 @@ def world(gap_ms: int = 0, send_seconds: float = 0.0,  # type: ignore[no-untyped
     ledger, limiter = CountingLedger(), FakeLimiter(3_600_000, gap_ms)
     mailer = SlowMailer(clock, send_seconds, sessions)
     service = SenderService(
-        ledger, limiter, mailer, clock, RetryPolicy(3, 2.0),  # type: ignore[arg-type]
+        ledger, limiter, mailer, clock, RetryPolicy(3, 2.0),
         SenderConfig(lease=timedelta(seconds=60), early_hold=timedelta(seconds=2),
                      horizon=timedelta(seconds=900), receives_before_release=5,
                      message_id_domain="test"))
@@ -161,7 +161,7 @@ def test_a_round_whose_commit_did_not_land_is_put_back_whole():
     ids = [ledger.add(sender_id=SENDER, due=T0, seq=i) for i in range(3)]
 
     def connection_drops(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise ConnectionResetError("connection dropped before the commit")
+        raise ServiceUnavailable("connection dropped before the commit")
 
     ledger.mark_sent = connection_drops  # type: ignore[method-assign]
     outcome = handle(service, ids)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from emailsched.domain.retry import RetryPolicy, SendResult
+from emailsched.errors import ServiceUnavailable
 from emailsched.fakes import FakeClock, FakeLimiter, InMemoryLedger, RecordingMailer
 from emailsched.services.sender import SenderConfig, SenderService
 
@@ -25,7 +26,7 @@ class World:
         self.limiter = FakeLimiter(window_s * 1000, gap_ms)
         self.mailer = RecordingMailer()
         self.service = SenderService(
-            self.ledger, self.limiter, self.mailer, self.clock,  # type: ignore[arg-type]
+            self.ledger, self.limiter, self.mailer, self.clock,
             RetryPolicy(max_attempts, 2.0),
             SenderConfig(lease=timedelta(seconds=60), early_hold=timedelta(seconds=2),
                          horizon=timedelta(seconds=900), receives_before_release=5,
@@ -177,7 +178,7 @@ def test_a_sent_commit_whose_answer_was_lost_still_sends_once():
 
     def lands_then_connection_drops(*args, **kwargs):  # type: ignore[no-untyped-def]
         real_mark_sent(*args, **kwargs)
-        raise ConnectionResetError("connection dropped before the commit's answer")
+        raise ServiceUnavailable("connection dropped before the commit's answer")
 
     world.ledger.mark_sent = lands_then_connection_drops  # type: ignore[method-assign]
     assert world.handle(email).done
@@ -189,9 +190,35 @@ def test_a_sent_commit_that_did_not_land_sends_nothing_and_is_put_back():
     email = world.email()
 
     def connection_drops(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise ConnectionResetError("connection dropped before the commit")
+        raise ServiceUnavailable("connection dropped before the commit")
 
     world.ledger.mark_sent = connection_drops  # type: ignore[method-assign]
     outcome = world.handle(email)
     assert not outcome.done and outcome.retry_in_seconds == 1
     assert world.ledger.status(email) == "queued" and world.mailer.sent == []
+
+
+def test_a_programming_error_in_the_ledger_fails_the_message_loudly(caplog):  # type: ignore[no-untyped-def]
+    world = World()
+    email = world.email()
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise TypeError("claim() got an unexpected keyword argument")
+
+    world.ledger.claim = broken  # type: ignore[method-assign]
+    with pytest.raises(TypeError):
+        world.handle(email)
+    assert world.mailer.attempts == 0
+    assert "TypeError" in caplog.text and "retrying later" not in caplog.text
+
+
+def test_an_unreachable_ledger_is_retried_later_not_failed():
+    world = World()
+    email = world.email()
+
+    def unreachable(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ServiceUnavailable("Postgres: OperationalError")
+
+    world.ledger.look = unreachable  # type: ignore[method-assign]
+    outcome = world.handle(email)
+    assert not outcome.done and outcome.retry_in_seconds > 0

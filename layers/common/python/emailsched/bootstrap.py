@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -17,17 +17,17 @@ import redis
 from emailsched.adapters.clock import SystemClock
 from emailsched.adapters.db.engine import make_engine
 from emailsched.adapters.db.ledger import Ledger
-from emailsched.adapters.redis_limiter import RedisRateLimiter, Seed
+from emailsched.adapters.db.stores import PgAccountStore, PgBatchStore, PgReadStore
+from emailsched.adapters.redis_limiter import RedisRateLimiter
+from emailsched.adapters.redis_quotas import QuotaLimits, RedisQuotas
 from emailsched.adapters.smtp import SmtpMailer
 from emailsched.adapters.sqs import SqsQueue, make_sqs_client
 from emailsched.domain.retry import RetryPolicy
-from emailsched.domain.windows import spill_ms
 from emailsched.ports import Clock
 from emailsched.services.auth import AuthService, TokenSigner
 from emailsched.services.batch_control import BatchControlService
 from emailsched.services.pump import PumpConfig, PumpService
 from emailsched.services.queries import QueryService
-from emailsched.services.quotas import QuotaLimits, Quotas
 from emailsched.services.scheduling import SchedulingRules, SchedulingService
 from emailsched.services.sender import SenderConfig, SenderService
 from emailsched.settings import Settings
@@ -67,12 +67,8 @@ class Container:
     def limiter(self) -> RedisRateLimiter:
         s = self.settings
         return RedisRateLimiter(
-            self.redis, self._seed, window_ms=s.RATE_WINDOW_SECONDS * 1000,
+            self.redis, self.ledger, window_ms=s.RATE_WINDOW_SECONDS * 1000,
             min_gap_ms=s.MIN_DELAY_BETWEEN_EMAILS_MS, prefix=s.REDIS_KEY_PREFIX)
-
-    def _seed(self, sender_id: str, window_start_ms: int) -> Seed:
-        counted_from = window_start_ms - spill_ms(self.settings.RATE_WINDOW_SECONDS * 1000)
-        return self.ledger.seed(sender_id, datetime.fromtimestamp(counted_from / 1000, UTC))
 
     @cached_property
     def mailer(self) -> SmtpMailer:
@@ -89,18 +85,19 @@ class Container:
     @cached_property
     def scheduling(self) -> SchedulingService:
         s = self.settings
-        quotas = Quotas(self.redis, s.REDIS_KEY_PREFIX, QuotaLimits(
+        quotas = RedisQuotas(self.redis, s.REDIS_KEY_PREFIX, QuotaLimits(
             requests_per_minute=s.SCHEDULE_REQUESTS_PER_MINUTE,
             recipients_per_day=s.MAX_RECIPIENTS_PER_USER_PER_DAY))
-        return SchedulingService(self.engine, self.clock, self.scheduling_rules, quotas)
+        return SchedulingService(PgBatchStore(self.engine), self.clock, self.scheduling_rules,
+                                 quotas)
 
     @cached_property
     def batch_control(self) -> BatchControlService:
-        return BatchControlService(self.engine, self.clock, self.scheduling_rules)
+        return BatchControlService(PgBatchStore(self.engine), self.clock, self.scheduling_rules)
 
     @cached_property
     def queries(self) -> QueryService:
-        return QueryService(self.engine, self.clock)
+        return QueryService(PgReadStore(self.engine), self.clock)
 
     @cached_property
     def pump(self) -> PumpService:
@@ -134,8 +131,8 @@ class Container:
             from emailsched.adapters.google_tokens import GoogleTokenVerifier
 
             google = GoogleTokenVerifier(s.GOOGLE_CLIENT_ID, s.GOOGLE_CERTS_URL)
-        return AuthService(self.engine, signer, dev_login_enabled=s.AUTH_MODE == "dev",
-                           google=google)
+        return AuthService(PgAccountStore(self.engine), signer,
+                           dev_login_enabled=s.AUTH_MODE == "dev", google=google)
 
     def close(self) -> None:
         if "mailer" in self.__dict__:

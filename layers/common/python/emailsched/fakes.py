@@ -8,18 +8,24 @@ import itertools
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from emailsched.adapters.db.ledger import ClaimedEmail, EmailState
-from emailsched.adapters.redis_limiter import Seed
 from emailsched.domain.retry import SendResult
 from emailsched.domain.windows import next_window_start_ms, window_start_ms, windows_counted
 from emailsched.ports import (
+    ClaimedEmail,
+    Clock,
+    DueEmail,
+    EmailState,
     OutgoingEmail,
     OutgoingMessage,
     Permit,
     PointOfNoReturn,
+    PumpLedger,
     ReceivedMessage,
+    Seed,
+    SeedSource,
+    SenderLedger,
 )
 
 
@@ -150,14 +156,22 @@ class FakeEmail:
     token: uuid.UUID | None = None
     sent_at: datetime | None = None
     failure_reason: str | None = None
+    message_id: str | None = None
+    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def status(self) -> str:
+        return self.state.status
 
 
-class InMemoryLedger:
-    """The sender's side of the ledger (look, claim, outcomes), as conditional updates on a
-    dict, with the same preconditions as the SQL in adapters/db/ledger.py."""
+class InMemoryLedger(SenderLedger, PumpLedger):
+    """The sender's and the pump's ledger as conditional updates on a dict, with the
+    preconditions of the SQL in adapters/db/ledger.py (tests/integration/
+    test_ledger_contract.py runs both through the same assertions)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
         self.emails: dict[uuid.UUID, FakeEmail] = {}
+        self._clock = clock
 
     def add(self, *, sender_id: uuid.UUID, due: datetime, hourly_limit: int = 100,
             seq: int = 0, status: str = "queued") -> uuid.UUID:
@@ -165,80 +179,115 @@ class InMemoryLedger:
         state = EmailState(email_id, status, sender_id, hourly_limit, due, seq)
         claimed = ClaimedEmail(email_id, "sender@example.com", "Sender", f"r{seq}@example.com",
                                "Subject", "<p>Body</p>", 0)
-        self.emails[email_id] = FakeEmail(state, claimed)
+        self.emails[email_id] = FakeEmail(state, claimed, updated_at=self._now())
         return email_id
 
     def status(self, email_id: uuid.UUID) -> str:
-        return self.emails[email_id].state.status
+        return self.emails[email_id].status
 
-    def look(self, ids: Sequence[uuid.UUID]) -> list[EmailState]:
-        return [self.emails[i].state for i in ids if i in self.emails]
+    def _now(self) -> datetime:
+        return self._clock.now() if self._clock is not None else datetime.now(UTC)
 
-    def claim(self, email_id: uuid.UUID, lease_until: datetime,
-              token: uuid.UUID) -> ClaimedEmail | None:
-        email = self.emails.get(email_id)
-        if email is None or email.state.status != "queued":
-            return None
-        email.state = replace(email.state, status="sending", ready_at=lease_until)
-        email.token = token
-        return email.claimed
+    def _move(self, email: FakeEmail, status: str | None = None,
+              ready_at: datetime | None = None) -> None:
+        email.state = replace(email.state, status=status or email.state.status,
+                              ready_at=ready_at or email.state.ready_at)
+        email.updated_at = self._now()
 
-    def claim_many(self, ids: Sequence[uuid.UUID], lease_until: datetime,
-                   token: uuid.UUID) -> list[ClaimedEmail]:
-        claimed = (self.claim(email_id, lease_until, token) for email_id in ids)
-        return [email for email in claimed if email is not None]
-
-    def release(self, ids: Sequence[uuid.UUID], token: uuid.UUID,
-                wake_at: datetime) -> list[uuid.UUID]:
-        released = []
+    def _named(self, ids: Sequence[uuid.UUID], *statuses: str) -> Iterator[FakeEmail]:
         for email_id in ids:
-            email = self.emails[email_id]
-            if email.state.status == "sending" and email.token == token:
-                email.state = replace(email.state, status="queued", ready_at=wake_at)
-                email.token = None
-                released.append(email_id)
-        return released
+            email = self.emails.get(email_id)
+            if email is not None and email.status in statuses:
+                yield email
 
+    # --- the sender's ledger -----------------------------------------------------------
     @contextlib.contextmanager
     def pinned(self) -> Iterator[None]:
         yield
 
+    def look(self, ids: Sequence[uuid.UUID]) -> list[EmailState]:
+        return [self.emails[i].state for i in ids if i in self.emails]
+
+    def claim(self, ids: Sequence[uuid.UUID], lease_until: datetime,
+              token: uuid.UUID) -> list[ClaimedEmail]:
+        claimed = []
+        for email in self._named(ids, "queued"):
+            self._move(email, "sending", ready_at=lease_until)
+            email.token = token
+            claimed.append(email.claimed)
+        return claimed
+
+    def return_to_queue(self, ids: Sequence[uuid.UUID], token: uuid.UUID,
+                        wake_at: datetime) -> list[uuid.UUID]:
+        returned = []
+        for email in self._named(ids, "sending"):
+            if email.token == token:
+                self._move(email, "queued", ready_at=wake_at)
+                email.token = None
+                returned.append(email.state.id)
+        return returned
+
     def postpone(self, ids: Sequence[uuid.UUID], wake_at: datetime) -> None:
-        for email_id in ids:
-            email = self.emails[email_id]
-            if email.state.status == "queued":
-                email.state = replace(email.state, ready_at=max(email.state.ready_at, wake_at))
+        for email in self._named(ids, "queued"):
+            self._move(email, ready_at=max(email.state.ready_at, wake_at))
 
     def mark_sent(self, sends: Sequence[tuple[uuid.UUID, str]], token: uuid.UUID,
                   now: datetime) -> set[uuid.UUID]:
         marked = set()
-        for email_id, _ in sends:
+        for email_id, message_id in sends:
             email = self.emails[email_id]
-            if email.state.status == "sending" and email.token == token:
-                email.state = replace(email.state, status="sent")
+            if email.status == "sending" and email.token == token:
+                self._move(email, "sent")
                 email.claimed = replace(email.claimed, attempts=email.claimed.attempts + 1)
-                email.sent_at = now
+                email.sent_at, email.message_id, email.failure_reason = now, message_id, None
                 marked.add(email_id)
         return marked
 
     def sent_by(self, ids: Sequence[uuid.UUID], token: uuid.UUID) -> set[uuid.UUID]:
-        return {i for i in ids
-                if self.emails[i].token == token and self.emails[i].state.status == "sent"}
+        return {e.state.id for e in self._named(ids, "sent") if e.token == token}
 
     def record_outcome(self, email_id: uuid.UUID, token: uuid.UUID, *, status: str,
                        wake_at: datetime, reason: str, now: datetime, counted: int) -> None:
         email = self.emails[email_id]
-        if email.token != token or email.state.status not in ("sending", "sent"):
+        if email.token != token or email.status not in ("sending", "sent"):
             return
-        email.state = replace(email.state, status=status, ready_at=wake_at)
+        self._move(email, status, ready_at=wake_at)
         email.claimed = replace(email.claimed, attempts=email.claimed.attempts + counted)
-        email.failure_reason, email.sent_at = reason, None
+        email.failure_reason, email.sent_at, email.message_id = reason, None, None
 
-    def hand_back_to_pump(self, ids: Sequence[uuid.UUID]) -> None:
-        for email_id in ids:
-            email = self.emails[email_id]
-            if email.state.status == "queued":
-                email.state = replace(email.state, status="scheduled")
+    def return_to_pump(self, ids: Sequence[uuid.UUID]) -> None:
+        for email in self._named(ids, "queued"):
+            self._move(email, "scheduled")
+            email.token = None
+
+    # --- the pump's ledger -------------------------------------------------------------
+    def recover_lost(self, now: datetime, lost_after: timedelta) -> int:
+        recovered, lost_before = 0, now - lost_after
+        for email in list(self.emails.values()):
+            lease_expired = email.status == "sending" and email.state.ready_at < now
+            lost = (email.status == "queued" and email.state.ready_at < lost_before
+                    and email.updated_at < lost_before)
+            if lease_expired or lost:
+                self._move(email, "scheduled", ready_at=now)
+                email.token = None if lease_expired else email.token
+                recovered += 1
+        return recovered
+
+    def count_in_flight(self) -> int:
+        return sum(1 for e in self.emails.values() if e.status in ("queued", "sending"))
+
+    def claim_due(self, horizon_end: datetime, limit: int) -> list[DueEmail]:
+        due = sorted((e for e in self.emails.values()
+                      if e.status == "scheduled" and e.state.ready_at <= horizon_end),
+                     key=lambda e: e.state.ready_at)[:limit]
+        for email in due:
+            self._move(email, "queued")
+        return [DueEmail(e.state.id, e.state.sender_id, e.state.ready_at, e.state.seq)
+                for e in due]
+
+
+class NoSeed(SeedSource):
+    """A ledger with nothing sent: every lost window starts empty."""
 
     def seed(self, sender_id: str, window_start: datetime) -> Seed:
         return Seed(0, None)

@@ -1,13 +1,22 @@
-"""Ports: the narrow interfaces services depend on. Real adapters live in emailsched.adapters;
-in-memory fakes in emailsched.fakes. Contract tests run against both."""
+"""Ports: the narrow interfaces services depend on, and the values they exchange. Real
+adapters live in emailsched.adapters; in-memory fakes in emailsched.fakes. Contract tests
+run against both.
+
+Each service declares what it needs of the ledger by its own port (the sender's, the
+pump's, scheduling's, batch control's, the read side's, auth's), as listmonk's manager
+declares its Store: one Postgres adapter implements several of them.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from emailsched.domain.records import BatchRow, EmailRow, User
 from emailsched.domain.retry import SendResult
 
 
@@ -89,3 +98,189 @@ class RateLimiter(Protocol):
 
     def refund(self, sender_id: str, granted_at_ms: int) -> None:
         """Give back a slot granted at `granted_at_ms` for a send that did not happen."""
+
+
+@dataclass(frozen=True)
+class Seed:
+    count: int  # sends to count in the window already
+    last_send_ms: int | None
+
+
+class SeedSource(Protocol):
+    def seed(self, sender_id: str, window_start: datetime) -> Seed:
+        """What the sender has used of the window counted from `window_start`, for a
+        limiter that lost its counts."""
+
+
+# --- the ledger, as each service sees it ------------------------------------------------
+@dataclass(frozen=True)
+class DueEmail:
+    id: uuid.UUID
+    sender_id: uuid.UUID
+    wake_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class EmailState:
+    id: uuid.UUID
+    status: str
+    sender_id: uuid.UUID
+    hourly_limit: int
+    ready_at: datetime  # not before: the due time, or the end of a backoff or throttle
+    seq: int
+
+
+@dataclass(frozen=True)
+class ClaimedEmail:
+    id: uuid.UUID
+    sender_email: str
+    sender_name: str
+    recipient: str
+    subject: str
+    body: str
+    attempts: int
+
+
+class SenderLedger(Protocol):
+    """The sender's calls; each is one atomic step that opens (or shares) its connection.
+    Raise ServiceUnavailable when the ledger cannot be reached."""
+
+    def pinned(self) -> AbstractContextManager[None]:
+        """The calls made inside share one connection (a message's worth of work)."""
+
+    def look(self, ids: Sequence[uuid.UUID]) -> list[EmailState]: ...
+
+    def claim(self, ids: Sequence[uuid.UUID], lease_until: datetime,
+              token: uuid.UUID) -> list[ClaimedEmail]:
+        """The named emails that were still `queued`, now `sending` under `token`."""
+
+    def return_to_queue(self, ids: Sequence[uuid.UUID], token: uuid.UUID,
+                        wake_at: datetime) -> list[uuid.UUID]:
+        """Claimed emails back to `queued`, unsent; the ones that were still ours."""
+
+    def postpone(self, ids: Sequence[uuid.UUID], wake_at: datetime) -> None: ...
+
+    def mark_sent(self, sends: Sequence[tuple[uuid.UUID, str]], token: uuid.UUID,
+                  now: datetime) -> set[uuid.UUID]:
+        """Emails (id, Message-ID) now `sent` under `token`: the ones still claimed by it."""
+
+    def sent_by(self, ids: Sequence[uuid.UUID], token: uuid.UUID) -> set[uuid.UUID]:
+        """The emails that read `sent` under `token`, asked on a fresh connection."""
+
+    def record_outcome(self, email_id: uuid.UUID, token: uuid.UUID, *, status: str,
+                       wake_at: datetime, reason: str, now: datetime, counted: int) -> None: ...
+
+    def return_to_pump(self, ids: Sequence[uuid.UUID]) -> None:
+        """Queued emails back to `scheduled`, for the pump to enqueue afresh."""
+
+
+class PumpLedger(Protocol):
+    """The pump's calls; each opens and commits its own transaction."""
+
+    def recover_lost(self, now: datetime, lost_after: timedelta) -> int:
+        """Expired leases and lost messages back to `scheduled`; how many."""
+
+    def count_in_flight(self) -> int: ...
+
+    def claim_due(self, horizon_end: datetime, limit: int) -> list[DueEmail]:
+        """The soonest `scheduled` emails due by `horizon_end`, now `queued`."""
+
+    def return_to_pump(self, ids: Sequence[uuid.UUID]) -> None: ...
+
+
+class Quotas(Protocol):
+    """Per-user abuse limits on scheduling, shared by every API instance."""
+
+    def check_request(self, user_id: uuid.UUID, now_seconds: float) -> None:
+        """Count a schedule request; TooManyRequests past the per-minute cap."""
+
+    def reserve_recipients(self, user_id: uuid.UUID, count: int, now_seconds: float) -> str:
+        """Reserve `count` of today's recipients; returns the key to release them by."""
+
+    def release(self, key: str, count: int) -> None: ...
+
+
+class AccountStore(Protocol):
+    def upsert_user_by_email(self, email: str, name: str) -> User: ...
+
+    def upsert_user_by_google_sub(self, sub: str, email: str, name: str,
+                                  avatar: str | None) -> User | None:
+        """None when the email belongs to a different Google account."""
+
+    def get_user(self, user_id: uuid.UUID) -> User | None: ...
+
+
+class ReadSession(Protocol):
+    def list_emails(self, user_id: uuid.UUID, *, finished: bool, batch_id: uuid.UUID | None,
+                    limit: int, offset: int) -> tuple[list[EmailRow], int]: ...
+
+    def list_batches(self, user_id: uuid.UUID, limit: int,
+                     offset: int) -> tuple[list[BatchRow], int]: ...
+
+    def get_batch(self, user_id: uuid.UUID, batch_id: uuid.UUID) -> BatchRow | None: ...
+
+    def batch_counts(self, batch_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]: ...
+
+    def status_counts(self, user_id: uuid.UUID) -> dict[str, int]: ...
+
+    def per_hour(self, user_id: uuid.UUID,
+                 since: datetime) -> dict[datetime, tuple[int, int]]: ...
+
+    def sent_since(self, user_id: uuid.UUID, since: datetime) -> int: ...
+
+
+class ReadStore(Protocol):
+    def reading(self) -> AbstractContextManager[ReadSession]:
+        """One connection for the reads of one answer."""
+
+
+class SenderUsage(Protocol):
+    def sender_usage(self, sender_id: uuid.UUID, since: datetime,
+                     window_ms: int) -> dict[int, int]:
+        """Sends planned or made per window start from `since` on, for planning around."""
+
+
+class SchedulingSession(SenderUsage, Protocol):
+    def upsert_sender(self, user_id: uuid.UUID, email: str, name: str) -> uuid.UUID:
+        """The sender's id; its row stays locked until the transaction ends."""
+
+    def insert_batch(self, **values: object) -> uuid.UUID: ...
+
+    def insert_emails(self, *, batch_id: uuid.UUID, user_id: uuid.UUID, sender_id: uuid.UUID,
+                      recipients: list[str], due_ms: list[int]) -> None: ...
+
+
+class SchedulingStore(Protocol):
+    def transaction(self) -> AbstractContextManager[SchedulingSession]:
+        """Everything inside commits together, or nothing does."""
+
+
+@dataclass(frozen=True)
+class LockedBatch:
+    status: str
+    sender_id: uuid.UUID
+    delay_ms: int
+    hourly_limit: int
+
+
+class BatchControlSession(SenderUsage, Protocol):
+    def lock_batch(self, user_id: uuid.UUID, batch_id: uuid.UUID) -> LockedBatch | None: ...
+
+    def lock_sender(self, sender_id: uuid.UUID) -> None: ...
+
+    def pending_count(self, batch_id: uuid.UUID) -> int: ...
+
+    def set_status(self, batch_id: uuid.UUID, status: str) -> None: ...
+
+    def hold_emails(self, batch_id: uuid.UUID, from_statuses: list[str], status: str) -> int: ...
+
+    def paused_emails(self, batch_id: uuid.UUID) -> list[tuple[uuid.UUID, datetime]]: ...
+
+    def resume_emails(self, ids: list[uuid.UUID], due_ms: list[int]) -> None: ...
+
+    def set_end(self, batch_id: uuid.UUID, end: datetime) -> None: ...
+
+
+class BatchControlStore(Protocol):
+    def transaction(self) -> AbstractContextManager[BatchControlSession]: ...

@@ -11,14 +11,19 @@ workers hold in `sending`, each of which took its slot before it was claimed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import redis
 
-from emailsched.domain.windows import next_window_start_ms, window_start_ms, windows_counted
+from emailsched.adapters.redis_errors import wrap_redis_errors
+from emailsched.domain.windows import (
+    next_window_start_ms,
+    spill_ms,
+    window_start_ms,
+    windows_counted,
+)
 from emailsched.errors import ServiceUnavailable
-from emailsched.ports import Permit
+from emailsched.ports import Permit, Seed, SeedSource
 
 _ACQUIRE = """
 -- KEYS: window count, next window count, last send, marker.
@@ -79,17 +84,6 @@ return count
 """
 
 
-@dataclass(frozen=True)
-class Seed:
-    count: int  # sends to count in the window already
-    last_send_ms: int | None
-
-
-# (sender_id, window_start_ms) -> Seed. The seed counts sends from the previous window's
-# spill period on, since those count in this window too.
-SeedSource = Callable[[str, int], Seed]
-
-
 class RedisRateLimiter:
     def __init__(self, client: redis.Redis, seed: SeedSource, *, window_ms: int,
                  min_gap_ms: int, prefix: str = "emailsched:"):
@@ -112,7 +106,7 @@ class RedisRateLimiter:
                 ttl, -1, -1, int(spills), max(1, wanted)]
         answer = self._run(keys, args)
         if answer[0] == -1:
-            seed = self._seed(sender_id, start)
+            seed = self._seed_for(sender_id, start)
             args[5:7] = [seed.count, -1 if seed.last_send_ms is None else seed.last_send_ms]
             answer = self._run(keys, args)
         return Permit(slots=max(0, answer[0]), wait_ms=max(0, int(answer[1])))
@@ -120,15 +114,19 @@ class RedisRateLimiter:
     def refund(self, sender_id: str, granted_at_ms: int) -> None:
         """Give back a slot taken for a send that did not happen (the email was gone)."""
         # An unreturned slot only makes the window stricter.
-        with contextlib.suppress(redis.RedisError):
+        with contextlib.suppress(ServiceUnavailable), wrap_redis_errors():
             for start in windows_counted(granted_at_ms, self._window_ms):
                 self._refund(keys=[self._window_key(sender_id, start)])
+
+    def _seed_for(self, sender_id: str, start_ms: int) -> Seed:
+        """The ledger's count from the previous window's spill on: those sends count in
+        this window too."""
+        counted_from = start_ms - spill_ms(self._window_ms)
+        return self._seed.seed(sender_id, datetime.fromtimestamp(counted_from / 1000, UTC))
 
     def _window_key(self, sender_id: str, start_ms: int) -> str:
         return f"{self._prefix}rl:{sender_id}:{start_ms}"
 
     def _run(self, keys: list[str], args: list[int]) -> list[int]:
-        try:
+        with wrap_redis_errors():
             return [int(v) for v in self._script(keys=keys, args=args)]
-        except redis.RedisError as error:
-            raise ServiceUnavailable(f"Redis: {error}") from error

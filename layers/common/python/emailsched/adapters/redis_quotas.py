@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import redis
 
+from emailsched.adapters.redis_errors import wrap_redis_errors
 from emailsched.errors import ServiceUnavailable, TooManyRequests
 
 DAY_SECONDS = 86_400
@@ -33,7 +34,7 @@ class QuotaLimits:
     recipients_per_day: int
 
 
-class Quotas:
+class RedisQuotas:
     def __init__(self, client: redis.Redis, prefix: str, limits: QuotaLimits):
         self._client, self._prefix, self._limits = client, prefix, limits
         self._reserve = client.register_script(_RESERVE)
@@ -58,11 +59,9 @@ class Quotas:
 
     def release(self, key: str, count: int) -> None:
         # On failure the allowance stays used until the day ends: stricter, not looser.
-        with contextlib.suppress(redis.RedisError):
+        with contextlib.suppress(ServiceUnavailable), wrap_redis_errors():
             self._client.decrby(key, count)
 
     def _run(self, key: str, amount: int, cap: int, ttl: int) -> int:
-        try:
+        with wrap_redis_errors():
             return int(self._reserve(keys=[key], args=[amount, cap, ttl]))
-        except redis.RedisError as error:
-            raise ServiceUnavailable(f"Redis: {error}") from error

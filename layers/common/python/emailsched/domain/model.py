@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from emailsched.errors import Conflict
@@ -24,8 +25,50 @@ PENDING_EMAIL_STATUSES = (
     EmailStatus.PAUSED,
 )
 FINAL_EMAIL_STATUSES = (EmailStatus.SENT, EmailStatus.FAILED, EmailStatus.CANCELLED)
+# Emails whose sending ended, either way: the dashboard's "sent" tab and the stats.
+OUTCOME_EMAIL_STATUSES = (EmailStatus.SENT, EmailStatus.FAILED)
 # Emails a pause holds and a cancel ends: everything not already in a worker's hands.
 HOLDABLE_EMAIL_STATUSES = (EmailStatus.SCHEDULED, EmailStatus.QUEUED)
+
+
+class EmailTransition(StrEnum):
+    """Every move of an email between statuses, each named for what it does."""
+
+    ENQUEUE = "enqueue"  # the pump put a message for it on the queue
+    CLAIM = "claim"  # a worker holds it, under a lease and a limiter slot
+    RETURN_TO_QUEUE = "return_to_queue"  # a worker gives it back unsent, its message kept
+    RETURN_TO_PUMP = "return_to_pump"  # its message is dropped; the pump enqueues it afresh
+    RECOVER_EXPIRED_LEASE = "recover_expired_lease"  # its worker died or stalled
+    RECOVER_LOST_MESSAGE = "recover_lost_message"  # its message never arrived
+    MARK_SENT = "mark_sent"  # the point of no return
+    RETRY = "retry"  # an attempt failed; another comes after the backoff
+    FAIL = "fail"  # the last attempt failed, or the server refused for good
+    PAUSE = "pause"
+    CANCEL = "cancel"
+    RESUME = "resume"
+
+
+# For each transition: the statuses it applies to, and the status it leaves.
+EMAIL_TRANSITIONS: dict[EmailTransition, tuple[tuple[EmailStatus, ...], EmailStatus]] = {
+    EmailTransition.ENQUEUE: ((EmailStatus.SCHEDULED,), EmailStatus.QUEUED),
+    EmailTransition.CLAIM: ((EmailStatus.QUEUED,), EmailStatus.SENDING),
+    EmailTransition.RETURN_TO_QUEUE: ((EmailStatus.SENDING,), EmailStatus.QUEUED),
+    EmailTransition.RETURN_TO_PUMP: ((EmailStatus.QUEUED,), EmailStatus.SCHEDULED),
+    EmailTransition.RECOVER_EXPIRED_LEASE: ((EmailStatus.SENDING,), EmailStatus.SCHEDULED),
+    EmailTransition.RECOVER_LOST_MESSAGE: ((EmailStatus.QUEUED,), EmailStatus.SCHEDULED),
+    EmailTransition.MARK_SENT: ((EmailStatus.SENDING,), EmailStatus.SENT),
+    EmailTransition.RETRY: ((EmailStatus.SENDING, EmailStatus.SENT), EmailStatus.QUEUED),
+    EmailTransition.FAIL: ((EmailStatus.SENDING, EmailStatus.SENT), EmailStatus.FAILED),
+    EmailTransition.PAUSE: (HOLDABLE_EMAIL_STATUSES, EmailStatus.PAUSED),
+    EmailTransition.CANCEL: ((*HOLDABLE_EMAIL_STATUSES, EmailStatus.PAUSED),
+                             EmailStatus.CANCELLED),
+    EmailTransition.RESUME: ((EmailStatus.PAUSED,), EmailStatus.SCHEDULED),
+}
+
+
+def sql_list(statuses: Iterable[EmailStatus]) -> str:
+    """Statuses as the inside of an SQL `IN (...)`: the SQL is built from the enum."""
+    return ", ".join(f"'{status.value}'" for status in statuses)
 
 
 class BatchStatus(StrEnum):

@@ -83,13 +83,12 @@ class Cluster:
         safe while no worker runs: nothing queued or sending can be in progress."""
         subprocess.run([sys.executable, "-m", "emailsched.cli", "setup"], env=self._child_env(),
                        check=True, stdout=subprocess.DEVNULL if self.quiet else None)
-        from sqlalchemy import create_engine, text
+        from sqlalchemy import create_engine
+
+        from emailsched.adapters.db.ledger import Ledger
 
         engine = create_engine(self.env["DATABASE_URL"])
-        with engine.begin() as connection:
-            connection.execute(text(
-                "UPDATE emails SET status = 'scheduled', claim_token = NULL, "
-                "wake_at = GREATEST(due_at, now()) WHERE status IN ('queued', 'sending')"))
+        Ledger(engine).recover_everything_in_flight()
         engine.dispose()
 
     def start_api(self) -> ChildProcess:

@@ -13,12 +13,10 @@ from datetime import timedelta
 from typing import Protocol
 
 import jwt
-from sqlalchemy import Engine
 
-from emailsched.adapters.db import accounts
-from emailsched.adapters.db.accounts import User
+from emailsched.domain.records import User
 from emailsched.errors import NotFound, Unauthenticated
-from emailsched.ports import Clock
+from emailsched.ports import AccountStore, Clock
 
 ISSUER = "emailsched"
 
@@ -69,26 +67,23 @@ class TokenSigner:
 
 
 class AuthService:
-    def __init__(self, engine: Engine, signer: TokenSigner, *, dev_login_enabled: bool,
+    def __init__(self, accounts: AccountStore, signer: TokenSigner, *, dev_login_enabled: bool,
                  google: IdentityVerifier | None):
-        self._engine, self._signer = engine, signer
+        self._accounts, self._signer = accounts, signer
         self._dev_login_enabled, self._google = dev_login_enabled, google
 
     def dev_login(self, email: str, name: str) -> Session:
         if not self._dev_login_enabled:
             raise NotFound("dev login is off (AUTH_MODE is not dev)")
-        with self._engine.begin() as connection:
-            user = accounts.upsert_user_by_email(connection, email, name)
+        user = self._accounts.upsert_user_by_email(email, name)
         return Session(self._signer.issue(user.id), user)
 
     def google_login(self, credential: str) -> Session:
         if self._google is None:
             raise Unauthenticated("Google sign-in is not configured (GOOGLE_CLIENT_ID)")
         identity = self._google.verify(credential)
-        with self._engine.begin() as connection:
-            user = accounts.upsert_user_by_google_sub(
-                connection, identity.sub, identity.email.lower(), identity.name,
-                identity.picture)
+        user = self._accounts.upsert_user_by_google_sub(
+            identity.sub, identity.email.lower(), identity.name, identity.picture)
         if user is None:
             raise Unauthenticated("this email address belongs to another Google account")
         return Session(self._signer.issue(user.id), user)
@@ -99,8 +94,7 @@ class AuthService:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
         user_id = self._signer.verify(token.strip())
-        with self._engine.connect() as connection:
-            user = accounts.get_user(connection, user_id)
+        user = self._accounts.get_user(user_id)
         if user is None:
             raise Unauthenticated("the session's user no longer exists")
         return user

@@ -2,17 +2,15 @@
 
 Runs every minute on EventBridge (every second or so locally). Each run takes back what
 was lost (expired worker leases, messages that never arrived), then enqueues the soonest
-emails due within the horizon, in chunks, until the in-flight cap is reached.
+emails due within the horizon, in chunks, until the in-flight cap is reached. Right after
+scheduling, the API only enqueues (`enqueue_due`): recovery is the scheduled run's work.
 
-It tops up in whole messages. Topping a backlog up again whenever a few emails had gone
-filled the queue with messages of one to nine emails (each costs a receive and a delete, and
-moto slows as its queue deepens): with 300 in flight, 54 messages deep instead of 30, and
-moto's CPU the largest after the workers' (benchmarks).
+It tops up in whole messages, as messages of one to nine emails each cost a receive and a
+delete (BENCHMARKS.md, "Design decisions measured").
 
 Given a time budget (every scheduled run has one), a run whose top-up stopped at the cap
 tops up again every TOP_UP_PAUSE_SECONDS while the workers keep freeing room, until the
-budget is spent. Filling once per run capped sending at the cap per run: 300 emails a
-second locally whatever the workers could do (benchmarks), 20,000 a minute on AWS.
+budget is spent, since filling once per run would cap sending at the cap per run.
 
 A chunk's claim commits before its messages are sent: a message sent first could reach a
 worker while its email still reads `scheduled`, and the worker would drop it. If sending
@@ -26,14 +24,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from emailsched.adapters.db.ledger import Ledger
 from emailsched.domain.messages import (
     MAX_EMAILS_PER_MESSAGE,
     DueRef,
     WakeMessage,
     group_into_messages,
 )
-from emailsched.ports import Clock, OutgoingMessage, Queue
+from emailsched.ports import Clock, OutgoingMessage, PumpLedger, Queue
 
 CLAIM_CHUNK = 500
 # Between top-ups of a backlog held back by the in-flight cap: workers free a few messages'
@@ -70,7 +67,7 @@ class _TopUp:
 
 
 class PumpService:
-    def __init__(self, ledger: Ledger, queue: Queue, clock: Clock, config: PumpConfig):
+    def __init__(self, ledger: PumpLedger, queue: Queue, clock: Clock, config: PumpConfig):
         self._ledger, self._queue, self._clock, self._config = ledger, queue, clock, config
 
     def run(self, max_enqueue: int | None = None,
@@ -80,8 +77,7 @@ class PumpService:
         in-flight cap holds due emails back and the workers free room, until the budget
         is spent."""
         started = self._clock.now()
-        with self._ledger.engine.begin() as connection:
-            taken_back = self._ledger.take_back(connection, started, self._config.lost_after)
+        taken_back = self._ledger.recover_lost(started, self._config.lost_after)
         top_up = self._top_up(max_enqueue, started, time_budget_seconds)
         enqueued, messages = top_up.enqueued, top_up.messages
         progress = self._clock.now()
@@ -95,6 +91,12 @@ class PumpService:
                 progress = self._clock.now()
         return PumpReport(enqueued, messages, taken_back, top_up.in_flight)
 
+    def enqueue_due(self, max_emails: int) -> PumpReport:
+        """Enqueues up to `max_emails` of the soonest due emails, once, with no recovery
+        work: what the API does right after scheduling."""
+        top_up = self._top_up(max_emails, self._clock.now(), None)
+        return PumpReport(top_up.enqueued, top_up.messages, 0, top_up.in_flight)
+
     def _top_up(self, max_enqueue: int | None, started: datetime,
                 time_budget_seconds: float | None) -> _TopUp:
         """Claims and enqueues due emails, in chunks, up to the in-flight cap."""
@@ -102,15 +104,14 @@ class PumpService:
         capped = False
         budget = max_enqueue if max_enqueue is not None else float("inf")
         while enqueued < budget:
-            with self._ledger.engine.begin() as connection:
-                in_flight = self._ledger.count_in_flight(connection)
-                free = _whole_messages(self._config.max_in_flight - in_flight, in_flight)
-                room = int(min(free, CLAIM_CHUNK, budget - enqueued))
-                capped = room == free
-                if room <= 0:
-                    break
-                now = self._clock.now()
-                due = self._ledger.claim_due(connection, now + self._config.horizon, room)
+            in_flight = self._ledger.count_in_flight()
+            free = _whole_messages(self._config.max_in_flight - in_flight, in_flight)
+            room = int(min(free, CLAIM_CHUNK, budget - enqueued))
+            capped = room == free
+            if room <= 0:
+                break
+            now = self._clock.now()
+            due = self._ledger.claim_due(now + self._config.horizon, room)
             wake = group_into_messages(
                 (DueRef(d.id, d.sender_id, d.wake_at, d.seq) for d in due), now)
             self._send(wake, [d.id for d in due])
@@ -125,11 +126,14 @@ class PumpService:
         return _TopUp(enqueued, messages, in_flight, capped)
 
     def _send(self, wake: list[WakeMessage], ids: list[uuid.UUID]) -> None:
+        """Whatever stops the send, the chunk goes back to `scheduled` before it propagates."""
+        sent = False
         try:
             self._queue.send([OutgoingMessage(m.body(), m.delay_seconds) for m in wake])
-        except Exception:
-            self._ledger.hand_back_to_pump(ids)
-            raise
+            sent = True
+        finally:
+            if not sent:
+                self._ledger.return_to_pump(ids)
 
     def _out_of_time(self, started: datetime, budget: float | None) -> bool:
         return budget is not None and self._seconds_since(started) > budget

@@ -6,12 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine
-
-from emailsched.adapters.db import reads
 from emailsched.domain.model import PENDING_EMAIL_STATUSES, EmailStatus
+from emailsched.domain.records import BatchRow, EmailRow
 from emailsched.errors import NotFound
-from emailsched.ports import Clock
+from emailsched.ports import Clock, ReadStore
 
 
 @dataclass(frozen=True)
@@ -26,7 +24,7 @@ class Page:
 
 @dataclass(frozen=True)
 class BatchView:
-    row: reads.BatchRow
+    row: BatchRow
     counts: dict[str, int]
 
     @property
@@ -42,36 +40,36 @@ class Stats:
 
 
 class QueryService:
-    def __init__(self, engine: Engine, clock: Clock):
-        self._engine, self._clock = engine, clock
+    def __init__(self, store: ReadStore, clock: Clock):
+        self._store, self._clock = store, clock
 
     def emails(self, user_id: uuid.UUID, *, finished: bool, page: Page,
-               batch_id: uuid.UUID | None) -> tuple[list[reads.EmailRow], int]:
-        with self._engine.connect() as connection:
-            return reads.list_emails(connection, user_id, finished=finished, batch_id=batch_id,
+               batch_id: uuid.UUID | None) -> tuple[list[EmailRow], int]:
+        with self._store.reading() as reads:
+            return reads.list_emails(user_id, finished=finished, batch_id=batch_id,
                                      limit=page.limit, offset=page.offset)
 
     def batches(self, user_id: uuid.UUID, page: Page) -> tuple[list[BatchView], int]:
-        with self._engine.connect() as connection:
-            rows, total = reads.list_batches(connection, user_id, page.limit, page.offset)
-            counts = reads.batch_counts(connection, [r.id for r in rows])
+        with self._store.reading() as reads:
+            rows, total = reads.list_batches(user_id, page.limit, page.offset)
+            counts = reads.batch_counts([r.id for r in rows])
         return [BatchView(r, counts[r.id]) for r in rows], total
 
     def batch(self, user_id: uuid.UUID, batch_id: uuid.UUID) -> BatchView:
-        with self._engine.connect() as connection:
-            row = reads.get_batch(connection, user_id, batch_id)
+        with self._store.reading() as reads:
+            row = reads.get_batch(user_id, batch_id)
             if row is None:
                 raise NotFound("no such batch")
-            return BatchView(row, reads.batch_counts(connection, [row.id])[row.id])
+            return BatchView(row, reads.batch_counts([row.id])[row.id])
 
     def stats(self, user_id: uuid.UUID) -> Stats:
         now = self._clock.now()
         this_hour = now.replace(minute=0, second=0, microsecond=0)
         first_hour = this_hour - timedelta(hours=23)
-        with self._engine.connect() as connection:
-            counts = reads.status_counts(connection, user_id)
-            hours = reads.per_hour(connection, user_id, first_hour)
-            last_hour = reads.sent_since(connection, user_id, now - timedelta(hours=1))
+        with self._store.reading() as reads:
+            counts = reads.status_counts(user_id)
+            hours = reads.per_hour(user_id, first_hour)
+            last_hour = reads.sent_since(user_id, now - timedelta(hours=1))
         series = []
         for i in range(24):
             hour = first_hour + timedelta(hours=i)

@@ -12,15 +12,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
-
-from emailsched.adapters.db import accounts, batches
 from emailsched.domain.plan import PlanRules, plan_due_times
 from emailsched.domain.recipients import RecipientList, clean_recipients
 from emailsched.domain.windows import window_start_ms
 from emailsched.errors import InvalidRequest
-from emailsched.ports import Clock
-from emailsched.services.quotas import Quotas
+from emailsched.ports import Clock, Quotas, SchedulingStore
 
 # A start time this far in the past means "now" with a slow clock or network, not 1970.
 PAST_TOLERANCE = timedelta(hours=1)
@@ -55,9 +51,9 @@ class SchedulingRules:
 
 
 class SchedulingService:
-    def __init__(self, engine: Engine, clock: Clock, rules: SchedulingRules,
+    def __init__(self, store: SchedulingStore, clock: Clock, rules: SchedulingRules,
                  quotas: Quotas | None = None):
-        self._engine, self._clock, self._rules = engine, clock, rules
+        self._batches, self._clock, self._rules = store, clock, rules
         self._quotas = quotas
 
     def schedule(self, user_id: uuid.UUID, request: ScheduleRequest) -> ScheduledBatch:
@@ -75,34 +71,34 @@ class SchedulingService:
         if self._quotas is None:
             return self._store(user_id, request, recipients)
         key = self._quotas.reserve_recipients(user_id, len(recipients.addresses), now)
+        stored = None
         try:
-            return self._store(user_id, request, recipients)
-        except BaseException:
-            self._quotas.release(key, len(recipients.addresses))
-            raise
+            stored = self._store(user_id, request, recipients)
+        finally:
+            if stored is None:  # refused or failed: the reservation is given back
+                self._quotas.release(key, len(recipients.addresses))
+        return stored
 
     def _store(self, user_id: uuid.UUID, request: ScheduleRequest,
                recipients: RecipientList) -> ScheduledBatch:
         rules = PlanRules(request.hourly_limit, self._rules.window_ms, request.delay_ms,
                           self._rules.min_gap_ms)
         start_ms = int(request.start_time.timestamp() * 1000)
-        with self._engine.begin() as connection:
-            sender_id = accounts.upsert_sender(connection, user_id, request.sender_email,
-                                               request.sender_name)
+        with self._batches.transaction() as store:
+            sender_id = store.upsert_sender(user_id, request.sender_email, request.sender_name)
             since = datetime.fromtimestamp(window_start_ms(start_ms, rules.window_ms) / 1000,
                                            UTC)
-            used = batches.sender_usage(connection, sender_id, since, rules.window_ms)
+            used = store.sender_usage(sender_id, since, rules.window_ms)
             due_ms = plan_due_times(start_ms, len(recipients.addresses), rules, used)
             end = datetime.fromtimestamp(due_ms[-1] / 1000, UTC)
-            batch_id, _ = batches.insert_batch(
-                connection, user_id=user_id, sender_id=sender_id,
+            batch_id = store.insert_batch(
+                user_id=user_id, sender_id=sender_id,
                 sender_name=request.sender_name, subject=request.subject,
                 body=request.body, start_time=request.start_time, delay_ms=request.delay_ms,
                 hourly_limit=request.hourly_limit, email_count=len(recipients.addresses),
                 duplicates_removed=recipients.duplicates_removed, estimated_end_time=end)
-            batches.insert_emails(connection, batch_id=batch_id, user_id=user_id,
-                                  sender_id=sender_id, recipients=recipients.addresses,
-                                  due_ms=due_ms)
+            store.insert_emails(batch_id=batch_id, user_id=user_id, sender_id=sender_id,
+                                recipients=recipients.addresses, due_ms=due_ms)
         return ScheduledBatch(batch_id, len(recipients.addresses), recipients.duplicates_removed,
                               request.start_time.astimezone(UTC), end)
 

@@ -28,12 +28,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from math import ceil
 
-from emailsched.adapters.db.ledger import ClaimedEmail, EmailState, Ledger
 from emailsched.domain.messages import parse_message
 from emailsched.domain.model import EmailStatus
 from emailsched.domain.retry import Decision, RetryPolicy, SendResult, Verdict
 from emailsched.errors import ServiceUnavailable
-from emailsched.ports import Clock, Mailer, OutgoingEmail, RateLimiter
+from emailsched.ports import (
+    ClaimedEmail,
+    Clock,
+    EmailState,
+    Mailer,
+    OutgoingEmail,
+    RateLimiter,
+    SenderLedger,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +57,8 @@ RECORD_TRIES = 5
 # minutes an SMTP server waits for the end of a message.
 CONFIRM_TRIES = 6
 # At most this many emails granted slots together and claimed in one statement (sent in
-# rounds of the mailer's connections). 20 rather than 10: 858 and 901 -> 905 and 1,019
-# emails/s with 4 workers (benchmarks), as the claim is a quarter of a worker's CPU.
+# rounds of the mailer's connections): the claim is a quarter of a worker's CPU, so bigger
+# groups send faster (BENCHMARKS.md, "Design decisions measured").
 MAX_GROUP = 20
 # A slot granted in a window's last 250 ms (windows.MAX_SPILL_MS) counts in the next window
 # too; one granted earlier must be sent before its window ends. Starting each round of a
@@ -87,7 +94,7 @@ class MessageOutcome:
 
 
 class SenderService:
-    def __init__(self, ledger: Ledger, limiter: RateLimiter, mailer: Mailer, clock: Clock,
+    def __init__(self, ledger: SenderLedger, limiter: RateLimiter, mailer: Mailer, clock: Clock,
                  policy: RetryPolicy, config: SenderConfig):
         self._ledger, self._limiter, self._mailer = ledger, limiter, mailer
         self._clock, self._policy, self._config = clock, policy, config
@@ -96,19 +103,32 @@ class SenderService:
                deadline: datetime | None = None) -> MessageOutcome:
         """Raises PoisonMessage for a message that can never be processed. Past `deadline`
         (the invocation's end draws near) no new group is started: the message comes back
-        at once for the emails left."""
+        at once for the emails left. Any other error is a bug: it is logged, naming the
+        exception, and raised, so the message is reported as failed (and dead-lettered
+        after its receives) instead of retried as if a service were down."""
         ids = parse_message(body)
+        try:
+            return self._handle(ids, receive_count, deadline)
+        except ServiceUnavailable:
+            raise
+        except Exception as error:  # the message boundary: fail loudly, never "unavailable"
+            log.exception("message for %d email(s) failed on %s: %s", len(ids),
+                          type(error).__name__, error)
+            raise
+
+    def _handle(self, ids: list[uuid.UUID], receive_count: int,
+                deadline: datetime | None) -> MessageOutcome:
         with self._ledger.pinned():
             try:
                 states = self._ledger.look(ids)
-            except Exception as error:  # the database is unreachable: try the message later
-                log.warning("cannot read emails, retrying later: %s", type(error).__name__)
+            except ServiceUnavailable as error:  # try the message later
+                log.warning("cannot read emails, retrying later: %s", error.message)
                 return MessageOutcome(done=False, retry_in_seconds=int(SERVICE_RETRY_SECONDS))
             pending = sorted((s for s in states if s.status == EmailStatus.QUEUED),
                              key=lambda s: (s.ready_at, s.seq))
             waits = self._send_in_order(pending, uuid.uuid4(), deadline)
             if waits and self._should_hand_back(waits, receive_count):
-                self._ledger.hand_back_to_pump(ids)
+                self._ledger.return_to_pump(ids)
                 return MessageOutcome(done=True)
         return MessageOutcome.after(waits)
 
@@ -178,10 +198,10 @@ class SenderService:
         unsent (to take again) and the seconds until each retry still to come."""
         lease_until = self._clock.now() + self._config.lease
         try:
-            claimed = self._ledger.claim_many([s.state.id for s in group], lease_until, token)
-        except Exception as error:
+            claimed = self._ledger.claim([s.state.id for s in group], lease_until, token)
+        except ServiceUnavailable as error:
             self._refund(group)
-            log.warning("cannot claim emails, retrying later: %s", type(error).__name__)
+            log.warning("cannot claim emails, retrying later: %s", error.message)
             return [], [SERVICE_RETRY_SECONDS]
         by_id = {email.id: email for email in claimed}
         # The others were taken by a duplicate delivery, or paused or cancelled meanwhile.
@@ -201,10 +221,10 @@ class SenderService:
     def _release(self, slots: list[_Slot],
                  token: uuid.UUID) -> tuple[list[EmailState], list[float]]:
         try:
-            ids = set(self._ledger.release([s.state.id for s in slots], token,
-                                           self._clock.now()))
-        except Exception as error:  # they keep their slots until the lease hands them back
-            log.warning("cannot release emails: %s", type(error).__name__)
+            ids = set(self._ledger.return_to_queue([s.state.id for s in slots], token,
+                                                   self._clock.now()))
+        except ServiceUnavailable as error:  # they keep their slots until the lease ends
+            log.warning("cannot return emails to the queue: %s", error.message)
             return [], [self._config.lease.total_seconds()]
         released = [s for s in slots if s.state.id in ids]
         self._refund(released)  # only now: an email in `sending` always holds a slot
@@ -226,22 +246,22 @@ class SenderService:
             sends = [(emails[i].id, outgoing[i].message_id) for i in ready]
             try:
                 committed = self._ledger.mark_sent(sends, token, self._clock.now())
-            except Exception as error:
+            except ServiceUnavailable as error:
                 interrupted = True
                 committed = self._which_sent_landed([i for i, _ in sends], token, error)
             return [i for i in ready if emails[i].id in committed]
 
         try:
             results = self._mailer.send_round(outgoing, point_of_no_return)
-        except Exception as error:  # the ledger failed at the point of no return
+        except ServiceUnavailable as error:  # the ledger failed at the point of no return
             log.warning("cannot record the sends; the lease will hand them back: %s",
-                        type(error).__name__)
+                        error.message)
             return [self._config.lease.total_seconds()]
         waits: list[float] = []
         abandoned = [email.id for email, result in zip(emails, results, strict=True)
                      if result is None]
         if abandoned and interrupted:  # still ours and unsent: put back to be sent again
-            waits.append(self._put_back(abandoned, token))
+            waits.append(self._return_unsent(abandoned, token))
         elif abandoned:
             log.info("lease lost before sending %d email(s); another worker owns them now",
                      len(abandoned))
@@ -264,25 +284,24 @@ class SenderService:
                  decision.reason)
         return decision.delay_seconds if retrying else None
 
-    def _put_back(self, ids: list[uuid.UUID], token: uuid.UUID) -> float:
+    def _return_unsent(self, ids: list[uuid.UUID], token: uuid.UUID) -> float:
         try:
-            self._ledger.release(ids, token, self._clock.now())
-        except Exception as error:  # the lease hands them back instead
-            log.warning("cannot put unsent emails back: %s", type(error).__name__)
+            self._ledger.return_to_queue(ids, token, self._clock.now())
+        except ServiceUnavailable as error:  # the lease hands them back instead
+            log.warning("cannot return unsent emails to the queue: %s", error.message)
             return self._config.lease.total_seconds()
         return 1.0
 
     def _which_sent_landed(self, ids: list[uuid.UUID], token: uuid.UUID,
-                           error: Exception) -> set[uuid.UUID]:
+                           error: ServiceUnavailable) -> set[uuid.UUID]:
         """The commit of `sent` failed in flight: it may have landed all the same. Ask the
         ledger again, while the SMTP server waits for the final "."; raise (the sends are
         abandoned) only if the ledger cannot be reached to tell."""
-        log.warning("recording sends failed (%s); checking whether it landed",
-                    type(error).__name__)
+        log.warning("recording sends failed (%s); checking whether it landed", error.message)
         for attempt in range(CONFIRM_TRIES):
             try:
                 return self._ledger.sent_by(ids, token)
-            except Exception:
+            except ServiceUnavailable:
                 self._clock.sleep(0.5 * (attempt + 1))
         log.error("cannot tell whether %d email(s) were recorded as sent; not sending them",
                   len(ids))
@@ -301,18 +320,17 @@ class SenderService:
                     wake_at=now + timedelta(seconds=decision.delay_seconds),
                     reason=decision.reason or "", now=now, counted=0 if committed else 1)
                 return
-            except Exception as error:
+            except ServiceUnavailable as error:
                 if attempt == RECORD_TRIES - 1:
                     raise
-                log.warning("cannot record a failed attempt, trying again: %s",
-                            type(error).__name__)
+                log.warning("cannot record a failed attempt, trying again: %s", error.message)
                 self._clock.sleep(0.5 * (attempt + 1))
 
     def _postpone(self, ids: list[uuid.UUID], seconds: float) -> None:
         try:
             self._ledger.postpone(ids, self._clock.now() + timedelta(seconds=seconds))
-        except Exception as error:  # the pump re-enqueues them a little early; harmless
-            log.warning("cannot postpone emails: %s", type(error).__name__)
+        except ServiceUnavailable as error:  # the pump re-enqueues them early; harmless
+            log.warning("cannot postpone emails: %s", error.message)
 
     def _now_ms(self) -> int:
         return int(self._clock.now().timestamp() * 1000)

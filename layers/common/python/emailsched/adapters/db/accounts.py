@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
+
+from emailsched.domain.records import User
+
+__all__ = ["User"]
 
 # Dev login finds the user by email; Google login by Google's stable `sub` (an address can
 # change owner), adopting a dev user with the same email the first time.
@@ -39,14 +42,6 @@ UPSERT_SENDER = text("""
     ON CONFLICT (user_id, email) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
     RETURNING id
 """)
-
-
-@dataclass(frozen=True)
-class User:
-    id: uuid.UUID
-    email: str
-    name: str
-    avatar: str | None
 
 
 def upsert_user_by_email(connection: Connection, email: str, name: str,

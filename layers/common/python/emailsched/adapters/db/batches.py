@@ -30,7 +30,7 @@ INSERT_BATCH = text("""
 # insert_emails: one statement per chunk instead of one INSERT per row. Recipients and due
 # times (epoch milliseconds) travel as two strings split by the server, and positions come
 # from WITH ORDINALITY: pg8000 encodes a list parameter element by element in Python, which
-# was over half of a 100,000-recipient request (benchmarks); joining strings is one C call.
+# was most of a big request's time (BENCHMARKS.md); joining strings is one C call.
 # A validated address holds no line break, so it can separate them.
 INSERT_EMAILS = text("""
     INSERT INTO emails (batch_id, user_id, sender_id, seq, recipient_email, due_at, wake_at)

@@ -7,6 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from emailsched.domain.model import PENDING_EMAIL_STATUSES, sql_list
+from emailsched.ports import LockedBatch
+
 LOCK_BATCH = text("""
     SELECT status, sender_id, delay_ms, hourly_limit FROM batches
     WHERE id = :batch_id AND user_id = :user_id FOR UPDATE
@@ -18,9 +21,9 @@ SET_BATCH_STATUS = text("""
 SET_BATCH_END = text("""
     UPDATE batches SET estimated_end_time = :end, updated_at = now() WHERE id = :batch_id
 """)
-COUNT_PENDING = text("""
+COUNT_PENDING = text(f"""
     SELECT count(*) FROM emails
-    WHERE batch_id = :batch_id AND status IN ('scheduled', 'queued', 'sending', 'paused')
+    WHERE batch_id = :batch_id AND status IN ({sql_list(PENDING_EMAIL_STATUSES)})
 """)
 # hold_emails: pause and cancel reach only what no worker holds yet; an email in `sending`
 # finishes. A message already on the queue for a paused email finds it not `queued` and
@@ -43,10 +46,11 @@ RESUME_EMAILS = text("""
 
 
 def lock_batch(connection: Connection, user_id: uuid.UUID,
-               batch_id: uuid.UUID) -> tuple[str, uuid.UUID, int, int] | None:
+               batch_id: uuid.UUID) -> LockedBatch | None:
     row = connection.execute(LOCK_BATCH, {"batch_id": batch_id, "user_id": user_id})
     found = row.one_or_none()
-    return None if found is None else (found[0], found[1], int(found[2]), int(found[3]))
+    return None if found is None else LockedBatch(found[0], found[1], int(found[2]),
+                                                  int(found[3]))
 
 
 def lock_sender(connection: Connection, sender_id: uuid.UUID) -> None:

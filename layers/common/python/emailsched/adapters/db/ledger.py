@@ -17,12 +17,12 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, text
 
-from emailsched.adapters.redis_limiter import Seed
+from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.ports import ClaimedEmail, DueEmail, EmailState, Seed
 
 # pump_take_back_expired_leases: a worker that died (or stalled past its lease) while holding
 # emails in `sending` never reached the point of no return, or the email would be `sent`;
@@ -38,7 +38,7 @@ TAKE_BACK_EXPIRED_LEASES = text("""
 # only late, the sender's claim makes the second one a no-op. Its message was due at its
 # wake_at or, for an email enqueued after it fell due (a backlog), when it was enqueued
 # (updated_at): without the second test, every email of a backlog older than lost_after was
-# taken back on the run after it was enqueued, and enqueued twice (benchmarks).
+# taken back on the run after it was enqueued, and enqueued twice (BENCHMARKS.md).
 TAKE_BACK_LOST_MESSAGES = text("""
     UPDATE emails SET status = 'scheduled', wake_at = :now, updated_at = now()
     WHERE status = 'queued' AND wake_at < :lost_before AND updated_at < :lost_before
@@ -89,10 +89,10 @@ CLAIM = text("""
     RETURNING e.id, s.email, b.sender_name, e.recipient_email, b.subject, b.body, e.attempts
 """)
 
-# sender_release: give claimed emails back to the queue before anything was sent, when a
+# sender_return_to_queue: give claimed emails back to the queue before anything was sent, when a
 # group's slots were granted too long ago to still count in the right window. Only while
 # this worker's claim stands; the caller then refunds their slots.
-RELEASE = text("""
+RETURN_TO_QUEUE = text("""
     UPDATE emails SET status = 'queued', claim_token = NULL, wake_at = :wake_at,
                       updated_at = now()
     WHERE id = ANY(:ids) AND status = 'sending' AND claim_token = :token
@@ -109,7 +109,7 @@ POSTPONE = text("""
 
 # sender_mark_sent: the point of no return, written before the server is told to deliver
 # the emails of a round (which it holds whole, one per connection): one durable commit for
-# all of them, where one each was a third of a worker's CPU (benchmarks). Each succeeds
+# all of them, as one each costs a worker far more CPU (BENCHMARKS.md). Each succeeds
 # only while this worker's claim stands (the pump has not taken it back); the row count
 # tells whether all did, and only when not is it asked which.
 MARK_SENT = text("""
@@ -137,11 +137,20 @@ RECORD_OUTCOME = text("""
     WHERE id = :id AND claim_token = :token AND status IN ('sending', 'sent')
 """)
 
-# sender_hand_back: emails that wait too long or were throttled too often go back to the
+# return_to_pump: emails that wait too long or were throttled too often go back to the
 # ledger (their wake_at already says when), and the pump enqueues them afresh in time.
-HAND_BACK = text("""
+RETURN_TO_PUMP = text("""
     UPDATE emails SET status = 'scheduled', claim_token = NULL, updated_at = now()
     WHERE id = ANY(:ids) AND status = 'queued'
+""")
+
+# recover_everything_in_flight: at a local start, before any worker runs, whatever a previous
+# run left queued or sending can be in nobody's hands: all of it goes back to the pump, due
+# when it was due (or now).
+RECOVER_EVERYTHING_IN_FLIGHT = text("""
+    UPDATE emails SET status = 'scheduled', claim_token = NULL,
+                      wake_at = GREATEST(due_at, now())
+    WHERE status IN ('queued', 'sending')
 """)
 
 # limiter_seed_*: what a sender has used of a window, for a Redis that lost its keys.
@@ -153,35 +162,6 @@ SEED_SENT = text("""
 SEED_HELD = text("""
     SELECT count(*) FROM emails WHERE status = 'sending' AND sender_id = :sender_id
 """)
-
-
-@dataclass(frozen=True)
-class DueEmail:
-    id: uuid.UUID
-    sender_id: uuid.UUID
-    wake_at: datetime
-    seq: int
-
-
-@dataclass(frozen=True)
-class EmailState:
-    id: uuid.UUID
-    status: str
-    sender_id: uuid.UUID
-    hourly_limit: int
-    ready_at: datetime  # not before: the due time, or the end of a backoff or throttle
-    seq: int
-
-
-@dataclass(frozen=True)
-class ClaimedEmail:
-    id: uuid.UUID
-    sender_email: str
-    sender_name: str
-    recipient: str
-    subject: str
-    body: str
-    attempts: int
 
 
 def _autocommit(engine: Engine) -> Connection:
@@ -219,46 +199,50 @@ class Ledger:
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         """For one statement: the pinned connection, or a transaction from the pool."""
-        if not getattr(self._pin, "active", False):
-            with self.engine.begin() as connection:
-                yield connection
-            return
-        if self._pin.connection is None:
-            self._pin.connection = _autocommit(self.engine)
-        try:
-            yield self._pin.connection
-        except BaseException:
-            # Whatever failed, the next call starts afresh on another connection.
-            connection, self._pin.connection = self._pin.connection, None
-            connection.close()
-            raise
+        with wrap_db_errors():
+            if not getattr(self._pin, "active", False):
+                with self.engine.begin() as connection:
+                    yield connection
+                return
+            if self._pin.connection is None:
+                self._pin.connection = _autocommit(self.engine)
+            try:
+                yield self._pin.connection
+            except BaseException:
+                # Whatever failed, the next call starts afresh on another connection.
+                connection, self._pin.connection = self._pin.connection, None
+                connection.close()
+                raise
 
     # --- pump -----------------------------------------------------------------------------
-    def take_back(self, connection: Connection, now: datetime, lost_after: timedelta) -> int:
-        leases = connection.execute(TAKE_BACK_EXPIRED_LEASES, {"now": now}).rowcount
-        lost = connection.execute(TAKE_BACK_LOST_MESSAGES,
-                                  {"now": now, "lost_before": now - lost_after}).rowcount
+    def recover_lost(self, now: datetime, lost_after: timedelta) -> int:
+        """Expired leases and lost messages back to the pump, in one transaction."""
+        with self._transaction() as connection:
+            leases = connection.execute(TAKE_BACK_EXPIRED_LEASES, {"now": now}).rowcount
+            lost = connection.execute(TAKE_BACK_LOST_MESSAGES,
+                                      {"now": now, "lost_before": now - lost_after}).rowcount
         return int(leases + lost)
 
-    def count_in_flight(self, connection: Connection) -> int:
-        return int(connection.execute(COUNT_IN_FLIGHT).scalar_one())
+    def recover_everything_in_flight(self) -> int:
+        """Only while no worker runs: every queued or sending email back to the pump."""
+        with self._transaction() as connection:
+            return int(connection.execute(RECOVER_EVERYTHING_IN_FLIGHT).rowcount)
 
-    def claim_due(self, connection: Connection, horizon_end: datetime,
-                  limit: int) -> list[DueEmail]:
-        rows = connection.execute(CLAIM_DUE, {"horizon_end": horizon_end, "limit": limit})
-        return [DueEmail(*row) for row in rows]
+    def count_in_flight(self) -> int:
+        with self._transaction() as connection:
+            return int(connection.execute(COUNT_IN_FLIGHT).scalar_one())
+
+    def claim_due(self, horizon_end: datetime, limit: int) -> list[DueEmail]:
+        with self._transaction() as connection:
+            rows = connection.execute(CLAIM_DUE, {"horizon_end": horizon_end, "limit": limit})
+            return [DueEmail(*row) for row in rows]
 
     # --- sender ---------------------------------------------------------------------------
     def look(self, ids: Sequence[uuid.UUID]) -> list[EmailState]:
         with self._transaction() as connection:
             return [EmailState(*row) for row in connection.execute(LOOK, {"ids": list(ids)})]
 
-    def claim(self, email_id: uuid.UUID, lease_until: datetime,
-              token: uuid.UUID) -> ClaimedEmail | None:
-        claimed = self.claim_many([email_id], lease_until, token)
-        return claimed[0] if claimed else None
-
-    def claim_many(self, ids: Sequence[uuid.UUID], lease_until: datetime,
+    def claim(self, ids: Sequence[uuid.UUID], lease_until: datetime,
                    token: uuid.UUID) -> list[ClaimedEmail]:
         """The named emails that were still `queued`, now `sending` under `token`."""
         with self._transaction() as connection:
@@ -266,11 +250,11 @@ class Ledger:
                                               "token": token})
             return [ClaimedEmail(*row) for row in rows]
 
-    def release(self, ids: Sequence[uuid.UUID], token: uuid.UUID,
+    def return_to_queue(self, ids: Sequence[uuid.UUID], token: uuid.UUID,
                 wake_at: datetime) -> list[uuid.UUID]:
         """Claimed emails back to `queued`, unsent; the ones that were still ours."""
         with self._transaction() as connection:
-            rows = connection.execute(RELEASE, {"ids": list(ids), "token": token,
+            rows = connection.execute(RETURN_TO_QUEUE, {"ids": list(ids), "token": token,
                                                 "wake_at": wake_at})
             return [row[0] for row in rows]
 
@@ -293,7 +277,7 @@ class Ledger:
 
     def sent_by(self, ids: Sequence[uuid.UUID], token: uuid.UUID) -> set[uuid.UUID]:
         """The emails that read `sent` under `token`; raises when unreachable."""
-        with self.engine.connect() as connection:
+        with wrap_db_errors(), self.engine.connect() as connection:
             rows = connection.execute(SENT_BY, {"ids": list(ids), "token": token})
             return {row[0] for row in rows}
 
@@ -304,13 +288,13 @@ class Ledger:
                 "id": email_id, "token": token, "status": status, "wake_at": wake_at,
                 "reason": reason, "now": now, "counted": counted})
 
-    def hand_back_to_pump(self, ids: Sequence[uuid.UUID]) -> None:
+    def return_to_pump(self, ids: Sequence[uuid.UUID]) -> None:
         with self._transaction() as connection:
-            connection.execute(HAND_BACK, {"ids": list(ids)})
+            connection.execute(RETURN_TO_PUMP, {"ids": list(ids)})
 
     # --- limiter seed ---------------------------------------------------------------------
     def seed(self, sender_id: str, window_start: datetime) -> Seed:
-        with self.engine.connect() as connection:
+        with wrap_db_errors(), self.engine.connect() as connection:
             sent, last = connection.execute(SEED_SENT, {
                 "sender_id": uuid.UUID(sender_id), "window_start": window_start}).one()
             held = connection.execute(SEED_HELD,

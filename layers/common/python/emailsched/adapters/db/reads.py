@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
 
+from emailsched.domain.model import OUTCOME_EMAIL_STATUSES, PENDING_EMAIL_STATUSES, sql_list
+from emailsched.domain.records import BatchRow, EmailRow
+
+__all__ = ["BatchRow", "EmailRow"]
+
 # list_pending: a user's unsent emails, soonest first. ix_emails_user_pending_due matches
 # the WHERE (partial index on the pending statuses) and the ORDER BY.
-_PENDING_WHERE = """
-    e.user_id = :user_id AND e.status IN ('scheduled', 'queued', 'sending', 'paused')
+_PENDING_WHERE = f"""
+    e.user_id = :user_id AND e.status IN ({sql_list(PENDING_EMAIL_STATUSES)})
     AND (CAST(:batch_id AS uuid) IS NULL OR e.batch_id = :batch_id)
 """
 LIST_PENDING = text(f"""
@@ -29,8 +33,8 @@ LIST_PENDING = text(f"""
 COUNT_PENDING = text(f"SELECT count(*) FROM emails e WHERE {_PENDING_WHERE}")
 
 # list_finished: a user's sent and failed emails, newest first (ix_emails_user_finished).
-_FINISHED_WHERE = """
-    e.user_id = :user_id AND e.status IN ('sent', 'failed')
+_FINISHED_WHERE = f"""
+    e.user_id = :user_id AND e.status IN ({sql_list(OUTCOME_EMAIL_STATUSES)})
     AND (CAST(:batch_id AS uuid) IS NULL OR e.batch_id = :batch_id)
 """
 LIST_FINISHED = text(f"""
@@ -47,11 +51,12 @@ STATS_BY_STATUS = text("""
     SELECT status, count(*) FROM emails WHERE user_id = :user_id GROUP BY status
 """)
 # stats_per_hour: the last day's outcomes per hour (ix_emails_user_finished).
-STATS_PER_HOUR = text("""
+STATS_PER_HOUR = text(f"""
     SELECT date_trunc('hour', finished_at) AS hour,
            count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'failed')
     FROM emails
-    WHERE user_id = :user_id AND status IN ('sent', 'failed') AND finished_at >= :since
+    WHERE user_id = :user_id AND status IN ({sql_list(OUTCOME_EMAIL_STATUSES)})
+      AND finished_at >= :since
     GROUP BY 1
 """)
 STATS_SENT_SINCE = text("""
@@ -77,38 +82,6 @@ BATCH_COUNTS = text("""
     SELECT batch_id, status, count(*) FROM emails WHERE batch_id = ANY(:ids)
     GROUP BY batch_id, status
 """)
-
-
-@dataclass(frozen=True)
-class EmailRow:
-    id: uuid.UUID
-    batch_id: uuid.UUID
-    recipient_email: str
-    subject: str
-    due_at: datetime
-    status: str
-    sender_name: str
-    sender_email: str
-    attempts: int
-    failure_reason: str | None
-    finished_at: datetime | None
-
-
-@dataclass(frozen=True)
-class BatchRow:
-    id: uuid.UUID
-    subject: str
-    sender_email: str
-    sender_name: str
-    start_time: datetime
-    delay_ms: int
-    hourly_limit: int
-    status: str
-    email_count: int
-    duplicates_removed: int
-    estimated_end_time: datetime
-    created_at: datetime
-    sender_id: uuid.UUID
 
 
 def list_emails(connection: Connection, user_id: uuid.UUID, *, finished: bool,

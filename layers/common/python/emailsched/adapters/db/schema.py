@@ -23,11 +23,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID
 
+from emailsched.domain.model import (
+    OUTCOME_EMAIL_STATUSES,
+    PENDING_EMAIL_STATUSES,
+    EmailStatus,
+    sql_list,
+)
+
 metadata = MetaData()
 
-EMAIL_STATUSES = "('scheduled','queued','sending','sent','failed','paused','cancelled')"
+EMAIL_STATUSES = f"({sql_list(EmailStatus)})"
 BATCH_STATUSES = "('active','paused','cancelled')"
-PENDING = "('scheduled','queued','sending','paused')"
+PENDING = f"({sql_list(PENDING_EMAIL_STATUSES)})"
 
 
 def _timestamps() -> list[Column]:
@@ -156,7 +163,7 @@ emails = Table(
           postgresql_where=text(f"status IN {PENDING}")),
     # GET /emails/sent and the per-hour chart: a user's finished emails, newest first.
     Index("ix_emails_user_finished", "user_id", "finished_at",
-          postgresql_where=text("status IN ('sent','failed')")),
+          postgresql_where=text(f"status IN ({sql_list(OUTCOME_EMAIL_STATUSES)})")),
     # The plan (a sender's planned sends per window) and the limiter's seed after a Redis
     # restart (a sender's sends since a window began).
     Index("ix_emails_sender_due", "sender_id", "due_at"),

@@ -9,12 +9,19 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
+from emailsched.domain.model import (
+    OUTCOME_EMAIL_STATUSES,
+    PENDING_EMAIL_STATUSES,
+    EmailStatus,
+    sql_list,
+)
+
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
-PENDING = "status IN ('scheduled','queued','sending','paused')"
+PENDING = f"status IN ({sql_list(PENDING_EMAIL_STATUSES)})"
 
 
 def _id() -> sa.Column:
@@ -89,7 +96,7 @@ def upgrade() -> None:
         *_stamps(),
         sa.UniqueConstraint("batch_id", "recipient_email", name="uq_emails_batch_recipient"),
         sa.CheckConstraint(
-            "status IN ('scheduled','queued','sending','sent','failed','paused','cancelled')",
+            f"status IN ({sql_list(EmailStatus)})",
             name="ck_emails_status"),
     )
     op.create_index("ix_emails_status_wake", "emails", ["status", "wake_at"])
@@ -97,7 +104,7 @@ def upgrade() -> None:
     op.create_index("ix_emails_user_pending_due", "emails", ["user_id", "due_at"],
                     postgresql_where=sa.text(PENDING))
     op.create_index("ix_emails_user_finished", "emails", ["user_id", "finished_at"],
-                    postgresql_where=sa.text("status IN ('sent','failed')"))
+                    postgresql_where=sa.text(f"status IN ({sql_list(OUTCOME_EMAIL_STATUSES)})"))
     op.create_index("ix_emails_sender_due", "emails", ["sender_id", "due_at"])
     op.create_index("ix_emails_user_status", "emails", ["user_id", "status"])
     op.create_index("ix_emails_sender_sent", "emails", ["sender_id", "sent_at"],

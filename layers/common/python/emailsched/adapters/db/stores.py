@@ -1,0 +1,136 @@
+"""The Postgres stores behind scheduling, batch control, the read side and auth.
+
+Each owns its connections and transactions: a service asks for a transaction (or a
+reading session) and calls named statements on what it is given; driver errors become
+ServiceUnavailable in wrap_db_errors, here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
+
+from emailsched.adapters.db import accounts, batches, control, reads
+from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.domain.records import BatchRow, EmailRow, User
+from emailsched.ports import LockedBatch
+
+
+class PgBatchSession:
+    """Scheduling's and batch control's statements, on one transaction's connection."""
+
+    def __init__(self, connection: Connection):
+        self._c = connection
+
+    def upsert_sender(self, user_id: uuid.UUID, email: str, name: str) -> uuid.UUID:
+        return accounts.upsert_sender(self._c, user_id, email, name)
+
+    def sender_usage(self, sender_id: uuid.UUID, since: datetime,
+                     window_ms: int) -> dict[int, int]:
+        return batches.sender_usage(self._c, sender_id, since, window_ms)
+
+    def insert_batch(self, **values: object) -> uuid.UUID:
+        return batches.insert_batch(self._c, **values)[0]
+
+    def insert_emails(self, *, batch_id: uuid.UUID, user_id: uuid.UUID, sender_id: uuid.UUID,
+                      recipients: list[str], due_ms: list[int]) -> None:
+        batches.insert_emails(self._c, batch_id=batch_id, user_id=user_id,
+                              sender_id=sender_id, recipients=recipients, due_ms=due_ms)
+
+    def lock_batch(self, user_id: uuid.UUID, batch_id: uuid.UUID) -> LockedBatch | None:
+        return control.lock_batch(self._c, user_id, batch_id)
+
+    def lock_sender(self, sender_id: uuid.UUID) -> None:
+        control.lock_sender(self._c, sender_id)
+
+    def pending_count(self, batch_id: uuid.UUID) -> int:
+        return control.pending_count(self._c, batch_id)
+
+    def set_status(self, batch_id: uuid.UUID, status: str) -> None:
+        control.set_status(self._c, batch_id, status)
+
+    def hold_emails(self, batch_id: uuid.UUID, from_statuses: list[str], status: str) -> int:
+        return control.hold_emails(self._c, batch_id, from_statuses, status)
+
+    def paused_emails(self, batch_id: uuid.UUID) -> list[tuple[uuid.UUID, datetime]]:
+        return control.paused_emails(self._c, batch_id)
+
+    def resume_emails(self, ids: list[uuid.UUID], due_ms: list[int]) -> None:
+        control.resume_emails(self._c, ids, due_ms)
+
+    def set_end(self, batch_id: uuid.UUID, end: datetime) -> None:
+        control.set_end(self._c, batch_id, end)
+
+
+class PgBatchStore:
+    """SchedulingStore and BatchControlStore: a transaction per unit of work."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[PgBatchSession]:
+        with wrap_db_errors(), self._engine.begin() as connection:
+            yield PgBatchSession(connection)
+
+
+class PgReadSession:
+    def __init__(self, connection: Connection):
+        self._c = connection
+
+    def list_emails(self, user_id: uuid.UUID, *, finished: bool, batch_id: uuid.UUID | None,
+                    limit: int, offset: int) -> tuple[list[EmailRow], int]:
+        return reads.list_emails(self._c, user_id, finished=finished, batch_id=batch_id,
+                                 limit=limit, offset=offset)
+
+    def list_batches(self, user_id: uuid.UUID, limit: int,
+                     offset: int) -> tuple[list[BatchRow], int]:
+        return reads.list_batches(self._c, user_id, limit, offset)
+
+    def get_batch(self, user_id: uuid.UUID, batch_id: uuid.UUID) -> BatchRow | None:
+        return reads.get_batch(self._c, user_id, batch_id)
+
+    def batch_counts(self, batch_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
+        return reads.batch_counts(self._c, batch_ids)
+
+    def status_counts(self, user_id: uuid.UUID) -> dict[str, int]:
+        return reads.status_counts(self._c, user_id)
+
+    def per_hour(self, user_id: uuid.UUID,
+                 since: datetime) -> dict[datetime, tuple[int, int]]:
+        return reads.per_hour(self._c, user_id, since)
+
+    def sent_since(self, user_id: uuid.UUID, since: datetime) -> int:
+        return reads.sent_since(self._c, user_id, since)
+
+
+class PgReadStore:
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    @contextmanager
+    def reading(self) -> Iterator[PgReadSession]:
+        with wrap_db_errors(), self._engine.connect() as connection:
+            yield PgReadSession(connection)
+
+
+class PgAccountStore:
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    def upsert_user_by_email(self, email: str, name: str) -> User:
+        with wrap_db_errors(), self._engine.begin() as connection:
+            return accounts.upsert_user_by_email(connection, email, name)
+
+    def upsert_user_by_google_sub(self, sub: str, email: str, name: str,
+                                  avatar: str | None) -> User | None:
+        with wrap_db_errors(), self._engine.begin() as connection:
+            return accounts.upsert_user_by_google_sub(connection, sub, email, name, avatar)
+
+    def get_user(self, user_id: uuid.UUID) -> User | None:
+        with wrap_db_errors(), self._engine.connect() as connection:
+            return accounts.get_user(connection, user_id)
