@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 from emailsched.logs import configure_logging
 
+AWS_EMULATORS = ("moto", "localstack")
+
 
 def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
@@ -88,7 +90,7 @@ def cmd_pump(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     from emailsched.local.dev import run_dev
 
-    return run_dev(port=args.port, workers=args.workers, data_dir=args.data_dir)
+    return run_dev(port=args.port, workers=args.workers, data_dir=args.data_dir, aws=args.aws)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -104,6 +106,8 @@ def parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8000)
     dev.add_argument("--workers", type=int, default=2)
     dev.add_argument("--data-dir", default=".emailsched")
+    dev.add_argument("--aws", choices=AWS_EMULATORS, default="moto",
+                     help="the AWS emulator to start when AWS_ENDPOINT_URL is unset")
     dev.set_defaults(run=cmd_dev, component="dev")
     setup = commands.add_parser("setup", help="apply migrations; create queues")
     setup.set_defaults(run=cmd_setup, component="setup")
@@ -123,6 +127,8 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--verbose", action="store_true")
     bench.add_argument("--only", default="", help="comma-separated benchmark names")
+    bench.add_argument("--aws", choices=AWS_EMULATORS, default="moto",
+                       help="the AWS emulator the benchmarks run on")
     bench.set_defaults(run=cmd_bench, component="bench")
     return root
 

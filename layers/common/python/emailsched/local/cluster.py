@@ -34,8 +34,9 @@ LOCAL_DEFAULTS = {
 
 class Cluster:
     def __init__(self, folder: Path, *, port: int = 8000, env: dict[str, str] | None = None,
-                 quiet: bool = False):
+                 quiet: bool = False, aws: str = "moto"):
         self.folder = folder.resolve()
+        self.aws = aws  # the emulator started when AWS_ENDPOINT_URL is unset: moto, localstack
         self.port = port
         self.quiet = quiet
         self.env: dict[str, str] = {**LOCAL_DEFAULTS, **(env or {})}
@@ -66,6 +67,14 @@ class Cluster:
             self._services.callback(redis_server.stop)
             env["REDIS_URL"] = redis_server.url
             self.urls["redis"] = f"embedded, data in {self.folder / 'redis'}"
+        if not env.get("AWS_ENDPOINT_URL") and self.aws == "localstack":
+            from emailsched.local.localstack import start_localstack, venv_dir_for
+
+            localstack = start_localstack(None, self.folder / "localstack",
+                                          venv=venv_dir_for(self.folder, env), env=env)
+            self._services.callback(localstack.stop)
+            env["AWS_ENDPOINT_URL"] = localstack.url
+            self.urls["sqs"] = localstack.describe()
         if not env.get("AWS_ENDPOINT_URL"):
             moto = start_moto(None, self.folder / "moto")
             self._services.callback(moto.stop)

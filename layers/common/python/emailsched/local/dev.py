@@ -32,7 +32,7 @@ class AlreadyRunning(Exception):
     pass
 
 
-def run_dev(port: int, workers: int, data_dir: str) -> int:
+def run_dev(port: int, workers: int, data_dir: str, aws: str = "moto") -> int:
     folder = Path(data_dir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -50,16 +50,16 @@ def run_dev(port: int, workers: int, data_dir: str) -> int:
             return 1
         process_group.watch(record)
         try:
-            return _run(folder, port, workers)
+            return _run(folder, port, workers, aws)
         finally:
             process_group.unwatch()
 
 
-def _run(folder: Path, port: int, workers: int) -> int:
+def _run(folder: Path, port: int, workers: int, aws: str = "moto") -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    cluster = Cluster(folder, port=port, env={**_dotenv(), **os.environ})
+    cluster = Cluster(folder, port=port, env={**_dotenv(), **os.environ}, aws=aws)
     started = time.monotonic()
     try:
         try:
