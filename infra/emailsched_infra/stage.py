@@ -13,6 +13,8 @@ RUNTIME = f"python{PYTHON_VERSION}"
 API_HANDLER, SENDER, PUMP = "api_handler", "sender", "pump"
 FUNCTIONS = (API_HANDLER, SENDER, PUMP)
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+# functions/.chalice/config.json's committed stage for `chalice local` (no AWS resources).
+LOCAL_STAGE = "local"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class Stage:
         if not _STAGE_NAME.match(self.name):
             raise ValueError(f"stage {self.name!r}: use 1-20 of a-z, 0-9 and '-', "
                              "starting with a letter")
+        if self.name == LOCAL_STAGE:
+            raise ValueError(f"stage {LOCAL_STAGE!r} is `chalice local`'s (committed in "
+                             "functions/.chalice/config.json); deploy under another name")
 
     @property
     def queue_name(self) -> str:
