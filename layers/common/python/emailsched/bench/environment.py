@@ -1,4 +1,5 @@
-"""What every benchmark runs on: Postgres databases, a Redis key prefix, moto's server,
+"""What every benchmark runs on: Postgres databases, a Redis key prefix, an AWS emulator
+(moto's server, or LocalStack with `--aws localstack`),
 the SMTP sink, and the product itself as processes (emailsched.local.cluster.Cluster).
 
 The machine's Postgres (127.0.0.1:5432) and Redis (127.0.0.1:6379) are used where they
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 import sqlalchemy
@@ -41,6 +42,18 @@ BASE_SETTINGS = {
     "SCHEDULE_REQUESTS_PER_MINUTE": "1000",
     "MAX_RECIPIENTS_PER_USER_PER_DAY": "100000000",
 }
+
+
+class AwsEmulator(Protocol):
+    """moto's server or LocalStack, as emailsched.local.embedded / .localstack start them."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def pid(self) -> int: ...
+    port: int
+
+    def stop(self) -> None: ...
 
 
 def answers(check: Callable[[], Any]) -> bool:
@@ -67,6 +80,7 @@ class BenchEnvironment:
     redis_url: str = ""
     redis_prefix: str = field(default_factory=lambda: f"emailsched-bench-{uuid.uuid4().hex[:8]}:")
     notes: list[str] = field(default_factory=list)
+    aws: str = "moto"  # or "localstack"
     _stack: ExitStack = field(default_factory=ExitStack)
     _databases: list[str] = field(default_factory=list)
 
@@ -74,6 +88,8 @@ class BenchEnvironment:
         self.admin_url = self._postgres()
         self.redis_url = self._redis()
         self._stack.callback(self._clean_redis)
+        emulator = "LocalStack 4.6, host mode" if self.aws == "localstack" else "moto server"
+        self.notes.append(f"AWS emulator: {emulator}")
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -155,6 +171,17 @@ class BenchEnvironment:
                   "SEND_QUEUE_NAME": f"bench-{uuid.uuid4().hex[:8]}"}
         values.update({k: str(v) for k, v in overrides.items()})
         return values
+
+    def start_aws(self, folder: Path) -> AwsEmulator:
+        """A fresh emulator of this run's kind (LocalStack's virtualenv is the machine's
+        shared one, built on first use), with its files under `folder`."""
+        if self.aws == "localstack":
+            from emailsched.local.localstack import start_localstack
+
+            return start_localstack(None, folder / "localstack")
+        from emailsched.local.embedded import start_moto
+
+        return start_moto(None, folder / "moto")
 
     def scratch(self, name: str) -> Path:
         path = self.folder / f"{name}-{time.monotonic_ns()}"

@@ -95,7 +95,7 @@ def run_bench(args: argparse.Namespace) -> int:
     about = machine()
     sections: list[Section] = []
     started = time.monotonic()
-    with BenchEnvironment() as env:
+    with BenchEnvironment(aws=getattr(args, "aws", "moto")) as env:
         for name in names:
             title, runner = runners[name]
             section = Section(name, title)

@@ -1,5 +1,6 @@
-"""The product running for a benchmark: moto's server, the SMTP sink, and a Cluster (API,
-workers, pump) on the run's Postgres and Redis, with what it costs measured on the side."""
+"""The product running for a benchmark: an AWS emulator (moto or LocalStack), the SMTP
+sink, and a Cluster (API, workers, pump) on the run's Postgres and Redis, with what it costs
+measured on the side."""
 
 from __future__ import annotations
 
@@ -16,10 +17,9 @@ import psutil
 import sqlalchemy
 
 from emailsched.bench.client import ApiClient
-from emailsched.bench.environment import BenchEnvironment, free_port
+from emailsched.bench.environment import AwsEmulator, BenchEnvironment, free_port
 from emailsched.bench.sink import Accepted, SinkProcess
 from emailsched.local.cluster import Cluster
-from emailsched.local.embedded import EmbeddedMoto, start_moto
 
 SAMPLE_EVERY_SECONDS = 0.5
 
@@ -28,7 +28,7 @@ SAMPLE_EVERY_SECONDS = 0.5
 class Product:
     cluster: Cluster
     sink: SinkProcess
-    moto: EmbeddedMoto
+    aws: AwsEmulator
     database_url: str
     folder: Path
 
@@ -40,11 +40,11 @@ class Product:
             self.cluster.start_worker(concurrency)
 
     def wait_until_polling(self, timeout: float = 60.0) -> None:
-        """Wait until every worker process has a connection open to moto: it has imported
+        """Wait until every worker process has a connection open to the emulator: it has imported
         everything and its pollers are asking for messages."""
         deadline = time.monotonic() + timeout
         for pid in self.worker_pids():
-            while not _connected(pid, self.moto.port):
+            while not _connected(pid, self.aws.port):
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"worker {pid} did not poll within {timeout:g} s")
                 time.sleep(0.1)
@@ -78,28 +78,28 @@ class Product:
 @contextmanager
 def running_product(env: BenchEnvironment, name: str,
                     **settings: object) -> Iterator[Product]:
-    """Moto, a sink and a Cluster with its API up; workers and pump are the caller's."""
+    """The AWS emulator, a sink and a Cluster with its API up; workers and pump are the caller's."""
     folder = env.scratch(name)
     database_url = env.create_database(name)
-    moto = start_moto(None, folder / "moto")
+    aws = env.start_aws(folder)
     sink: SinkProcess | None = None
     cluster: Cluster | None = None
     try:
         sink = SinkProcess(folder / "sink.tsv")
-        values = env.settings(database_url, AWS_ENDPOINT_URL=moto.url, SMTP_HOST="127.0.0.1",
+        values = env.settings(database_url, AWS_ENDPOINT_URL=aws.url, SMTP_HOST="127.0.0.1",
                               SMTP_PORT=sink.port, **settings)
         cluster = Cluster(folder, port=free_port(), env=values, quiet=True)
         cluster.start_services()  # starts nothing: every service is configured
         cluster.prepare()
         cluster.start_api()
         cluster.wait_for_api()
-        yield Product(cluster, sink, moto, database_url, folder)
+        yield Product(cluster, sink, aws, database_url, folder)
     finally:
         if cluster is not None:
             cluster.stop()
         if sink is not None:
             sink.stop()
-        moto.stop()
+        aws.stop()
         env.drop_database(database_url)
 
 

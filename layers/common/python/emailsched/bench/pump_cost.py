@@ -21,7 +21,6 @@ from emailsched.adapters.queues import ensure_queues
 from emailsched.bench.environment import BenchEnvironment
 from emailsched.bench.report import Section
 from emailsched.bench.stats import median
-from emailsched.local.embedded import start_moto
 from emailsched.settings import Settings
 
 IDLE_RUNS = 7
@@ -47,7 +46,7 @@ FINISH_QUEUED = text("UPDATE emails SET status = 'sent', sent_at = now() "
 
 def run_pump_cost(env: BenchEnvironment, stored: int, due: int, section: Section) -> None:
     database_url = env.create_database("pump")
-    moto = start_moto(None, env.scratch("pump") / "moto")
+    moto = env.start_aws(env.scratch("pump"))
     try:
         values: dict[str, Any] = env.settings(database_url, AWS_ENDPOINT_URL=moto.url)
         container = bootstrap.Container(Settings(**values))

@@ -72,7 +72,8 @@ def _one_run(product: Product, workers: int, emails: int) -> RunResult:
     pump = product.cluster.start_pump(PUMP_INTERVAL_SECONDS)
     product.wait_until_polling()
     labels = {pid: "workers" for pid in product.worker_pids()}
-    labels |= {pump.pid: "pump", product.sink.pid: "SMTP sink", product.moto.pid: "moto (SQS)"}
+    labels |= {pump.pid: "pump", product.sink.pid: "SMTP sink",
+               product.aws.pid: "AWS emulator (SQS)"}
     labels |= {c.pid: "api" for c in product.cluster.children if c.name == "api"}
     depths = QueueDepths(product)
     database = product.database_url.rsplit("/", 1)[-1].split("?")[0]
@@ -103,7 +104,7 @@ def _ceilings(product: Product, ours: RunResult, results: list[RunResult],
     many = smtplib_ceiling(product.sink, ours.emails, connections, "bench@example.com",
                            SUBJECT, body)
     depth = round(median(ours.queue_depths or [0]))
-    sqs = sqs_ceiling(product.moto.url, product.cluster.env["AWS_REGION"], depth,
+    sqs = sqs_ceiling(product.aws.url, product.cluster.env["AWS_REGION"], depth,
                       max(200, ours.emails // 10))
     # All due in the same second: the pump fills every message.
     emails_per_message = MAX_EMAILS_PER_MESSAGE
@@ -136,7 +137,7 @@ def _ceilings(product: Product, ours: RunResult, results: list[RunResult],
         "the same sink: plain (one connection, a loop) is the target's ceiling; over "
         f"{connections} connections (threads, as many as the 4-worker run had pollers) the "
         "sink is saturated and costs about half as much CPU per message, shown for scale",
-        f"SQS ceiling: one boto3 client receive(10)/delete/send on the same moto at depth "
+        f"SQS ceiling: one boto3 client receive(10)/delete/send on the same emulator at depth "
         f"{depth} (our run's median); one message carries "
         f"{emails_per_message} emails, so it allows "
         f"{sqs.per_second * emails_per_message:,.0f} emails/s",
@@ -158,7 +159,7 @@ class QueueDepths:
     def __init__(self, product: Product):
         env = product.cluster.env
         self._client: Any = boto3.client("sqs", region_name=env["AWS_REGION"],
-                                         endpoint_url=product.moto.url,
+                                         endpoint_url=product.aws.url,
                                          aws_access_key_id="bench",
                                          aws_secret_access_key="bench")
         self._url = self._client.get_queue_url(QueueName=env["SEND_QUEUE_NAME"])["QueueUrl"]
