@@ -4,7 +4,7 @@ import react from "@vitejs/plugin-react";
 
 // API routes served by `emailsched api`; `npm run dev` proxies them so the dev
 // server behaves like the real one (same origin, no CORS).
-const API_PREFIXES = ["/auth", "/emails", "/batches", "/openapi.json", "/config.js"];
+const API_PREFIXES = ["/auth", "/emails", "/batches", "/senders", "/suppressions", "/u/", "/openapi.json", "/config.js"];
 
 export default defineConfig(({ mode }) => {
   const env = loadEnv(mode, ".", "");

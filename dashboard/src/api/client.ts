@@ -13,8 +13,13 @@ import type {
   ScheduledEmail,
   ScheduleRequest,
   ScheduleResponse,
+  SenderAccount,
+  SenderInput,
+  SenderList,
   SentEmail,
   Stats,
+  SuppressionPage,
+  User,
 } from "./types";
 
 /** An error answer from the API, or a network failure (status 0). */
@@ -195,4 +200,45 @@ export class ApiClient {
   cancelBatch(id: string): Promise<Batch> {
     return this.request("cancelBatch", { params: { id } });
   }
+
+  // ---- profile ----
+  updateMe(patch: { postalAddress?: string | null; name?: string }): Promise<MeResponse | { user?: User }> {
+    return this.request("updateMe", { body: patch });
+  }
+
+  // ---- senders (SPEC.md "Senders") ----
+  listSenders(signal?: AbortSignal): Promise<SenderList> {
+    return this.request("listSenders", { signal });
+  }
+  /** Verifies an smtp block first: a failed check is an ApiError 422 `sender_unverified`. */
+  createSender(body: SenderInput): Promise<SenderAccount> {
+    return this.request("createSender", { body });
+  }
+  getSender(id: string, signal?: AbortSignal): Promise<SenderAccount> {
+    return this.request("getSender", { params: { id }, signal });
+  }
+  updateSender(id: string, patch: SenderInput): Promise<SenderAccount> {
+    return this.request("updateSender", { params: { id }, body: patch });
+  }
+  verifySender(id: string): Promise<SenderAccount> {
+    return this.request("verifySender", { params: { id } });
+  }
+  /** 409 while any of its emails is unsent. */
+  deleteSender(id: string): Promise<void> {
+    return this.request("deleteSender", { params: { id } });
+  }
+
+  // ---- suppressions ----
+  listSuppressions(q: { page?: number; limit?: number } = {}, signal?: AbortSignal): Promise<SuppressionPage> {
+    return this.request("listSuppressions", { query: { ...q }, signal });
+  }
+  addSuppressions(emails: string[]): Promise<unknown> {
+    return this.request("addSuppressions", { body: { emails } });
+  }
+  deleteSuppression(email: string): Promise<void> {
+    return this.request("deleteSuppression", { params: { email } });
+  }
 }
+
+/** The code of POST /senders' failed account check (SPEC.md). */
+export const SENDER_UNVERIFIED = "sender_unverified";

@@ -16,6 +16,8 @@ export interface User {
   email: string;
   name: string | null;
   avatar: string | null;
+  /** Printed in the unsubscribe footer (SPEC.md: PATCH /auth/me {postalAddress}). */
+  postalAddress?: string | null;
 }
 
 export interface LoginResponse {
@@ -32,14 +34,53 @@ export interface Sender {
   name: string;
 }
 
+/** A recipient with merge fields (SPEC.md "Recipients with fields, templates"). */
+export interface RecipientWithFields {
+  email: string;
+  fields: Record<string, string>;
+}
+
+export type Recipient = string | RecipientWithFields;
+
+export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+
+/** SPEC.md "Sending windows and jitter". */
+export interface SendingWindow {
+  timezone: string;
+  days: Weekday[];
+  /** "HH:MM" local to `timezone`. */
+  start: string;
+  end: string;
+}
+
+/** A follow-up after the first email (SPEC.md "Sequences"). */
+export interface SequenceStep {
+  subject?: string;
+  body: string;
+  waitSeconds: number;
+}
+
 export interface ScheduleRequest {
   subject: string;
   body: string;
-  recipients: string[];
+  recipients: Recipient[];
   startTime: string;
   delayMs: number;
   hourlyLimit: number;
-  sender: Sender;
+  /** The old path: a From address (a relay sender is made on first use where allowed). */
+  sender?: Sender;
+  /** One or more of the user's senders; several rotate. */
+  senderIds?: string[];
+  sendingWindow?: SendingWindow;
+  randomDelayMs?: number;
+  steps?: SequenceStep[];
+}
+
+export interface ScheduleSenderShare {
+  id: string;
+  email: string;
+  emailCount: number;
+  estimatedEndTime: string;
 }
 
 export interface ScheduleResponse {
@@ -49,9 +90,21 @@ export interface ScheduleResponse {
   duplicatesRemoved: number;
   startTime: string;
   estimatedEndTime: string;
+  suppressedRemoved?: number;
+  senders?: ScheduleSenderShare[];
 }
 
-export type EmailStatus = "scheduled" | "queued" | "sending" | "sent" | "failed" | "paused" | "cancelled";
+export type EmailStatus =
+  | "scheduled"
+  | "queued"
+  | "sending"
+  | "sent"
+  | "failed"
+  | "paused"
+  | "cancelled"
+  | "held"
+  | "suppressed"
+  | "replied";
 
 export const EMAIL_STATUSES: readonly EmailStatus[] = [
   "scheduled",
@@ -61,7 +114,77 @@ export const EMAIL_STATUSES: readonly EmailStatus[] = [
   "failed",
   "paused",
   "cancelled",
+  "held",
+  "suppressed",
+  "replied",
 ];
+
+// ---- Senders (SPEC.md "Senders") ----
+
+export type SmtpSecurity = "none" | "starttls" | "tls";
+
+export interface MailServer {
+  host: string;
+  port: number;
+  security: SmtpSecurity;
+  username: string;
+}
+
+/** What POST/PATCH /senders take: the server block plus its password. */
+export interface MailServerInput extends MailServer {
+  password: string;
+}
+
+export type SenderKind = "smtp" | "relay";
+export type SenderStatus = "active" | "failing";
+
+/** A sender account (mailbox) of the user. Not `Sender`, the {email, name} of an email. */
+export interface SenderAccount {
+  id: string;
+  email: string;
+  name: string;
+  kind: SenderKind;
+  smtp: MailServer | null;
+  imap: MailServer | null;
+  hourlyLimit: number | null;
+  dailyLimit: number | null;
+  minDelayMs: number | null;
+  timezone: string | null;
+  status: SenderStatus;
+  lastError: string | null;
+  sentToday: number;
+  createdAt: string;
+}
+
+export interface SenderInput {
+  email?: string;
+  name?: string;
+  smtp?: MailServerInput;
+  imap?: MailServerInput;
+  hourlyLimit?: number | null;
+  dailyLimit?: number | null;
+  minDelayMs?: number | null;
+  timezone?: string | null;
+}
+
+export interface SenderList {
+  senders: SenderAccount[];
+}
+
+// ---- Suppressions (SPEC.md "Unsubscribe and suppression") ----
+
+export type SuppressionReason = "unsubscribed" | "hard_bounce" | "complaint" | "manual";
+
+export interface Suppression {
+  email: string;
+  reason: SuppressionReason;
+  createdAt: string;
+}
+
+export interface SuppressionPage {
+  suppressions: Suppression[];
+  pagination: Pagination;
+}
 
 export interface Pagination {
   page: number;
@@ -78,6 +201,8 @@ export interface ScheduledEmail {
   scheduledTime: string;
   status: EmailStatus;
   sender: Sender;
+  /** 1 for the first email, 2.. for follow-ups (SPEC.md "Sequences"). */
+  step?: number;
 }
 
 export interface SentEmail extends ScheduledEmail {
@@ -106,6 +231,10 @@ export interface Stats {
   failed: number;
   cancelled: number;
   paused?: number;
+  /** Newer counts, when the server has them (issues 13, 14, 16). */
+  held?: number;
+  suppressed?: number;
+  replied?: number;
   sentLastHour: number;
   perHour: HourBucket[];
 }
@@ -121,6 +250,23 @@ export interface BatchCounts {
   failed: number;
   paused: number;
   cancelled: number;
+  /** Newer counts (SPEC.md issues 13, 14, 16); absent from older servers. */
+  held?: number;
+  suppressed?: number;
+  replied?: number;
+  /** Hard bounces, where the server counts them apart from other failures. */
+  bounced?: number;
+  unsubscribed?: number;
+}
+
+/** Per-step progress, when the server sends it (optional; else derived from the emails). */
+export interface BatchStepCounts {
+  step: number;
+  subject?: string | null;
+  waitSeconds?: number;
+  sent: number;
+  pending: number;
+  stopped: number;
 }
 
 export interface Batch {
@@ -134,6 +280,12 @@ export interface Batch {
   counts: BatchCounts;
   createdAt: string;
   estimatedEndTime?: string | null;
+  /** Why a paused batch paused: "bounce_rate" when it paused itself. */
+  pausedReason?: string | null;
+  sendingWindow?: SendingWindow | null;
+  randomDelayMs?: number | null;
+  senderIds?: string[];
+  steps?: BatchStepCounts[] | null;
 }
 
 export interface BatchPage {
@@ -163,5 +315,5 @@ export interface ListQuery {
 
 /** Emails of a batch that are not finished yet. */
 export function pendingCount(c: BatchCounts): number {
-  return c.scheduled + c.queued + c.sending + c.paused;
+  return c.scheduled + c.queued + c.sending + c.paused + (c.held ?? 0);
 }

@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useState } from "react";
 import { describeError } from "../api/client";
-import { pendingCount, type Batch, type BatchPage } from "../api/types";
+import { pendingCount, type Batch, type BatchPage, type SenderAccount } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { useQuery } from "../hooks/useQuery";
 import { summarizePlan } from "../lib/schedule";
 import { formatDateTime, formatFull, relativeTime } from "../lib/time";
+import { BatchAlerts, BatchSteps, MoreCounts } from "./BatchExtras";
 import { ConfirmDialog } from "./Dialog";
 import { EmptyState, ErrorState } from "./EmptyState";
 import { LayersIcon, PauseIcon, PlayIcon, StopIcon } from "./Icons";
@@ -25,7 +26,9 @@ export function BatchesView({
   onCompose,
   onViewEmails,
   onChanged,
+  senders = [],
 }: {
+  senders?: SenderAccount[];
   page: number;
   limit: number;
   tick: number;
@@ -76,7 +79,7 @@ export function BatchesView({
           A batch is one campaign: a subject, a body and a list of recipients sent at your pace.
         </EmptyState>
       ) : (
-        <BatchList batches={data?.batches ?? []} now={now} onViewEmails={onViewEmails} onChanged={() => { reload(); onChanged(); }} />
+        <BatchList batches={data?.batches ?? []} now={now} senders={senders} onViewEmails={onViewEmails} onChanged={() => { reload(); onChanged(); }} />
       )}
       {data && data.pagination.total > 0 && (
         <Pagination
@@ -96,7 +99,9 @@ export function BatchList({
   onViewEmails,
   onChanged,
   compact,
+  senders = [],
 }: {
+  senders?: SenderAccount[];
   batches: Batch[];
   now: number;
   onViewEmails: (batchId: string, tab: "scheduled" | "sent") => void;
@@ -152,6 +157,7 @@ export function BatchList({
               key={b.id}
               batch={batch}
               now={now}
+              senders={senders}
               busy={busy[b.id]}
               onPause={() => void run(batch, "pause")}
               onResume={() => void run(batch, "resume")}
@@ -205,7 +211,9 @@ export function BatchCard({
   onResume,
   onCancel,
   onViewEmails,
+  senders = [],
 }: {
+  senders?: SenderAccount[];
   batch: Batch;
   now: number;
   busy?: Action;
@@ -249,6 +257,8 @@ export function BatchCard({
         </div>
         <StatusBadge status={batch.status} />
       </div>
+
+      <BatchAlerts batch={batch} senders={senders} />
 
       <div
         className="progress"
@@ -297,6 +307,7 @@ export function BatchCard({
               <dd data-testid="batch-count-cancelled">{c.cancelled.toLocaleString()}</dd>
             </div>
           )}
+          <MoreCounts counts={c} />
           <div>
             <dt>Total</dt>
             <dd data-testid="batch-count-total">
@@ -363,6 +374,7 @@ export function BatchCard({
           )}
         </div>
       </div>
+      <BatchSteps batch={batch} />
     </li>
   );
 }

@@ -1,9 +1,10 @@
-import type { ScheduleRequest, ScheduleResponse } from "../api/types";
+import type { ScheduleRequest, ScheduleResponse, SenderAccount } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import type { PlanOptions } from "../lib/schedule";
 import { BodyField } from "./compose/BodyField";
 import { RecipientsField } from "./compose/RecipientsField";
-import { SenderFields } from "./compose/SenderFields";
+import { SenderPicker } from "./compose/SenderPicker";
+import { StepsField } from "./compose/StepsField";
 import { SubjectField } from "./compose/SubjectField";
 import { TimingFields } from "./compose/TimingFields";
 import { useComposeForm, type ComposeForm } from "./compose/useComposeForm";
@@ -18,7 +19,9 @@ export function ComposeDrawer({
   planOptions,
   onClose,
   onScheduled,
+  senders = null,
 }: {
+  senders?: SenderAccount[] | null;
   draft: ComposeDraft;
   setDraft: (updater: (d: ComposeDraft) => ComposeDraft) => void;
   planOptions: PlanOptions;
@@ -26,7 +29,7 @@ export function ComposeDrawer({
   onScheduled: (res: ScheduleResponse, req: ScheduleRequest) => void;
 }) {
   const { api } = useAuth();
-  const form = useComposeForm({ draft, setDraft, planOptions, schedule: (req) => api.schedule(req), onScheduled });
+  const form = useComposeForm({ draft, setDraft, planOptions, schedule: (req) => api.schedule(req), onScheduled, senders });
   return (
     <Dialog
       variant="drawer"
@@ -47,12 +50,16 @@ export function ComposeDrawer({
         )}
         <fieldset className="form-section">
           <legend>Sender</legend>
-          <SenderFields form={form} />
+          <SenderPicker form={form} />
         </fieldset>
         <fieldset className="form-section">
           <legend>Message</legend>
           <SubjectField form={form} />
           <BodyField form={form} />
+        </fieldset>
+        <fieldset className="form-section">
+          <legend>Follow-ups</legend>
+          <StepsField form={form} />
         </fieldset>
         <fieldset className="form-section">
           <legend>Recipients</legend>

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { pendingCount, type AuthConfig, type BatchPage, type ScheduleResponse, type Stats } from "../api/types";
+import { pendingCount, type AuthConfig, type BatchPage, type ScheduleResponse, type SenderList, type Stats } from "../api/types";
+import { ApiError } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { disableGoogleAutoSelect } from "../auth/google";
 import { pollIntervalMs } from "../config";
@@ -16,11 +17,27 @@ import { EmptyState } from "./EmptyState";
 import { Header } from "./Header";
 import { EditIcon, RefreshIcon, SendIcon } from "./Icons";
 import { Spinner } from "./Skeleton";
-import { HourlyChart, StatsCards } from "./StatsView";
+import { scheduledMessage } from "./scheduledMessage";
+import { SendersView } from "./senders/SendersView";
+import { SettingsView } from "./senders/SettingsView";
+import { SuppressionsView } from "./senders/SuppressionsView";
+import { HourlyChart, StatsCards, StatsOutcomes } from "./StatsView";
 import { Tabs } from "./Tabs";
 import { useToasts } from "./Toasts";
 
 const IDLE_POLL_MS = 30_000;
+
+/** A server from before sender accounts (404 on /senders): no senders, no error toast. */
+function noSendersRoute(err: unknown): SenderList {
+  if (err instanceof ApiError && err.status === 404) return { senders: [] };
+  throw err;
+}
+
+/** "1 failing" on the Senders tab while any sender fails. */
+function failingBadge(senders: SenderList["senders"] | null): string | undefined {
+  const n = senders?.filter((s) => s.status === "failing").length ?? 0;
+  return n > 0 ? `${n} failing` : undefined;
+}
 
 function positiveInt(v: string | null, fallback: number): number {
   const n = Number(v);
@@ -56,6 +73,13 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
     { tick, errorTitle: "Couldn't load batches" },
   );
   const batches = useMemo(() => batchesQ.data?.batches ?? [], [batchesQ.data]);
+  // Sender accounts: for Compose, the Senders page and flagging failing senders on batches.
+  // A server without /senders yet leaves the list null (Compose types an address).
+  const sendersQ = useQuery<SenderList>("senders", useCallback((s: AbortSignal) => api.listSenders(s).catch(noSendersRoute), [api]), {
+    tick,
+    errorTitle: "Couldn't load senders",
+  });
+  const senders = sendersQ.data?.senders ?? null;
   const stats = statsQ.data;
 
   const pending =
@@ -93,11 +117,10 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
   const onScheduled = (res: ScheduleResponse) => {
     setComposeOpen(false);
     bump();
-    const dup = res.duplicatesRemoved > 0 ? ` ${res.duplicatesRemoved} duplicates removed.` : "";
     toasts.push({
       kind: "success",
       title: `Scheduled ${res.emailCount.toLocaleString()} ${res.emailCount === 1 ? "email" : "emails"}`,
-      message: `Estimated finish ${formatDateTime(res.estimatedEndTime)}.${dup}`,
+      message: scheduledMessage(res, formatDateTime),
       action: { label: "View emails", onClick: () => navigate("scheduled", { batch: res.batchId }) },
       timeout: 8000,
     });
@@ -127,6 +150,9 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
     { id: "scheduled" as const, label: "Scheduled", badge: pendingNow ? pendingNow.toLocaleString() : undefined },
     { id: "sent" as const, label: "Sent" },
     { id: "batches" as const, label: "Batches", badge: batchesQ.data ? batchesQ.data.pagination.total.toLocaleString() : undefined },
+    { id: "senders" as const, label: "Senders", badge: failingBadge(senders) },
+    { id: "suppressions" as const, label: "Suppressions" },
+    { id: "settings" as const, label: "Settings" },
   ];
 
   const activeBatches = batches.filter((b) => b.status === "active" || b.status === "paused").slice(0, 3);
@@ -159,6 +185,7 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
         </div>
 
         <StatsCards stats={stats} loading={statsQ.loading} />
+        <StatsOutcomes stats={stats ?? null} batches={batches} />
 
         <Tabs tabs={tabs} active={tab} onSelect={(t) => navigate(t)} label="Dashboard sections" />
 
@@ -194,7 +221,7 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
                       : "All your batches have finished. Start another one whenever you're ready."}
                   </EmptyState>
                 ) : (
-                  <BatchList batches={activeBatches} now={now} onViewEmails={viewEmails} onChanged={bump} compact />
+                  <BatchList batches={activeBatches} now={now} senders={senders ?? []} onViewEmails={viewEmails} onChanged={bump} compact />
                 )}
               </section>
             </div>
@@ -223,8 +250,14 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
               onCompose={openCompose}
               onViewEmails={viewEmails}
               onChanged={bump}
+              senders={senders ?? []}
             />
           )}
+          {tab === "senders" && (
+            <SendersView senders={senders} loading={sendersQ.loading} error={sendersQ.error} reload={sendersQ.reload} />
+          )}
+          {tab === "suppressions" && <SuppressionsView page={page} limit={limit} tick={tick} onQuery={setQuery("suppressions")} />}
+          {tab === "settings" && <SettingsView />}
         </div>
       </main>
       {composeOpen && (
@@ -232,6 +265,7 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
           draft={draft}
           setDraft={setDraft}
           planOptions={planOptions}
+          senders={senders}
           onClose={closeCompose}
           onScheduled={onScheduled}
         />

@@ -3,6 +3,7 @@ import { describeError } from "../api/client";
 import type { Batch, EmailPage, ScheduledEmail, SentEmail } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { useQuery } from "../hooks/useQuery";
+import { dualZoneTimes } from "../lib/sendingWindow";
 import { BatchFilter } from "./BatchFilter";
 import { EmptyState, ErrorState } from "./EmptyState";
 import { CalendarIcon, InboxIcon } from "./Icons";
@@ -42,6 +43,8 @@ export function EmailsView({ kind, batchId, page, limit, tick, now, batches, onQ
   const title = kind === "sent" ? "Sent emails" : "Scheduled emails";
   const cols = 5;
   const emails = data?.emails ?? [];
+  // Batches with a sending window: their times are shown in the window's zone too.
+  const zoneOf = new Map(batches.filter((b) => b.sendingWindow?.timezone).map((b) => [b.id, b.sendingWindow!.timezone]));
 
   // A page past the end (e.g. after emails were sent) goes back to the last page.
   const onQueryRef = useRef(onQuery);
@@ -117,7 +120,9 @@ export function EmailsView({ kind, batchId, page, limit, tick, now, batches, onQ
               {loading && !data ? (
                 <SkeletonRows cols={cols} />
               ) : (
-                emails.map((e) => <EmailRow key={e.id} email={e} kind={kind} now={now} />)
+                emails.map((e) => (
+                  <EmailRow key={e.id} email={e} kind={kind} now={now} windowZone={zoneOf.get(e.batchId) ?? null} />
+                ))
               )}
             </tbody>
           </table>
@@ -136,7 +141,7 @@ export function EmailsView({ kind, batchId, page, limit, tick, now, batches, onQ
   );
 }
 
-function EmailRow({ email, kind, now }: { email: ScheduledEmail | SentEmail; kind: Kind; now: number }) {
+function EmailRow({ email, kind, now, windowZone }: { email: ScheduledEmail | SentEmail; kind: Kind; now: number; windowZone: string | null }) {
   const sent = kind === "sent" ? (email as SentEmail) : null;
   const time = sent ? sent.sentTime ?? email.scheduledTime : email.scheduledTime;
   return (
@@ -150,9 +155,15 @@ function EmailRow({ email, kind, now }: { email: ScheduledEmail | SentEmail; kin
         <span className="truncate" title={email.subject}>
           {email.subject}
         </span>
+        {email.step !== undefined && email.step > 1 && (
+          <span className="hint" data-testid="email-step">
+            Follow-up {email.step - 1}
+          </span>
+        )}
       </td>
       <td>
         <TimeCell value={time} now={now} />
+        <WindowZoneTime value={time} zone={windowZone} />
       </td>
       <td>
         <StatusBadge status={email.status} />
@@ -170,5 +181,17 @@ function EmailRow({ email, kind, now }: { email: ScheduledEmail | SentEmail; kin
         </div>
       </td>
     </tr>
+  );
+}
+
+/** The time in the batch's sending-window zone, when it differs from the viewer's (data-testid `email-window-time`). */
+function WindowZoneTime({ value, zone }: { value: string | null | undefined; zone: string | null }) {
+  if (!value || !zone) return null;
+  const t = dualZoneTimes(Date.parse(value), zone);
+  if (!t.window) return null;
+  return (
+    <span className="hint window-time" data-testid="email-window-time" title={`In the sending window's zone, ${zone}`}>
+      {t.window}
+    </span>
   );
 }

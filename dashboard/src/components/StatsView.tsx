@@ -1,11 +1,11 @@
 import { useCallback, useId, useMemo, useRef, useState } from "react";
-import type { Stats } from "../api/types";
+import type { Batch, Stats } from "../api/types";
 import { lastHours, niceMax, type HourPoint } from "../lib/stats";
 import { formatHour } from "../lib/time";
 import { SkeletonLine } from "./Skeleton";
 
 export function StatsCards({ stats, loading }: { stats: Stats | null; loading: boolean }) {
-  const pending = stats ? stats.scheduled + stats.queued + stats.sending + (stats.paused ?? 0) : 0;
+  const pending = stats ? stats.scheduled + stats.queued + stats.sending + (stats.paused ?? 0) + (stats.held ?? 0) : 0;
   const cards: { key: string; label: string; value: number | undefined; hint?: string; tone: string }[] = [
     {
       key: "scheduled",
@@ -55,6 +55,33 @@ export function StatsCards({ stats, loading }: { stats: Stats | null; loading: b
         </div>
       ))}
     </section>
+  );
+}
+
+type Outcome = "suppressed" | "replied" | "held";
+const OUTCOMES: { key: Outcome; label: string }[] = [
+  { key: "suppressed", label: "Suppressed (unsubscribed or bounced)" },
+  { key: "replied", label: "Replied (follow-ups stopped)" },
+  { key: "held", label: "Held (sender failing)" },
+];
+
+/**
+ * Unsubscribes, bounces and replies: from the stats where the server counts them,
+ * else summed over the recent batches' counts. Hidden while all are zero.
+ * data-testid: stats-outcomes, stat-<suppressed|replied|held>-value.
+ */
+export function StatsOutcomes({ stats, batches }: { stats: Stats | null; batches: Batch[] }) {
+  const value = (k: Outcome) => (typeof stats?.[k] === "number" ? stats[k]! : batches.reduce((n, b) => n + (b.counts[k] ?? 0), 0));
+  const shown = OUTCOMES.map((o) => ({ ...o, n: value(o.key) })).filter((o) => o.n > 0);
+  if (shown.length === 0) return null;
+  return (
+    <p className="stats-outcomes muted" data-testid="stats-outcomes">
+      {shown.map((o) => (
+        <span key={o.key}>
+          {o.label}: <strong data-testid={`stat-${o.key}-value`}>{o.n.toLocaleString()}</strong>
+        </span>
+      ))}
+    </p>
   );
 }
 

@@ -1,4 +1,6 @@
-import type { User } from "../api/types";
+import type { User, Weekday } from "../api/types";
+import { browserTimeZone, WORKDAYS } from "../lib/sendingWindow";
+import type { StepDraft } from "../lib/steps";
 import { toDateTimeLocalValue } from "../lib/time";
 
 export interface ComposeDraft {
@@ -11,6 +13,35 @@ export interface ComposeDraft {
   startLocal: string;
   delaySeconds: string;
   hourlyLimit: string;
+  /** Chosen sender accounts (rotation when several); empty: the typed address. */
+  senderIds: string[];
+  /** Send only inside a weekly window (issue 15). */
+  windowOn: boolean;
+  windowZone: string;
+  windowDays: Weekday[];
+  windowStart: string;
+  windowEnd: string;
+  /** Up to this many extra seconds on each gap (`randomDelayMs`). */
+  jitterSeconds: string;
+  /** Follow-ups (issue 16). */
+  steps: StepDraft[];
+}
+
+/** The drafts' fields added with senders, windows and steps, at their defaults. */
+export function newerDraftFields(): Pick<
+  ComposeDraft,
+  "senderIds" | "windowOn" | "windowZone" | "windowDays" | "windowStart" | "windowEnd" | "jitterSeconds" | "steps"
+> {
+  return {
+    senderIds: [],
+    windowOn: false,
+    windowZone: browserTimeZone(),
+    windowDays: [...WORKDAYS],
+    windowStart: "09:00",
+    windowEnd: "17:00",
+    jitterSeconds: "0",
+    steps: [],
+  };
 }
 
 interface Remembered {
@@ -18,6 +49,13 @@ interface Remembered {
   senderName?: string;
   delaySeconds?: string;
   hourlyLimit?: string;
+  senderIds?: string[];
+  windowOn?: boolean;
+  windowZone?: string;
+  windowDays?: Weekday[];
+  windowStart?: string;
+  windowEnd?: string;
+  jitterSeconds?: string;
 }
 
 const KEY = "emailsched.compose";
@@ -39,6 +77,13 @@ export function rememberComposeDefaults(d: ComposeDraft): void {
       senderName: d.senderName.trim(),
       delaySeconds: d.delaySeconds,
       hourlyLimit: d.hourlyLimit,
+      senderIds: d.senderIds,
+      windowOn: d.windowOn,
+      windowZone: d.windowZone,
+      windowDays: d.windowDays,
+      windowStart: d.windowStart,
+      windowEnd: d.windowEnd,
+      jitterSeconds: d.jitterSeconds,
     };
     localStorage.setItem(KEY, JSON.stringify(r));
   } catch {
@@ -56,6 +101,7 @@ export function defaultStart(now = new Date()): string {
 
 export function newDraft(user: User | null, defaultHourlyLimit = 200): ComposeDraft {
   const r = load();
+  const base = newerDraftFields();
   return {
     senderEmail: r.senderEmail || user?.email || "",
     senderName: r.senderName ?? user?.name ?? "",
@@ -66,12 +112,20 @@ export function newDraft(user: User | null, defaultHourlyLimit = 200): ComposeDr
     startLocal: defaultStart(),
     delaySeconds: r.delaySeconds ?? "1",
     hourlyLimit: r.hourlyLimit ?? String(defaultHourlyLimit),
+    senderIds: Array.isArray(r.senderIds) ? r.senderIds : base.senderIds,
+    windowOn: r.windowOn ?? base.windowOn,
+    windowZone: r.windowZone || base.windowZone,
+    windowDays: Array.isArray(r.windowDays) ? r.windowDays : base.windowDays,
+    windowStart: r.windowStart || base.windowStart,
+    windowEnd: r.windowEnd || base.windowEnd,
+    jitterSeconds: r.jitterSeconds ?? base.jitterSeconds,
+    steps: [],
   };
 }
 
 /** After a successful schedule: a fresh message, same sender and pacing. */
 export function clearMessage(d: ComposeDraft): ComposeDraft {
-  return { ...d, subject: "", body: "", recipientsText: "", fileName: null, startLocal: defaultStart() };
+  return { ...d, subject: "", body: "", recipientsText: "", fileName: null, startLocal: defaultStart(), steps: [] };
 }
 
 export function isDraftDirty(d: ComposeDraft): boolean {

@@ -9,6 +9,12 @@ describe("hash routes", () => {
     expect(r.params.get("page")).toBe("2");
   });
 
+  it("knows the senders, suppressions and settings pages", () => {
+    expect(parseHash("#/senders").tab).toBe("senders");
+    expect(parseHash("#/suppressions?page=2").tab).toBe("suppressions");
+    expect(parseHash("#/settings").tab).toBe("settings");
+  });
+
   it("falls back to the overview", () => {
     expect(parseHash("").tab).toBe("overview");
     expect(parseHash("#/nope").tab).toBe("overview");

@@ -9,7 +9,11 @@ export type ComposeField =
   | "delayMs"
   | "hourlyLimit"
   | "senderEmail"
-  | "senderName";
+  | "senderName"
+  | "senderIds"
+  | "sendingWindow"
+  | "randomDelayMs"
+  | "steps";
 
 export interface RecipientError {
   index: number;
@@ -41,6 +45,14 @@ const DIRECT: Record<string, ComposeField> = {
   senderemail: "senderEmail",
   "sender.name": "senderName",
   sendername: "senderName",
+  senderids: "senderIds",
+  sendingwindow: "sendingWindow",
+  "sendingwindow.timezone": "sendingWindow",
+  "sendingwindow.days": "sendingWindow",
+  "sendingwindow.start": "sendingWindow",
+  "sendingwindow.end": "sendingWindow",
+  randomdelayms: "randomDelayMs",
+  steps: "steps",
 };
 
 /** `recipients[3]`, `recipients.3`, `body.recipients.3` → { base: "recipients", index: 3 }. */
@@ -57,7 +69,7 @@ export function parseFieldPath(field: string): { base: string; index: number | n
  * Sorts an API error's `details` onto the compose form's fields. `recipients[i]`
  * is looked up in `sentRecipients` (what was sent) to show the address itself.
  */
-export function mapErrorDetails(details: ErrorDetail[] | undefined, sentRecipients: string[] = []): MappedErrors {
+export function mapErrorDetails(details: ErrorDetail[] | undefined, sentRecipients: (string | { email: string })[] = []): MappedErrors {
   const out: MappedErrors = { fields: {}, recipients: [], general: [] };
   for (const d of details ?? []) {
     const message = d.message || "Invalid value";
@@ -72,11 +84,14 @@ export function mapErrorDetails(details: ErrorDetail[] | undefined, sentRecipien
       continue;
     }
     if (field === "recipients" && index !== null) {
-      const value = typeof d.value === "string" ? d.value : (sentRecipients[index] ?? null);
+      const sent = sentRecipients[index];
+      const value = typeof d.value === "string" ? d.value : sent === undefined ? null : typeof sent === "string" ? sent : sent.email;
       out.recipients.push({ index, value, message });
       continue;
     }
-    (out.fields[field] ??= []).push(message);
+    // `steps[0].body` is the second email of the sequence.
+    const where = field === "steps" && index !== null ? `Follow-up ${index + 1}: ` : "";
+    (out.fields[field] ??= []).push(where + message);
   }
   return out;
 }

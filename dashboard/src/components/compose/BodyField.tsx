@@ -1,4 +1,6 @@
 import { Field } from "./Field";
+import { MergeFieldsBar } from "./MergeFieldsBar";
+import { PreviewPanel } from "./PreviewPanel";
 import type { BodyView, ComposeForm } from "./useComposeForm";
 
 const VIEWS: { view: BodyView; label: string }[] = [
@@ -33,7 +35,7 @@ export function BodyField({ form }: { form: ComposeForm }) {
     </>
   );
   return (
-    <Field id="compose-body" label={label} actions={tabs} error={errors.body} errorTestId="error-body">
+    <Field id="compose-body" label={label} actions={tabs} error={errors.body} errorTestId="error-body" footer={<MergeFieldsBar form={form} />}>
       {(control) => (
         <div id="compose-body-panel" role="tabpanel" aria-label="Message editor">
           {bodyView === "write" ? (
@@ -43,19 +45,14 @@ export function BodyField({ form }: { form: ComposeForm }) {
               rows={9}
               value={draft.body}
               onChange={(e) => form.set("body", e.target.value)}
+              onFocus={() => form.merge.noteFocus("body")}
               ref={form.register("body")}
-              placeholder={"<h1>Hello!</h1>\n<p>Our spring sale starts today…</p>"}
+              placeholder={"<h1>Hello {{ first_name | default(\"there\") }}!</h1>\n<p>Our spring sale starts today…</p>"}
               spellCheck={false}
               data-testid="compose-body"
             />
           ) : (
-            <iframe
-              className="body-preview"
-              title="Email body preview"
-              sandbox=""
-              srcDoc={previewDocument(draft.body)}
-              data-testid="body-preview"
-            />
+            <PreviewPanel form={form} />
           )}
         </div>
       )}

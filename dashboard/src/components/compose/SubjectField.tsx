@@ -9,6 +9,7 @@ export function SubjectField({ form }: { form: ComposeForm }) {
           {...control}
           value={form.draft.subject}
           onChange={(e) => form.set("subject", e.target.value)}
+          onFocus={() => form.merge.noteFocus("subject")}
           ref={form.register("subject")}
           data-testid="compose-subject"
           data-autofocus

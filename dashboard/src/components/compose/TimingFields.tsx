@@ -5,6 +5,8 @@ import { localTimeZone, toDateTimeLocalValue } from "../../lib/time";
 import { FinishEstimate } from "../FinishEstimate";
 import { MAX_DELAY_SECONDS } from "./composeForm";
 import { Field } from "./Field";
+import { JitterField } from "./JitterField";
+import { WindowFields } from "./WindowFields";
 import type { ComposeForm } from "./useComposeForm";
 
 type QuickStart = { label: string; minutes: number } | { label: string; tomorrowAt: number };
@@ -113,7 +115,17 @@ export function TimingFields({ form, planOptions }: { form: ComposeForm; planOpt
           )}
         </Field>
       </div>
-      <FinishEstimate plan={form.plan} now={form.now} problem={form.parsed.valid.length > 0 ? timing.problem : null} />
+      <div className="grid-3">
+        <JitterField form={form} />
+      </div>
+      <WindowFields form={form} />
+      <FinishEstimate
+        plan={form.plan}
+        now={form.now}
+        problem={form.parsed.valid.length > 0 ? timing.problem : null}
+        windowZone={form.extras.window?.timezone ?? null}
+        rotation={form.via.accounts ? form.draft.senderIds.length : 1}
+      />
     </>
   );
 }

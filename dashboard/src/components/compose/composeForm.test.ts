@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ApiError } from "../../api/client";
 import { parseRecipients } from "../../lib/recipients";
 import { toDateTimeLocalValue } from "../../lib/time";
-import type { ComposeDraft } from "../composeDraft";
+import { newerDraftFields, type ComposeDraft } from "../composeDraft";
 import { buildScheduleRequest, describeRejection, firstInvalid, readTiming, validateCompose } from "./composeForm";
 
 const now = new Date(2025, 2, 4, 10, 30, 40).getTime();
@@ -19,6 +19,7 @@ function draft(over: Partial<ComposeDraft> = {}): ComposeDraft {
     startLocal: at(15 * 60_000),
     delaySeconds: "1.5",
     hourlyLimit: "200",
+    ...newerDraftFields(),
     ...over,
   };
 }
@@ -90,6 +91,71 @@ describe("the schedule request", () => {
   it("starts a passed start time now and sends a too old one as picked", () => {
     expect(startMs(send(draft({ startLocal: at(-30 * 60_000) })).startTime)).toBe(now);
     expect(startMs(send(draft({ startLocal: at(-2 * 3_600_000) })).startTime)).toBe(new Date(2025, 2, 4, 8, 30).getTime());
+  });
+});
+
+describe("senders, fields, windows and steps in the request", () => {
+  const accounts = { accounts: true };
+  const send = (d: ComposeDraft) => {
+    const { parsed, timing } = check(d);
+    return buildScheduleRequest(d, parsed.valid, timing, now);
+  };
+
+  it("sends senderIds instead of a typed sender, and needs one", () => {
+    const d = draft({ senderIds: ["s1", "s2"], senderEmail: "" });
+    const { parsed, timing, errors } = check(d);
+    expect(validateCompose(d, parsed, timing, accounts)).toEqual({});
+    expect(errors.senderEmail).toBeDefined(); // the typed path still checks the address
+    const req = buildScheduleRequest(d, parsed.valid, timing, now, accounts);
+    expect(req.senderIds).toEqual(["s1", "s2"]);
+    expect(req).not.toHaveProperty("sender");
+    expect(validateCompose(draft({ senderIds: [] }), parsed, timing, accounts).senderIds).toEqual(["Pick at least one sender"]);
+  });
+
+  it("adds the window, jitter and steps only when set", () => {
+    const plain = send(draft());
+    expect(plain).not.toHaveProperty("sendingWindow");
+    expect(plain).not.toHaveProperty("randomDelayMs");
+    expect(plain).not.toHaveProperty("steps");
+    const req = send(
+      draft({
+        windowOn: true,
+        windowZone: "Europe/Berlin",
+        windowDays: ["fri", "mon"],
+        windowStart: "09:00",
+        windowEnd: "17:30",
+        jitterSeconds: "2.5",
+        steps: [{ subject: "", body: "<p>Again</p>", wait: "2", unit: "days" }],
+      }),
+    );
+    expect(req.sendingWindow).toEqual({ timezone: "Europe/Berlin", days: ["mon", "fri"], start: "09:00", end: "17:30" });
+    expect(req.randomDelayMs).toBe(2500);
+    expect(req.steps).toEqual([{ body: "<p>Again</p>", waitSeconds: 172_800 }]);
+  });
+
+  it("names a bad window, jitter or step", () => {
+    const { errors } = check(
+      draft({ windowOn: true, windowDays: [], jitterSeconds: "-1", steps: [{ subject: "", body: "", wait: "1", unit: "hours" }] }),
+    );
+    expect(errors.sendingWindow).toEqual(["Pick at least one day"]);
+    expect(errors.randomDelayMs?.[0]).toContain("Enter 0 to");
+    expect(errors.steps).toEqual(["Follow-up 1: Write the follow-up"]);
+    expect(firstInvalid(errors)).toBe("steps");
+  });
+
+  it("sends recipients with their fields and maps the API's step and window errors", () => {
+    const recipients = [{ email: "ada@example.com", fields: { first_name: "Ada" } }];
+    const req = buildScheduleRequest(draft(), recipients, readTiming(draft(), now), now);
+    expect(req.recipients).toEqual(recipients);
+    const err = new ApiError(400, "invalid_request", "Bad", [
+      { field: "recipients[0]", message: "missing first_name" },
+      { field: "steps[0].body", message: "does not parse" },
+      { field: "sendingWindow.timezone", message: "unknown zone" },
+    ]);
+    const r = describeRejection(err, req);
+    expect(r.recipientErrors).toEqual([{ index: 0, value: "ada@example.com", message: "missing first_name" }]);
+    expect(r.errors.steps).toEqual(["Follow-up 1: does not parse"]);
+    expect(r.errors.sendingWindow).toEqual(["unknown zone"]);
   });
 });
 

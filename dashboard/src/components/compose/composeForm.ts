@@ -1,8 +1,10 @@
 import { ApiError, describeError } from "../../api/client";
-import type { ScheduleRequest } from "../../api/types";
+import type { Recipient, ScheduleRequest, SendingWindow } from "../../api/types";
 import { isValidEmail } from "../../lib/email";
 import { mapErrorDetails, type ComposeField, type RecipientError } from "../../lib/fieldErrors";
 import type { ParsedRecipients } from "../../lib/recipients";
+import { toSendingWindow, validateWindow, type WindowErrors } from "../../lib/sendingWindow";
+import { toSequenceSteps, validateStep, type StepErrors } from "../../lib/steps";
 import { effectiveStartMs, startTimeStatus, type StartTimeStatus } from "../../lib/startTime";
 import { parseDateTimeLocal, toIsoWithOffset } from "../../lib/time";
 import type { ComposeDraft } from "../composeDraft";
@@ -14,14 +16,18 @@ export type FieldErrors = Partial<Record<ComposeField, string[]>>;
 
 /** Form order: the first field with an error gets the focus. */
 export const FIELD_ORDER: ComposeField[] = [
+  "senderIds",
   "senderEmail",
   "senderName",
   "subject",
   "body",
+  "steps",
   "recipients",
   "startTime",
   "delayMs",
   "hourlyLimit",
+  "randomDelayMs",
+  "sendingWindow",
 ];
 
 /** The field whose error an edit of a draft key clears. */
@@ -34,7 +40,64 @@ export const FIELD_OF: Partial<Record<keyof ComposeDraft, ComposeField>> = {
   startLocal: "startTime",
   delaySeconds: "delayMs",
   hourlyLimit: "hourlyLimit",
+  senderIds: "senderIds",
+  jitterSeconds: "randomDelayMs",
+  windowZone: "sendingWindow",
+  windowDays: "sendingWindow",
+  windowStart: "sendingWindow",
+  windowEnd: "sendingWindow",
+  windowOn: "sendingWindow",
+  steps: "steps",
 };
+
+/** How the campaign is sent: through chosen sender accounts, or from a typed address. */
+export interface SendVia {
+  /** True when the user has sender accounts and picks among them. */
+  accounts: boolean;
+}
+
+export const TYPED_ADDRESS: SendVia = { accounts: false };
+
+/** The window, jitter and steps read from the draft (issues 15, 16). */
+export interface Extras {
+  window: SendingWindow | null;
+  windowErrors: WindowErrors;
+  jitterMs: number;
+  jitterOk: boolean;
+  stepErrors: StepErrors[];
+}
+
+export function readExtras(draft: ComposeDraft): Extras {
+  const windowErrors = draft.windowOn
+    ? validateWindow({ timezone: draft.windowZone, days: draft.windowDays, start: draft.windowStart, end: draft.windowEnd })
+    : {};
+  const ok = Object.keys(windowErrors).length === 0;
+  const win = draft.windowOn && ok
+    ? toSendingWindow({ timezone: draft.windowZone, days: draft.windowDays, start: draft.windowStart, end: draft.windowEnd })
+    : null;
+  const jitter = draft.jitterSeconds.trim() === "" ? 0 : Number(draft.jitterSeconds);
+  const jitterOk = Number.isFinite(jitter) && jitter >= 0 && jitter <= MAX_DELAY_SECONDS;
+  return {
+    window: win,
+    windowErrors,
+    jitterMs: jitterOk ? Math.round(jitter * 1000) : 0,
+    jitterOk,
+    stepErrors: draft.steps.map(validateStep),
+  };
+}
+
+/** The errors of the window, jitter and steps, in the form's shape. */
+function extrasErrors(draft: ComposeDraft, x: Extras, via: SendVia): FieldErrors {
+  const e: FieldErrors = {};
+  if (via.accounts && draft.senderIds.length === 0) e.senderIds = ["Pick at least one sender"];
+  if (via.accounts && draft.senderIds.length > 50) e.senderIds = ["Pick at most 50 senders"];
+  const win = Object.values(x.windowErrors);
+  if (win.length) e.sendingWindow = win as string[];
+  if (!x.jitterOk) e.randomDelayMs = [`Enter 0 to ${MAX_DELAY_SECONDS.toLocaleString()} seconds`];
+  const bad = x.stepErrors.findIndex((se) => Object.keys(se).length > 0);
+  if (bad >= 0) e.steps = [`Follow-up ${bad + 1}: ${Object.values(x.stepErrors[bad]).join(". ")}`];
+  return e;
+}
 
 export interface Timing {
   start: Date | null;
@@ -70,9 +133,14 @@ export function readTiming(draft: ComposeDraft, nowMs: number): Timing {
 }
 
 /** What the browser can check before sending; the API checks the rest. */
-export function validateCompose(draft: ComposeDraft, parsed: ParsedRecipients, timing: Timing): FieldErrors {
-  const e: FieldErrors = {};
-  if (!isValidEmail(draft.senderEmail.trim())) e.senderEmail = ["Enter the sender's email address"];
+export function validateCompose(
+  draft: ComposeDraft,
+  parsed: ParsedRecipients,
+  timing: Timing,
+  via: SendVia = TYPED_ADDRESS,
+): FieldErrors {
+  const e: FieldErrors = extrasErrors(draft, readExtras(draft), via);
+  if (!via.accounts && !isValidEmail(draft.senderEmail.trim())) e.senderEmail = ["Enter the sender's email address"];
   if (!draft.subject.trim()) e.subject = ["Add a subject"];
   if (!draft.body.trim()) e.body = ["Write the email body"];
   if (parsed.valid.length === 0)
@@ -93,20 +161,33 @@ export function validateCompose(draft: ComposeDraft, parsed: ParsedRecipients, t
 /** The request for a valid form, its start moved to now when it has just passed. */
 export function buildScheduleRequest(
   draft: ComposeDraft,
-  recipients: string[],
+  recipients: Recipient[],
   timing: Timing,
   nowMs: number,
+  via: SendVia = TYPED_ADDRESS,
 ): ScheduleRequest {
   if (!timing.start) throw new Error("buildScheduleRequest needs a start time");
-  return {
+  const req: ScheduleRequest = {
     subject: draft.subject.trim(),
     body: draft.body,
     recipients,
     startTime: toIsoWithOffset(new Date(effectiveStartMs(timing.start.getTime(), nowMs))),
     delayMs: Math.round(timing.delaySeconds * 1000),
     hourlyLimit: timing.hourlyLimit,
-    sender: { email: draft.senderEmail.trim(), name: draft.senderName.trim() },
   };
+  if (via.accounts) req.senderIds = [...draft.senderIds];
+  else req.sender = { email: draft.senderEmail.trim(), name: draft.senderName.trim() };
+  return { ...req, ...extrasRequest(draft) };
+}
+
+/** Only what the user turned on, so the original API's requests stay as they were. */
+function extrasRequest(draft: ComposeDraft): Partial<ScheduleRequest> {
+  const x = readExtras(draft);
+  const out: Partial<ScheduleRequest> = {};
+  if (x.window) out.sendingWindow = x.window;
+  if (x.jitterMs > 0) out.randomDelayMs = x.jitterMs;
+  if (draft.steps.length > 0) out.steps = toSequenceSteps(draft.steps);
+  return out;
 }
 
 export interface Rejection {

@@ -2,7 +2,7 @@ import type { ReactNode } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { toDateTimeLocalValue } from "../../lib/time";
-import type { ComposeDraft } from "../composeDraft";
+import { newerDraftFields, type ComposeDraft } from "../composeDraft";
 import { TimingFields } from "./TimingFields";
 import { useComposeForm, type ComposeForm } from "./useComposeForm";
 
@@ -19,6 +19,7 @@ const draft = (over: Partial<ComposeDraft> = {}): ComposeDraft => ({
   startLocal: at(15 * 60_000),
   delaySeconds: "1",
   hourlyLimit: "200",
+  ...newerDraftFields(),
   ...over,
 });
 

@@ -1,5 +1,7 @@
 import { useDeferredValue, useMemo, useRef, useState, type FormEvent } from "react";
-import type { ScheduleRequest, ScheduleResponse } from "../../api/types";
+import type { ScheduleRequest, ScheduleResponse, SenderAccount } from "../../api/types";
+import { withFields } from "../../lib/csvFields";
+import { estimateWithWindow } from "../../lib/sendingWindow";
 import { useNow } from "../../hooks/useNow";
 import type { ComposeField, RecipientError } from "../../lib/fieldErrors";
 import { parseRecipients } from "../../lib/recipients";
@@ -11,10 +13,12 @@ import {
   describeRejection,
   FIELD_OF,
   firstInvalid,
+  readExtras,
   readTiming,
   validateCompose,
   type FieldErrors,
 } from "./composeForm";
+import { useMergeFields } from "./useMergeFields";
 
 export type BodyView = "write" | "preview";
 
@@ -25,10 +29,12 @@ export interface ComposeFormOptions {
   /** Sends the request (the API client's `schedule`). */
   schedule: (req: ScheduleRequest) => Promise<ScheduleResponse>;
   onScheduled: (res: ScheduleResponse, req: ScheduleRequest) => void;
+  /** The user's sender accounts (null while loading or unavailable: the typed address). */
+  senders?: SenderAccount[] | null;
 }
 
 /** The compose form's state, validation and submit; the field components only render it. */
-export function useComposeForm({ draft, setDraft, planOptions, schedule, onScheduled }: ComposeFormOptions) {
+export function useComposeForm({ draft, setDraft, planOptions, schedule, onScheduled, senders = null }: ComposeFormOptions) {
   const now = useNow(15_000);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [recipientErrors, setRecipientErrors] = useState<RecipientError[]>([]);
@@ -36,24 +42,41 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
   const [submitting, setSubmitting] = useState(false);
   const [bodyView, setBodyView] = useState<BodyView>("write");
   const controls = useRef<Partial<Record<ComposeField, HTMLElement | null>>>({});
+  const [typeAddress, setTypeAddress] = useState(false);
+  const hasAccounts = !!senders && senders.length > 0;
+  const via = { accounts: hasAccounts && !typeAddress };
+  const extras = readExtras(draft);
 
   // Parsing a 100k-line paste must not hold up typing.
   const recipientsText = useDeferredValue(draft.recipientsText);
   const parsed = useMemo(() => parseRecipients(recipientsText), [recipientsText]);
   const hasRecipientsInput = draft.recipientsText.trim() !== "";
+  const merge = useMergeFields({
+    recipientsText,
+    subject: draft.subject,
+    body: draft.body,
+    setTemplate: (target, value) => set(target, value),
+    control: (target) => controls.current[target],
+    showEditor: () => setBodyView("write"),
+  });
+  const recipients = useMemo(() => withFields(parsed.valid, merge.table), [parsed.valid, merge.table]);
+  const rotation = via.accounts ? Math.max(1, draft.senderIds.length) : 1;
 
   const timing = readTiming(draft, now);
   const startMs = timing.start ? effectiveStartMs(timing.start.getTime(), now) : null;
+  // The window is a new object each render; its text is what matters.
+  const windowKey = JSON.stringify(extras.window);
   const plan = useMemo(() => {
     if (timing.problem || startMs === null || parsed.valid.length === 0) return null;
-    return summarizePlan({
-      count: parsed.valid.length,
-      startMs,
-      delayMs: Math.round(timing.delaySeconds * 1000),
-      hourlyLimit: timing.hourlyLimit,
-      ...planOptions,
-    });
-  }, [timing.problem, startMs, parsed.valid.length, timing.delaySeconds, timing.hourlyLimit, planOptions]);
+    // Rotation: each sender sends its share in turn, with its own limits.
+    const count = Math.ceil(parsed.valid.length / rotation);
+    const delayMs = Math.round(timing.delaySeconds * 1000) + Math.round(extras.jitterMs / 2);
+    const summary = summarizePlan({ count, startMs, delayMs, hourlyLimit: timing.hourlyLimit, ...planOptions });
+    const win = extras.window;
+    if (!win || summary.finishMs === null) return summary;
+    const finishMs = estimateWithWindow(startMs, count, summary.gapMs, win) ?? summary.finishMs;
+    return { ...summary, firstMs: estimateWithWindow(startMs, 1, 0, win) ?? summary.firstMs, finishMs };
+  }, [timing.problem, startMs, parsed.valid.length, timing.delaySeconds, timing.hourlyLimit, planOptions, rotation, extras.jitterMs, windowKey]);
 
   /** Sets one draft value and clears the error it answered. */
   const set = <K extends keyof ComposeDraft>(key: K, value: ComposeDraft[K]) => {
@@ -87,13 +110,13 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
     if (submitting) return;
     setGeneral([]);
     setRecipientErrors([]);
-    const invalid = validateCompose(draft, parsed, timing);
+    const invalid = validateCompose(draft, parsed, timing, via);
     setErrors(invalid);
     if (Object.keys(invalid).length > 0) {
       focus(firstInvalid(invalid));
       return;
     }
-    const req = buildScheduleRequest(draft, parsed.valid, timing, Date.now());
+    const req = buildScheduleRequest(draft, recipients, timing, Date.now(), via);
     setSubmitting(true);
     try {
       const res = await schedule(req);
@@ -124,6 +147,13 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
     plan,
     bodyView,
     setBodyView,
+    senders: senders ?? [],
+    via,
+    typeAddress,
+    setTypeAddress,
+    extras,
+    merge,
+    recipients,
     set,
     loadRecipients,
     register,
