@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from emailsched.errors import ServiceUnavailable
 from emailsched.ports import OutgoingMessage, ReceivedMessage
@@ -61,6 +62,15 @@ class SqsQueue:
             self._client.delete_message_batch(
                 QueueUrl=self.url,
                 Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)])
+
+    def depth(self) -> int:
+        """ApproximateNumberOfMessages: visible messages waiting (not delayed or in flight)."""
+        try:
+            attributes = self._client.get_queue_attributes(
+                QueueUrl=self.url, AttributeNames=["ApproximateNumberOfMessages"])
+        except (BotoCoreError, ClientError) as error:
+            raise ServiceUnavailable(f"SQS: {type(error).__name__}") from error
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
     def arn(self) -> str:
         attributes = self._client.get_queue_attributes(QueueUrl=self.url,

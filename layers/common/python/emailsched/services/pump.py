@@ -20,7 +20,9 @@ fails the chunk is handed back to `scheduled`; if the pump dies in between, the 
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,7 +32,10 @@ from emailsched.domain.messages import (
     WakeMessage,
     group_into_messages,
 )
-from emailsched.ports import Clock, OutgoingMessage, PumpLedger, Queue
+from emailsched.errors import ServiceUnavailable
+from emailsched.ports import Clock, Metrics, OutgoingMessage, PumpLedger, Queue
+
+log = logging.getLogger(__name__)
 
 CLAIM_CHUNK = 500
 # Between top-ups of a backlog held back by the in-flight cap: workers free a few messages'
@@ -67,8 +72,11 @@ class _TopUp:
 
 
 class PumpService:
-    def __init__(self, ledger: PumpLedger, queue: Queue, clock: Clock, config: PumpConfig):
+    def __init__(self, ledger: PumpLedger, queue: Queue, clock: Clock, config: PumpConfig,
+                 metrics: Metrics | None = None, depths: Mapping[str, Queue] | None = None):
+        """`depths`: gauge name -> queue whose depth each scheduled run reports."""
         self._ledger, self._queue, self._clock, self._config = ledger, queue, clock, config
+        self._metrics, self._depths = metrics, dict(depths or {})
 
     def run(self, max_enqueue: int | None = None,
             time_budget_seconds: float | None = None) -> PumpReport:
@@ -77,6 +85,7 @@ class PumpService:
         in-flight cap holds due emails back and the workers free room, until the budget
         is spent."""
         started = self._clock.now()
+        self._report_depths()
         taken_back = self._ledger.recover_lost(started, self._config.lost_after)
         top_up = self._top_up(max_enqueue, started, time_budget_seconds)
         enqueued, messages = top_up.enqueued, top_up.messages
@@ -115,6 +124,9 @@ class PumpService:
             wake = group_into_messages(
                 (DueRef(d.id, d.sender_id, d.wake_at, d.seq) for d in due), now)
             self._send(wake, [d.id for d in due])
+            if self._metrics is not None:
+                self._metrics.count("pump_top_ups")
+                self._metrics.count("pump_claimed", len(due))
             enqueued += len(due)
             messages += len(wake)
             in_flight += len(due)
@@ -134,6 +146,15 @@ class PumpService:
         finally:
             if not sent:
                 self._ledger.return_to_pump(ids)
+
+    def _report_depths(self) -> None:
+        if self._metrics is None:
+            return
+        for name, queue in self._depths.items():
+            try:
+                self._metrics.gauge(name, queue.depth())
+            except ServiceUnavailable as error:  # a metric is not worth a failed run
+                log.warning("cannot read %s: %s", name, error.message)
 
     def _out_of_time(self, started: datetime, budget: float | None) -> bool:
         return budget is not None and self._seconds_since(started) > budget
