@@ -50,6 +50,8 @@ def parser() -> argparse.ArgumentParser:
     choices.add_argument("--memory", type=int, help="MB per function (default 512)")
     choices.add_argument("--sender-concurrency", type=int,
                          help="most sender instances at once (default 5)")
+    choices.add_argument("--api-concurrency", type=int,
+                         help="most API containers at once (reserved concurrency, default 10)")
     choices.add_argument("--batching-window", type=int,
                          help="seconds the SQS poller may wait to fill a batch (default 1)")
     choices.add_argument("--subnet-ids", type=_ids, help="comma-separated: run in a VPC")
@@ -62,6 +64,15 @@ def parser() -> argparse.ArgumentParser:
     paths.add_argument("--layer-dir", type=Path, default=REPO / "layers" / "common")
     paths.add_argument("--build-dir", type=Path, default=HERE / "build")
     p.add_argument("--artifact-bucket", help="S3 bucket for a layer zip over 50 MB")
+    ops = p.add_argument_group("operations")
+    ops.add_argument("--alarm-email", metavar="ADDRESS",
+                     help="subscribe ADDRESS to the alarms' SNS topic (it must confirm)")
+    ops.add_argument("--no-dashboard", action="store_true", help="do not host the dashboard")
+    ops.add_argument("--no-cdn", action="store_true",
+                     help="serve the dashboard from S3 website hosting (HTTP) instead of "
+                          "CloudFront (HTTPS)")
+    ops.add_argument("--dashboard-dist", type=Path,
+                     help="an already built dashboard (dist/); default: npm run build")
     p.add_argument("--force", action="store_true", help="run chalice deploy even if unchanged")
     p.add_argument("--refresh-dependencies", action="store_true",
                    help="reinstall the layer's dependencies instead of reusing the cache")
@@ -76,12 +87,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(str(error)) from None
     choices = StageChoices(
         memory_mb=args.memory, sender_concurrency=args.sender_concurrency,
-        batching_window_seconds=args.batching_window, subnet_ids=args.subnet_ids,
+        batching_window_seconds=args.batching_window, api_concurrency=args.api_concurrency,
+        subnet_ids=args.subnet_ids,
         security_group_ids=args.security_group_ids, settings=dict(args.settings),
         unset=args.unset)
     options = Options(stage, choices, args.project_dir.resolve(), args.layer_dir.resolve(),
                       REPO / "pyproject.toml", args.build_dir.resolve(), args.artifact_bucket,
-                      args.force, args.refresh_dependencies)
+                      args.force, args.refresh_dependencies, alarm_email=args.alarm_email,
+                      dashboard=not args.no_dashboard, cdn=not args.no_cdn,
+                      dashboard_dir=REPO / "dashboard",
+                      dashboard_dist=args.dashboard_dist.resolve() if args.dashboard_dist
+                      else None)
     if args.package:
         package(options, args.package.resolve())
     else:

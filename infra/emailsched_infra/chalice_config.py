@@ -19,12 +19,25 @@ from emailsched_infra.stage import API_HANDLER, APP_NAME, FUNCTIONS, PUMP, SENDE
 API_TIMEOUT_SECONDS = 29
 # The pump runs every minute; one run must end before the next starts.
 PUMP_TIMEOUT_SECONDS = 60
+METRICS_NAMESPACE = "emailsched"
+# Postgres connections per container. A Lambda container serves one invocation at a time:
+# the API and the pump need one; the sender two (a message's pinned connection, and the
+# limiter rebuilding a lost window from the ledger meanwhile). No overflow anywhere, so
+# connections <= 1 x API concurrency + 2 x sender concurrency + 1 (pump).
+DB_POOLS: dict[str, dict[str, int]] = {
+    API_HANDLER: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
+    SENDER: {"DB_POOL_SIZE": 2, "DB_MAX_OVERFLOW": 0},
+    PUMP: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
+}
 DEFAULTS: dict[str, Any] = {
     "memory_mb": 512,
     # Each sender instance holds a few Postgres connections: this caps them, and the
     # event source's MaximumConcurrency keeps SQS from invoking past it (event_source.py).
     "sender_concurrency": 5,
     "batching_window_seconds": 1,
+    # Most API containers at once. Each holds one Postgres connection (DB_POOL_SIZE 1), so
+    # this bounds the API's share of the database's connections in a traffic spike.
+    "api_concurrency": 10,
     "subnet_ids": [],
     "security_group_ids": [],
 }
@@ -37,6 +50,7 @@ class StageChoices:
     memory_mb: int | None = None
     sender_concurrency: int | None = None
     batching_window_seconds: int | None = None
+    api_concurrency: int | None = None
     subnet_ids: list[str] | None = None
     security_group_ids: list[str] | None = None
     settings: dict[str, str] = field(default_factory=dict)  # non-secret environment
@@ -48,6 +62,7 @@ class Resolved:
     memory_mb: int
     sender_concurrency: int
     batching_window_seconds: int
+    api_concurrency: int
     subnet_ids: list[str]
     security_group_ids: list[str]
     settings: dict[str, str]
@@ -78,21 +93,31 @@ def resolve(choices: StageChoices, config: dict[str, Any], stage: Stage) -> Reso
     if resolved.sender_concurrency < 2:
         raise SystemExit("--sender-concurrency must be at least 2 (the least MaximumConcurrency "
                          "an SQS event source takes)")
+    if resolved.api_concurrency < 1:
+        raise SystemExit("--api-concurrency must be at least 1")
     if bool(resolved.subnet_ids) != bool(resolved.security_group_ids):
         raise SystemExit("give both --subnet-ids and --security-group-ids, or neither")
     return resolved
 
 
-def stage_config(stage: Stage, resolved: Resolved, layer_arn: str) -> dict[str, Any]:
-    """The stage's entry in config.json: everything but secret values."""
+def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
+                 secret_arn: str | None = None) -> dict[str, Any]:
+    """The stage's entry in config.json: everything but secret values. The functions find
+    those through APP_SECRET_ARN at cold start (emailsched.adapters.secrets)."""
+    environment = {**resolved.settings, "SEND_QUEUE_NAME": stage.queue_name,
+                   "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                   "POWERTOOLS_SERVICE_NAME": f"{APP_NAME}-{stage.name}"}
+    if secret_arn:
+        environment["APP_SECRET_ARN"] = secret_arn
     config: dict[str, Any] = {
         "api_gateway_stage": "api",
         "autogen_policy": False,
         "lambda_memory_size": resolved.memory_mb,
         "layers": [layer_arn],
-        "environment_variables": {**resolved.settings, "SEND_QUEUE_NAME": stage.queue_name},
+        "environment_variables": environment,
         "lambda_functions": {
-            API_HANDLER: {"lambda_timeout": API_TIMEOUT_SECONDS},
+            API_HANDLER: {"lambda_timeout": API_TIMEOUT_SECONDS,
+                          "reserved_concurrency": resolved.api_concurrency},
             SENDER: {"lambda_timeout": SENDER_TIMEOUT_SECONDS,
                      "reserved_concurrency": resolved.sender_concurrency},
             PUMP: {"lambda_timeout": PUMP_TIMEOUT_SECONDS},
@@ -103,6 +128,7 @@ def stage_config(stage: Stage, resolved: Resolved, layer_arn: str) -> dict[str, 
             "memory_mb": resolved.memory_mb,
             "sender_concurrency": resolved.sender_concurrency,
             "batching_window_seconds": resolved.batching_window_seconds,
+            "api_concurrency": resolved.api_concurrency,
             "subnet_ids": resolved.subnet_ids,
             "security_group_ids": resolved.security_group_ids,
             "settings": resolved.settings,
@@ -110,6 +136,8 @@ def stage_config(stage: Stage, resolved: Resolved, layer_arn: str) -> dict[str, 
     }
     for function in FUNCTIONS:
         config["lambda_functions"][function]["iam_policy_file"] = stage.policy_file(function)
+        config["lambda_functions"][function]["environment_variables"] = {
+            name: str(value) for name, value in DB_POOLS[function].items()}
     if resolved.vpc:
         config["subnet_ids"] = resolved.subnet_ids
         config["security_group_ids"] = resolved.security_group_ids

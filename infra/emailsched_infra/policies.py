@@ -21,6 +21,8 @@ SENDER_QUEUE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage",
 SENDER_DEAD_LETTER_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
 # The pump sends in batches of ten; SendMessageBatch is authorised as sqs:SendMessage.
 PUMP_QUEUE_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+# Settings at cold start (emailsched.adapters.secrets): the one secret of the stage.
+SECRET_ACTIONS = ["secretsmanager:GetSecretValue"]
 LOG_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
 # What AWSLambdaVPCAccessExecutionRole grants: Lambda manages the function's network
 # interfaces with the function's role. These actions take no resource-level scoping.
@@ -36,19 +38,23 @@ class PolicyRefs:
     send_queue: Any
     dead_letter_queue: Any
     log_groups: dict[str, list[Any]]  # function -> [log group ARN, its streams' ARN]
+    app_secret: Any = None  # the stage's secret: every function reads it at cold start
 
 
-def concrete_refs(stage: Stage, account: str, partition: str = "aws") -> PolicyRefs:
+def concrete_refs(stage: Stage, account: str, partition: str = "aws",
+                  secret_arn: str | None = None) -> PolicyRefs:
     prefix = f"arn:{partition}:sqs:{stage.region}:{account}"
     logs = f"arn:{partition}:logs:{stage.region}:{account}:log-group:/aws/lambda"
     return PolicyRefs(
         send_queue=f"{prefix}:{stage.queue_name}",
         dead_letter_queue=f"{prefix}:{stage.dead_letter_queue_name}",
         log_groups={fn: [f"{logs}/{stage.function_name(fn)}",
-                         f"{logs}/{stage.function_name(fn)}:*"] for fn in FUNCTIONS})
+                         f"{logs}/{stage.function_name(fn)}:*"] for fn in FUNCTIONS},
+        app_secret=secret_arn)
 
 
-def cloudformation_refs(stage: Stage, send_queue: str, dead_letter_queue: str) -> PolicyRefs:
+def cloudformation_refs(stage: Stage, send_queue: str, dead_letter_queue: str,
+                        app_secret: str | None = None) -> PolicyRefs:
     """`send_queue` and `dead_letter_queue` are the logical ids of the queue resources."""
     logs = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda"
     return PolicyRefs(
@@ -56,7 +62,8 @@ def cloudformation_refs(stage: Stage, send_queue: str, dead_letter_queue: str) -
         dead_letter_queue={"Fn::GetAtt": [dead_letter_queue, "Arn"]},
         log_groups={fn: [{"Fn::Sub": f"{logs}/{stage.function_name(fn)}"},
                          {"Fn::Sub": f"{logs}/{stage.function_name(fn)}:*"}]
-                    for fn in FUNCTIONS})
+                    for fn in FUNCTIONS},
+        app_secret={"Ref": app_secret} if app_secret else None)
 
 
 def _statement(sid: str, actions: list[str], resources: list[Any]) -> dict[str, Any]:
@@ -76,6 +83,8 @@ def function_policies(refs: PolicyRefs, vpc: bool) -> dict[str, dict[str, Any]]:
     for function in FUNCTIONS:
         statements = [_statement("WriteOwnLogs", LOG_ACTIONS, refs.log_groups[function]),
                       *own[function]]
+        if refs.app_secret is not None:
+            statements.append(_statement("ReadAppSecret", SECRET_ACTIONS, [refs.app_secret]))
         if vpc:
             statements.append(_statement("ManageVpcInterfaces", VPC_ACTIONS, ["*"]))
         policies[function] = {"Version": "2012-10-17", "Statement": statements}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -11,12 +12,26 @@ from typing import Any
 
 import boto3
 
-from emailsched_infra import chalice_config, chalice_run, event_source, layer, settings_check
+from emailsched_infra import (
+    alarms,
+    chalice_config,
+    chalice_run,
+    dashboard_site,
+    event_source,
+    layer,
+    settings_check,
+)
 from emailsched_infra.chalice_config import StageChoices
 from emailsched_infra.policies import cloudformation_refs, concrete_refs, function_policies
-from emailsched_infra.stack import ensure_secret, ensure_stage_queues, function_environments
+from emailsched_infra.stack import ensure_secret, ensure_stage_queues
 from emailsched_infra.stage import FUNCTIONS, SENDER, Stage
-from emailsched_infra.template import DEAD_LETTER_QUEUE, LAYER_FILE, SEND_QUEUE, merge_template
+from emailsched_infra.template import (
+    APP_SECRET,
+    DEAD_LETTER_QUEUE,
+    LAYER_FILE,
+    SEND_QUEUE,
+    merge_template,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,11 @@ class Options:
     artifact_bucket: str | None = None
     force: bool = False
     refresh_dependencies: bool = False
+    alarm_email: str | None = None
+    dashboard: bool = True  # host the dashboard (--no-dashboard: not)
+    cdn: bool = True  # CloudFront in front of the bucket (--no-cdn: S3 website hosting)
+    dashboard_dir: Path | None = None  # dashboard/ to build
+    dashboard_dist: Path | None = None  # an already built dist/ (skips the build)
 
 
 def _report(step: str, changed: bool, detail: str) -> None:
@@ -61,15 +81,24 @@ def deploy(options: Options) -> None:
     queues = ensure_stage_queues(session.client("sqs"), stage)
     _report("queues", queues.changed, queues.send_url)
 
+    site = None
+    if options.dashboard:
+        cloudfront = session.client("cloudfront") if options.cdn else None
+        site = dashboard_site.ensure_site(session.client("s3"), cloudfront, stage, account)
+        _report("dashboard", site.changed, f"s3://{site.bucket} {site.url}")
+        resolved = _with_origin(resolved, site.origin)
+
     lambda_client = session.client("lambda")
     layer_arn, published = layer.publish(lambda_client, session.client("s3"), stage.layer_name,
                                          _build_layer(options), options.artifact_bucket)
     _report("layer", published, layer_arn)
 
-    policies = function_policies(concrete_refs(stage, account, partition), resolved.vpc)
+    policies = function_policies(concrete_refs(stage, account, partition, secret.arn),
+                                 resolved.vpc)
     chalice_config.write(options.project_dir, config, stage,
-                         chalice_config.stage_config(stage, resolved, layer_arn), policies)
-    _chalice_deploy(options, lambda_client, secret.version_id, secret.values)
+                         chalice_config.stage_config(stage, resolved, layer_arn, secret.arn),
+                         policies)
+    _chalice_deploy(options, lambda_client, secret.version_id)
 
     sender_arn = lambda_client.get_function(
         FunctionName=stage.function_name(SENDER))["Configuration"]["FunctionArn"]
@@ -78,9 +107,43 @@ def deploy(options: Options) -> None:
         event_source.wanted(resolved.batching_window_seconds, resolved.sender_concurrency))
     _report("event source", mapping.changed, f"{mapping.uuid} ReportBatchItemFailures")
 
+    watched = alarms.ensure_alarms(session.client("cloudwatch"), session.client("sns"), stage,
+                                   options.alarm_email)
+    _report("alarms", watched.changed, f"{len(watched.names)} alarms to {watched.topic_arn}")
 
-def _chalice_deploy(options: Options, lambda_client: Any, secret_version: str,
-                    secrets: dict[str, str]) -> None:
+    if site is not None:
+        dist = options.dashboard_dist or dashboard_site.build(
+            options.dashboard_dir or options.project_dir.parent / "dashboard")
+        config_js = dashboard_site.config_js(api_url(options.project_dir, stage),
+                                             resolved.settings.get("GOOGLE_CLIENT_ID"))
+        uploaded, kept = dashboard_site.upload(
+            session.client("s3"), session.client("cloudfront") if options.cdn else None,
+            site, dist, config_js)
+        _report("dashboard files", bool(uploaded), f"{uploaded} uploaded, {kept} unchanged")
+        print(f"open           {site.url}", flush=True)
+
+
+def _with_origin(resolved: chalice_config.Resolved, origin: str) -> chalice_config.Resolved:
+    """DASHBOARD_ORIGINS with the hosted dashboard's origin added (kept if already there)."""
+    origins = [o.strip() for o in resolved.settings.get("DASHBOARD_ORIGINS", "").split(",")
+               if o.strip()]
+    if origin in origins:
+        return resolved
+    settings = {**resolved.settings, "DASHBOARD_ORIGINS": ",".join([*origins, origin])}
+    return dataclasses.replace(resolved, settings=settings)
+
+
+def api_url(project_dir: Path, stage: Stage) -> str:
+    """The REST API's URL from Chalice's record of the deploy."""
+    record = json.loads((project_dir / ".chalice" / "deployed" / f"{stage.name}.json")
+                        .read_text())
+    for resource in record.get("resources", []):
+        if resource.get("resource_type") == "rest_api":
+            return str(resource["rest_api_url"])
+    raise SystemExit(f"no REST API in Chalice's record of stage {stage.name}")
+
+
+def _chalice_deploy(options: Options, lambda_client: Any, secret_version: str) -> None:
     stage, project_dir = options.stage, options.project_dir
     digest = chalice_run.fingerprint(project_dir, stage, secret_version)
     if not options.force and chalice_run.already_deployed(lambda_client, project_dir, stage,
@@ -88,7 +151,10 @@ def _chalice_deploy(options: Options, lambda_client: Any, secret_version: str,
         _report("chalice", False, f"functions carry fingerprint {digest[:12]}")
         return
     committed = chalice_config.load(project_dir)
-    config = chalice_run.with_secrets(committed, stage, function_environments(secrets),
+    # No secret values: the functions read them through APP_SECRET_ARN at cold start. The
+    # secret's version is in the fingerprint, so a changed secret redeploys (new containers
+    # read the new values).
+    config = chalice_run.with_secrets(committed, stage, {},
                                       {chalice_run.FINGERPRINT_TAG: digest})
     policies = {fn: json.loads((project_dir / ".chalice" / stage.policy_file(fn)).read_text())
                 for fn in FUNCTIONS}
@@ -117,7 +183,7 @@ def package(options: Options, out: Path) -> Path:
     placeholder = f"arn:aws:lambda:{stage.region}:000000000000:layer:{stage.layer_name}:1"
     entry = chalice_config.stage_config(stage, resolved, placeholder)
     config = {**config, "stages": {stage.name: entry}}
-    refs = cloudformation_refs(stage, SEND_QUEUE, DEAD_LETTER_QUEUE)
+    refs = cloudformation_refs(stage, SEND_QUEUE, DEAD_LETTER_QUEUE, APP_SECRET)
     with chalice_run.staged(options.project_dir, stage, config,
                             function_policies(refs, resolved.vpc)) as staging:
         merge = staging / "merge.json"

@@ -14,7 +14,6 @@ from typing import Any
 from emailsched.adapters.queues import dead_letter_attributes, send_queue_attributes
 from emailsched_infra import event_source
 from emailsched_infra.chalice_config import Resolved
-from emailsched_infra.stack import SECRET_SCOPE
 from emailsched_infra.stage import API_HANDLER, PUMP, RUNTIME, SENDER, Stage
 
 SEND_QUEUE, DEAD_LETTER_QUEUE = "SendQueue", "DeadLetterQueue"
@@ -59,16 +58,9 @@ def _secret(stage: Stage) -> dict[str, Any]:
 
 
 def _secret_environment(function: str) -> dict[str, Any]:
-    environment: dict[str, Any] = {}
-    for name, functions in SECRET_SCOPE.items():
-        if function not in functions:
-            continue
-        value: Any = {"Fn::Sub": f"{{{{resolve:secretsmanager:${{{APP_SECRET}}}"
-                                 f":SecretString:{name}}}}}"}
-        if name in OPTIONAL:
-            value = {"Fn::If": [OPTIONAL[name], value, {"Ref": "AWS::NoValue"}]}
-        environment[name] = value
-    return environment
+    # Only the secret's ARN: the function reads the values at cold start
+    # (emailsched.adapters.secrets), so none is in its configuration.
+    return {"APP_SECRET_ARN": {"Ref": APP_SECRET}}
 
 
 def _function(stage: Stage, function: str) -> dict[str, Any]:
@@ -87,8 +79,6 @@ def merge_template(stage: Stage, resolved: Resolved) -> dict[str, Any]:
         resolved.batching_window_seconds, resolved.sender_concurrency)}}
     return {
         "Parameters": _parameters(),
-        "Conditions": {condition: {"Fn::Not": [{"Fn::Equals": [{"Ref": PARAMETERS[name]}, ""]}]}
-                       for name, condition in OPTIONAL.items()},
         "Resources": {
             DEAD_LETTER_QUEUE: _queue(stage.dead_letter_queue_name, dead_letter_attributes()),
             SEND_QUEUE: _queue(stage.queue_name, send_queue_attributes("<dead-letter>")),

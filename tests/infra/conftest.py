@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 from tests.infra.support import (
+    ALARM_EMAIL,
     CHOICES,
     REPO,
     SECRETS,
@@ -94,6 +95,12 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO / "layers" / "common" / "python" / "emailsched",
                     root / "layer" / "python" / "emailsched",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    # A built dashboard stand-in (the real build is `npm run build`, checked elsewhere).
+    dist = root / "dashboard-dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text('<!doctype html><script src="/config.js"></script>'
+                                     '<script type="module" src="/assets/app-1.js"></script>')
+    (dist / "assets" / "app-1.js").write_text("console.log('emailsched');\n")
     return root
 
 
@@ -101,9 +108,11 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def deployed(aws: dict[str, str], session: Any, snapshot: Path) -> Deployed:
     """deploy.py run against moto with secrets and stage choices, then again bare."""
     project, layer = snapshot / "functions", snapshot / "layer"
-    first = run_deploy(CHOICES, {**aws, **SECRETS}, project, layer)
+    dist = ["--dashboard-dist", str(snapshot / "dashboard-dist")]
+    first = run_deploy([*CHOICES, *dist, "--alarm-email", ALARM_EMAIL], {**aws, **SECRETS},
+                       project, layer)
     before = account_state(session, aws)
-    second = run_deploy([], aws, project, layer)
+    second = run_deploy(dist, aws, project, layer)
     return Deployed(first, second, before, account_state(session, aws), project)
 
 

@@ -19,11 +19,13 @@ SECRETS = {
     "REDIS_URL": "redis://cache.internal:6379/0",
     "SESSION_SECRET": "s" * 40,
 }
+ALARM_EMAIL = "oncall@example.com"
 SUBNETS = "subnet-0123456789abcdef0,subnet-0fedcba9876543210"
 SECURITY_GROUP = "sg-0123456789abcdef0"
 CHOICES = ["--set", "GOOGLE_CLIENT_ID=client.apps.example", "--set", "PUMP_MAX_IN_FLIGHT=5000",
            "--subnet-ids", SUBNETS, "--security-group-ids", SECURITY_GROUP,
-           "--sender-concurrency", "4", "--batching-window", "2", "--memory", "1024"]
+           "--sender-concurrency", "4", "--batching-window", "2", "--memory", "1024",
+           "--api-concurrency", "7"]
 
 
 def client(session: Any, aws: dict[str, str], service: str) -> Any:
@@ -61,7 +63,23 @@ def account_state(session: Any, aws: dict[str, str]) -> dict[str, Any]:
     apis = {api["id"]: [d["id"] for d in apigateway.get_deployments(restApiId=api["id"])
                         ["items"]] for api in apigateway.get_rest_apis()["items"]}
     iam = client(session, aws, "iam")
+    cloudwatch, s3 = client(session, aws, "cloudwatch"), client(session, aws, "s3")
+    sns = client(session, aws, "sns")
+    topics = {t["TopicArn"]: sns.list_subscriptions_by_topic(TopicArn=t["TopicArn"])
+              ["Subscriptions"] for t in sns.list_topics()["Topics"]}
+    buckets = {b["Name"]: [(o["Key"], o["ETag"], str(o["LastModified"]))
+                           for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])]
+               for b in s3.list_buckets()["Buckets"]}
+    distributions = client(session, aws, "cloudfront").list_distributions()[
+        "DistributionList"].get("Items", [])
     return json.loads(json.dumps({
+        "alarms": cloudwatch.describe_alarms()["MetricAlarms"],
+        "dashboards": [(d["DashboardName"], cloudwatch.get_dashboard(
+            DashboardName=d["DashboardName"])["DashboardBody"])
+            for d in cloudwatch.list_dashboards()["DashboardEntries"]],
+        "topics": topics, "buckets": buckets,
+        "distributions": [(d["Id"], d["ETag"] if "ETag" in d else d.get("Status"))
+                          for d in distributions],
         "queues": queues, "functions": functions, "layers": layers,
         "mappings": lam.list_event_source_mappings()["EventSourceMappings"],
         "rules": client(session, aws, "events").list_rules()["Rules"],

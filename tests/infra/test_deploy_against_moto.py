@@ -68,10 +68,15 @@ def test_functions_get_their_environment_timeouts_memory_and_vpc(
         assert env["SEND_QUEUE_NAME"] == QUEUE
         assert env["GOOGLE_CLIENT_ID"] == "client.apps.example"
         assert env["PUMP_MAX_IN_FLIGHT"] == "5000"
-        assert env["DATABASE_URL"] == SECRETS["DATABASE_URL"]
-        assert env["REDIS_URL"] == SECRETS["REDIS_URL"]
-        # Only the API signs sessions.
-        assert ("SESSION_SECRET" in env) == (role == "api")
+        # No secret value in any configuration: only the secret's ARN.
+        assert env["APP_SECRET_ARN"].startswith(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:emailsched/test/app")
+        for value in SECRETS.values():
+            assert value not in json.dumps(config)
+        assert not {"DATABASE_URL", "REDIS_URL", "SESSION_SECRET", "SMTP_PASSWORD"} & set(env)
+        assert env["DB_POOL_SIZE"] == ("2" if role == "sender" else "1")
+        assert env["DB_MAX_OVERFLOW"] == "0"
+        assert env["POWERTOOLS_SERVICE_NAME"] == "emailsched-test"
         assert not any(key.startswith("AWS_") for key in env)
         assert config["Timeout"] == timeouts[role]
         assert config["MemorySize"] == 1024
@@ -84,6 +89,8 @@ def test_sender_has_reserved_concurrency(deployed: Deployed, session: Any,
                                          aws: dict[str, str]) -> None:
     found = _function(session, aws, FUNCTIONS["sender"])
     assert found["Concurrency"]["ReservedConcurrentExecutions"] == 4
+    api = _function(session, aws, FUNCTIONS["api"])
+    assert api["Concurrency"]["ReservedConcurrentExecutions"] == 7
 
 
 def test_sender_event_source_reports_batch_item_failures(
@@ -139,7 +146,8 @@ def test_rest_api_is_deployed_to_its_stage(deployed: Deployed, session: Any,
 def test_second_run_changes_nothing(deployed: Deployed) -> None:
     steps = dict(re.findall(r"^(\w[\w ]*?) +(changed|unchanged) ", deployed.second, re.M))
     assert steps == dict.fromkeys(
-        ["secret", "queues", "layer", "chalice", "event source"], "unchanged"), deployed.second
+        ["secret", "queues", "dashboard", "layer", "chalice", "event source", "alarms",
+         "dashboard files"], "unchanged"), deployed.second
     assert deployed.after_second == deployed.before_second
 
 

@@ -102,11 +102,10 @@ def test_functions_use_the_layer_and_read_secrets_from_secrets_manager(packaged:
         assert properties["FunctionName"] == name
         assert properties["Layers"] == [{"Ref": "CommonLayer"}]
         env = properties["Environment"]["Variables"]
-        assert env["DATABASE_URL"] == {
-            "Fn::Sub": "{{resolve:secretsmanager:${AppSecret}:SecretString:DATABASE_URL}}"}
+        # Only the secret's ARN: the functions read the values at cold start (issue 19).
+        assert env["APP_SECRET_ARN"] == {"Ref": "AppSecret"}
+        assert not {"DATABASE_URL", "REDIS_URL", "SESSION_SECRET", "SMTP_PASSWORD"} & set(env)
         assert env["SEND_QUEUE_NAME"] == "emailsched-test-send"
-        assert ("SESSION_SECRET" in env) == (logical == "APIHandler")
-        assert ("SMTP_PASSWORD" in env) == (logical == "Sender")
         assert properties["VpcConfig"]["SecurityGroupIds"] == ["sg-0123456789abcdef0"]
 
 
@@ -129,7 +128,10 @@ def test_each_role_gets_least_privilege(packaged: Path) -> None:
                                         "ManageVpcInterfaces"}),
                           ("ApiHandlerRole", {"WriteOwnLogs", "ManageVpcInterfaces"})):
         statements = _statements(resources, role)
-        assert {s["Sid"] for s in statements} == allowed
+        assert {s["Sid"] for s in statements} == allowed | {"ReadAppSecret"}
+        secret = next(s for s in statements if s["Sid"] == "ReadAppSecret")
+        assert secret["Action"] == ["secretsmanager:GetSecretValue"]
+        assert secret["Resource"] == [{"Ref": "AppSecret"}]
         for statement in statements:
             # Only ENI management, which IAM cannot scope, may name every resource.
             assert statement["Resource"] != ["*"] or statement["Sid"] == "ManageVpcInterfaces"
