@@ -4,6 +4,8 @@ Every test here is marked `reliability` and names its scenario with
 `@pytest.mark.scenario("<number>. ...")`; the `figures` fixture it receives files what it
 measured under that name, with the time the scenario took. Scenarios run in the order of
 their numbers (the issue's), so that the ones sharing the `steady` stack come last.
+A scenario marked `@on_both_emulators` (stack.py) runs on moto and on LocalStack, and the
+summary has a row for each.
 """
 
 from __future__ import annotations
@@ -72,12 +74,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 class ScenarioFigures:
     """What one scenario measured, filed under its name."""
 
-    def __init__(self, collector: Collector, scenario: str):
+    def __init__(self, collector: Collector, scenario: str, emulator: str):
         self.scenario = scenario
+        self.emulator = emulator
         self._collector = collector
 
     def record(self, figures: dict[str, int] | None = None, **notes: Any) -> None:
-        self._collector.record(self.scenario, figures=figures, **notes)
+        self._collector.record(self.scenario, self.emulator, figures=figures, **notes)
 
     def outcome(self, outcome: Outcome, **notes: Any) -> None:
         """The outcome's figures and `notes`; for an outcome that is not clean, the
@@ -88,14 +91,29 @@ class ScenarioFigures:
 
 
 @pytest.fixture
-def figures(request: pytest.FixtureRequest) -> Iterator[ScenarioFigures]:
+def emulator() -> str:
+    """The AWS emulator a scenario's SQS is on: moto, unless the test is parametrised over
+    both (`@on_both_emulators`)."""
+    return "moto"
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest, emulator: str) -> Iterator[ScenarioFigures]:
     marker = request.node.get_closest_marker("scenario")
     name = marker.args[0] if marker else request.node.name
     collector = request.config.stash[COLLECTOR]
     started = time.monotonic()
-    yield ScenarioFigures(collector, name)
-    collector.timed(name, time.monotonic() - started,
+    yield ScenarioFigures(collector, name, emulator)
+    collector.timed(name, emulator, time.monotonic() - started,
                     passed=request.node.stash.get(PASSED, False))
+
+
+def aws_url(request: pytest.FixtureRequest, shared: SharedServices, emulator: str) -> str:
+    """The shared moto, or the session's LocalStack (started on first use)."""
+    if emulator == "moto":
+        return shared.moto_url
+    assert emulator == "localstack", emulator
+    return str(request.getfixturevalue("localstack_url"))
 
 
 @pytest.fixture(scope="package")
@@ -127,9 +145,30 @@ def steady(shared_services: SharedServices,
         launcher.close()
 
 
+@pytest.fixture(scope="package")
+def steady_localstack(request: pytest.FixtureRequest, shared_services: SharedServices,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    """`steady`, with its SQS on LocalStack: started only if a scenario on both asks."""
+    launcher = Launcher(shared_services, tmp_path_factory.mktemp("steady-localstack"),
+                        aws_url(request, shared_services, "localstack"))
+    try:
+        yield launcher("steady-localstack", env=STEADY_ENV, workers=2, concurrency=2)
+    finally:
+        launcher.close()
+
+
 @pytest.fixture
-def launch(shared_services: SharedServices, tmp_path: Path) -> Iterator[Launcher]:
-    launcher = Launcher(shared_services, tmp_path)
+def steady_on(request: pytest.FixtureRequest, emulator: str) -> Scenario:
+    """The steady stack on the scenario's emulator."""
+    name = "steady" if emulator == "moto" else f"steady_{emulator}"
+    scenario: Scenario = request.getfixturevalue(name)
+    return scenario
+
+
+@pytest.fixture
+def launch(request: pytest.FixtureRequest, shared_services: SharedServices, tmp_path: Path,
+           emulator: str) -> Iterator[Launcher]:
+    launcher = Launcher(shared_services, tmp_path, aws_url(request, shared_services, emulator))
     try:
         yield launcher
     finally:

@@ -2,13 +2,19 @@
 product's processes (API, pump, two or more workers) started from emailsched's Cluster.
 
 Most scenarios share the session's services (the machine's Postgres and Redis where they
-answer, else embedded ones; one moto server) and keep apart by database, key prefix and
-queue name. Scenarios that restart or kill the services get `OwnServices`, embedded ones
-under the scenario's folder that can be stopped, killed and started again.
+answer, else embedded ones; one moto server, and one LocalStack for the scenarios that also
+run on it) and keep apart by database, key prefix and queue name. Scenarios that restart or
+kill the services get `OwnServices`, embedded ones under the scenario's folder that can be
+stopped, killed and started again.
+
+The scenarios that exercise SQS's semantics (worker kills: visibility timeouts and
+redelivery; poison messages: dead-lettering; concurrent pumps: what lands on the queue) run
+on both emulators, `@on_both_emulators`; the rest, and the long ones, on moto.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 import uuid
@@ -19,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 
 from emailsched.local.embedded import (
@@ -56,6 +63,13 @@ RELIABILITY_ENV = {
 }
 SETTLE_GRACE_SECONDS = 2.0  # a duplicate would arrive within this after the last send
 DEFAULT_WINDOW_SECONDS = 3600  # the product's, where a scenario does not shorten it
+# As tests/conftest.py's `aws_services`: EMAILSCHED_TEST_AWS=moto leaves LocalStack out.
+EMULATORS = [name.strip() for name in
+             os.environ.get("EMAILSCHED_TEST_AWS", "moto,localstack").split(",")
+             if name.strip()]
+# A scenario run once per emulator: the `emulator` fixture (moto unless parametrised)
+# picks the SQS that `launch` (and `steady_on`) give it.
+on_both_emulators = pytest.mark.parametrize("emulator", EMULATORS)
 
 
 @dataclass(frozen=True)
@@ -183,11 +197,13 @@ class Scenario:
 
 
 class Launcher:
-    """Starts scenarios on the session's services (or their own) and tears them down."""
+    """Starts scenarios on the session's services (or their own) and tears them down.
+    `aws_url` is the emulator their SQS is on (the shared moto unless given)."""
 
-    def __init__(self, shared: SharedServices, folder: Path):
+    def __init__(self, shared: SharedServices, folder: Path, aws_url: str | None = None):
         self._shared = shared
         self._folder = folder
+        self._aws_url = aws_url or shared.moto_url
         self._cleanup = ExitStack()
 
     def __call__(self, name: str, *, env: dict[str, str] | None = None,
@@ -205,7 +221,7 @@ class Launcher:
         own = self._own_services(folder, own_moto) if own_services else None
         services = own.env() if own else self._shared_services()
         if own and not own_moto:
-            services["AWS_ENDPOINT_URL"] = self._shared.moto_url
+            services["AWS_ENDPOINT_URL"] = self._aws_url
         settings = {**RELIABILITY_ENV, **services, **(env or {}),
                     "SEND_QUEUE_NAME": f"rel-{name}-{uuid.uuid4().hex[:6]}",
                     "SMTP_HOST": sink.host, "SMTP_PORT": str(sink.port)}
@@ -232,7 +248,7 @@ class Launcher:
         prefix = f"emailsched-rel-{uuid.uuid4().hex[:8]}:"
         self._cleanup.callback(_forget_keys, self._shared.redis_url, prefix)
         return {"DATABASE_URL": database, "REDIS_URL": self._shared.redis_url,
-                "REDIS_KEY_PREFIX": prefix, "AWS_ENDPOINT_URL": self._shared.moto_url}
+                "REDIS_KEY_PREFIX": prefix, "AWS_ENDPOINT_URL": self._aws_url}
 
     def close(self) -> None:
         self._cleanup.close()

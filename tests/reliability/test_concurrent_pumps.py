@@ -4,7 +4,7 @@ on 2,000 due emails. Each email is put on the queue exactly once.
 No worker runs, so the queue holds exactly what was enqueued: the API's own run right after
 scheduling (it enqueues the first 100 at once), then the five pumps'. Sending is every
 other scenario's business; here an email is *duplicated* when two messages carry it and
-*lost* when none does.
+*lost* when none does. On moto and on LocalStack.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import boto3
 import pytest
 
 from emailsched.domain.messages import parse_message
-from tests.reliability.stack import Scenario, batch, schedule
+from tests.reliability.stack import Scenario, batch, on_both_emulators, schedule
 
 pytestmark = pytest.mark.reliability
 
@@ -74,6 +74,7 @@ def drain(scenario: Scenario, last_visible_at: float) -> Counter[str]:
 
 
 @pytest.mark.scenario("6. five pump runs at once")
+@on_both_emulators
 def test_five_pump_runs_at_once_enqueue_each_email_once(figures, launch, tmp_path):
     # Lost-message recovery off: a slow start must not make the API's messages look lost.
     scenario = launch("concurrent-pumps", workers=0, pump_interval=None, env={

@@ -1,6 +1,7 @@
 """Scenario 5: messages no sender can process (not JSON, naming no email) land on the send
 queue among ordinary ones, some in the very batch of records a worker receives with them.
-Each is dead-lettered with a log line naming it, and the ordinary emails go out on time."""
+Each is dead-lettered with a log line naming it, and the ordinary emails go out on time.
+On moto and on LocalStack (the steady stack of each)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 from emailsched.domain.messages import MAX_EMAILS_PER_MESSAGE
 from tests.reliability.outcomes import arrival_times
-from tests.reliability.stack import Scenario, batch, schedule
+from tests.reliability.stack import Scenario, batch, on_both_emulators, schedule
 
 pytestmark = pytest.mark.reliability
 
@@ -74,7 +75,10 @@ def waiting(client: Any, url: str) -> int:
 
 
 @pytest.mark.scenario("5. poison messages")
-def test_poison_messages_are_dead_lettered_with_a_log_line_and_block_nothing(figures, steady):
+@on_both_emulators
+def test_poison_messages_are_dead_lettered_with_a_log_line_and_block_nothing(figures,
+                                                                             steady_on):
+    steady = steady_on
     client = sqs(steady)
     name = steady.cluster.env["SEND_QUEUE_NAME"]
     send_queue, dead_letters = queue_url(client, name), queue_url(client, f"{name}-dlq")
