@@ -22,6 +22,7 @@ from emailsched.api.http import decorate, parse_json, parse_uuid, with_errors_ma
 from emailsched.api.openapi import openapi_document
 from emailsched.api.sqs_batch import handle_sqs_event
 from emailsched.domain.model import BatchAction
+from emailsched.errors import ServiceUnavailable
 from emailsched.logs import configure_logging
 from emailsched.services import pump as pump_service
 from emailsched.services import sender as sender_service
@@ -129,8 +130,8 @@ def _kick_pump() -> None:
     """Best effort: the pump's next run enqueues anything this misses."""
     try:
         _container().pump.enqueue_due(KICK_EMAILS)
-    except Exception as error:
-        log.warning("could not enqueue right after scheduling: %s", type(error).__name__)
+    except ServiceUnavailable as error:  # a programming error fails the request loudly
+        log.warning("could not enqueue right after scheduling: %s", error.message)
 
 
 @route("/emails/scheduled", "GET")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -54,7 +55,7 @@ class SlowMailer(RecordingMailer):
 def world(gap_ms: int = 0, send_seconds: float = 0.0,  # type: ignore[no-untyped-def]
           sessions: int = 1):
     clock = FakeClock(T0)
-    ledger, limiter = CountingLedger(), FakeLimiter(3_600_000, gap_ms)
+    ledger, limiter = CountingLedger(), FakeLimiter(3_600_000, gap_ms, clock)
     mailer = SlowMailer(clock, send_seconds, sessions)
     service = SenderService(
         ledger, limiter, mailer, clock, RetryPolicy(3, 2.0),
@@ -190,3 +191,31 @@ def test_past_its_deadline_a_handler_starts_no_new_group_and_the_message_comes_b
     assert [ledger.status(i) for i in ids] == ["sent"] * 30 + ["queued"] * 20
     assert limiter.count(str(SENDER), int(T0.timestamp() * 1000)) == 30
     assert mailer.rounds == [10, 10, 10]
+
+
+def test_only_emails_with_identical_limits_join_a_group():
+    """The limiter checks one set of limits per call: emails under another daily cap or
+    sender hourly limit (the sender's limits changed between batches) start a new group."""
+    _, ledger, _, mailer, service = world()
+    ids = [ledger.add(sender_id=SENDER, due=T0, seq=i) for i in range(6)]
+    for email_id in ids[2:4]:
+        email = ledger.emails[email_id]
+        email.state = replace(email.state, daily_limit=50)
+    email = ledger.emails[ids[5]]
+    email.state = replace(email.state, sender_hourly_limit=10)
+    assert handle(service, ids).done
+    assert ledger.claims == [2, 2, 1, 1]
+    assert len(mailer.sent) == 6
+
+
+def test_a_sender_daily_cap_holds_the_rest_until_the_next_day():
+    _, ledger, _, mailer, service = world()
+    ids = [ledger.add(sender_id=SENDER, due=T0, seq=i) for i in range(5)]
+    for email_id in ids:
+        email = ledger.emails[email_id]
+        email.state = replace(email.state, daily_limit=3)
+    assert handle(service, ids).done  # a wait past the horizon: back to the pump
+    assert len(mailer.sent) == 3
+    midnight = T0 + timedelta(hours=12)  # T0 is noon UTC
+    assert [(ledger.status(i), ledger.emails[i].state.ready_at) for i in ids[3:]] == [
+        ("scheduled", midnight)] * 2

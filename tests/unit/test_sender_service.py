@@ -23,7 +23,7 @@ class World:
     def __init__(self, window_s: int = 3600, gap_ms: int = 0, max_attempts: int = 3):
         self.clock = FakeClock(T0)
         self.ledger = InMemoryLedger()
-        self.limiter = FakeLimiter(window_s * 1000, gap_ms)
+        self.limiter = FakeLimiter(window_s * 1000, gap_ms, self.clock)
         self.mailer = RecordingMailer()
         self.service = SenderService(
             self.ledger, self.limiter, self.mailer, self.clock,

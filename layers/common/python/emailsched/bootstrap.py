@@ -68,7 +68,8 @@ class Container:
         s = self.settings
         return RedisRateLimiter(
             self.redis, self.ledger, window_ms=s.RATE_WINDOW_SECONDS * 1000,
-            min_gap_ms=s.MIN_DELAY_BETWEEN_EMAILS_MS, prefix=s.REDIS_KEY_PREFIX)
+            min_gap_ms=s.MIN_DELAY_BETWEEN_EMAILS_MS, day_seconds=s.DAILY_WINDOW_SECONDS,
+            prefix=s.REDIS_KEY_PREFIX, clock=self.clock)
 
     @cached_property
     def mailer(self) -> SmtpMailer:

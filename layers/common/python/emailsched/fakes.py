@@ -11,7 +11,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from emailsched.domain.retry import SendResult
-from emailsched.domain.windows import next_window_start_ms, window_start_ms, windows_counted
+from emailsched.domain.senders import CALENDAR_DAY_SECONDS
+from emailsched.domain.windows import (
+    day_span_ms,
+    days_counted,
+    next_window_start_ms,
+    window_start_ms,
+    windows_counted,
+)
 from emailsched.ports import (
     ClaimedEmail,
     Clock,
@@ -26,6 +33,7 @@ from emailsched.ports import (
     Seed,
     SeedSource,
     SenderLedger,
+    SendLimits,
 )
 
 
@@ -85,33 +93,59 @@ class InMemoryQueue:
 
 
 class FakeLimiter:
-    """The Redis limiter's rules (window count with spill, minimum gap) in a dict."""
+    """The Redis limiter's rules (window count with spill, daily count with spill, minimum
+    gap; every limit checked in one step) in a dict, on the injected clock, which stands
+    for Redis's: the caller passes no time. Nothing is ever lost, so nothing is seeded."""
 
-    def __init__(self, window_ms: int, min_gap_ms: int):
+    def __init__(self, window_ms: int, min_gap_ms: int, clock: Clock, *,
+                 day_seconds: int = CALENDAR_DAY_SECONDS):
         self._window_ms, self._min_gap_ms = window_ms, min_gap_ms
+        self._clock, self._day_seconds = clock, day_seconds
         self._counts: dict[tuple[str, int], int] = {}
+        self._days: dict[tuple[str, int], int] = {}
         self._last: dict[str, int] = {}
 
-    def acquire(self, sender_id: str, limit: int, now_ms: int, wanted: int = 1) -> Permit:
+    def acquire(self, sender_id: str, limits: SendLimits, wanted: int = 1) -> Permit:
+        now_ms = int(self._clock.now().timestamp() * 1000)
+        limit = limits.per_window
+        gap = self._min_gap_ms if limits.min_gap_ms is None else limits.min_gap_ms
         windows = windows_counted(now_ms, self._window_ms)
         used = [self._counts.get((sender_id, window), 0) for window in windows]
         if used[0] >= limit:
-            return Permit(0, next_window_start_ms(now_ms, self._window_ms) - now_ms)
+            return Permit(0, next_window_start_ms(now_ms, self._window_ms) - now_ms, now_ms)
         if len(used) > 1 and used[1] >= limit:
-            return Permit(0, next_window_start_ms(now_ms, self._window_ms) - now_ms + 1)
+            return Permit(0, next_window_start_ms(now_ms, self._window_ms) - now_ms + 1,
+                          now_ms)
+        days: tuple[int, ...] = ()
+        room = [limit - n for n in used]
+        if limits.daily is not None:
+            days = days_counted(now_ms, limits.timezone, self._day_seconds)
+            day_end = day_span_ms(now_ms, limits.timezone, self._day_seconds)[1]
+            day_used = [self._days.get((sender_id, day), 0) for day in days]
+            if day_used[0] >= limits.daily:
+                return Permit(0, day_end - now_ms, now_ms)
+            if len(day_used) > 1 and day_used[1] >= limits.daily:
+                return Permit(0, day_end - now_ms + 1, now_ms)
+            room += [limits.daily - n for n in day_used]
         last = self._last.get(sender_id)
-        if last is not None and now_ms - last < self._min_gap_ms:
-            return Permit(0, last + self._min_gap_ms - now_ms)
-        granted = 1 if self._min_gap_ms > 0 else min(wanted, *(limit - n for n in used))
+        if gap > 0 and last is not None and now_ms - last < gap:
+            return Permit(0, last + gap - now_ms, now_ms)
+        granted = 1 if gap > 0 else min(max(1, wanted), *room)
         for window in windows:
             self._counts[(sender_id, window)] = self._counts.get((sender_id, window), 0) + granted
+        for day in days:
+            self._days[(sender_id, day)] = self._days.get((sender_id, day), 0) + granted
         self._last[sender_id] = now_ms
-        return Permit(granted)
+        return Permit(granted, 0, now_ms)
 
-    def refund(self, sender_id: str, granted_at_ms: int) -> None:
+    def refund(self, sender_id: str, granted_at_ms: int, limits: SendLimits) -> None:
         for window in windows_counted(granted_at_ms, self._window_ms):
             key = (sender_id, window)
             self._counts[key] = max(0, self._counts.get(key, 0) - 1)
+        if limits.daily is not None:
+            for day in days_counted(granted_at_ms, limits.timezone, self._day_seconds):
+                key = (sender_id, day)
+                self._days[key] = max(0, self._days.get(key, 0) - 1)
 
     def count(self, sender_id: str, at_ms: int) -> int:
         return self._counts.get((sender_id, window_start_ms(at_ms, self._window_ms)), 0)
@@ -289,5 +323,6 @@ class InMemoryLedger(SenderLedger, PumpLedger):
 class NoSeed(SeedSource):
     """A ledger with nothing sent: every lost window starts empty."""
 
-    def seed(self, sender_id: str, window_start: datetime) -> Seed:
-        return Seed(0, None)
+    def seed(self, sender_id: str, window_start: datetime,
+             day_start: datetime | None = None) -> Seed:
+        return Seed(0, None, None if day_start is None else 0)

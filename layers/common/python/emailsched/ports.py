@@ -82,9 +82,35 @@ class Mailer(Protocol):
 
 
 @dataclass(frozen=True)
+class SendLimits:
+    """Every limit one send of a sender counts against, checked together in one step.
+
+    The batch's `hourly` and the sender's own `sender_hourly` both count the sender's sends
+    (all its batches) in the current rate window: the smaller holds. `daily` counts them
+    per day of `timezone` (calendar days, or DAILY_WINDOW_SECONDS stretches aligned to the
+    epoch when that is shorter). `min_gap_ms` None means the deployment's
+    MIN_DELAY_BETWEEN_EMAILS_MS."""
+
+    hourly: int
+    sender_hourly: int | None = None
+    daily: int | None = None
+    timezone: str = "UTC"
+    min_gap_ms: int | None = None
+
+    @property
+    def per_window(self) -> int:
+        """The rate window's cap: the smaller of the batch's and the sender's."""
+        if self.sender_hourly is None:
+            return self.hourly
+        return min(self.hourly, self.sender_hourly)
+
+
+@dataclass(frozen=True)
 class Permit:
     slots: int  # sends counted now, from 0 to the number asked for
     wait_ms: int = 0  # when none: how long until a send may succeed
+    # The limiter's own time of the grant (Redis TIME): a refund finds the periods with it.
+    granted_at_ms: int = 0
 
     @property
     def granted(self) -> bool:
@@ -92,24 +118,31 @@ class Permit:
 
 
 class RateLimiter(Protocol):
-    def acquire(self, sender_id: str, limit: int, now_ms: int, wanted: int = 1) -> Permit:
-        """Count up to `wanted` sends for the sender, as many as its window allows now
-        (one at most while a minimum gap between sends applies)."""
+    """Takes the time from its own store, never from the caller, so a worker whose clock
+    is off cannot count into the wrong window or day."""
 
-    def refund(self, sender_id: str, granted_at_ms: int) -> None:
-        """Give back a slot granted at `granted_at_ms` for a send that did not happen."""
+    def acquire(self, sender_id: str, limits: SendLimits, wanted: int = 1) -> Permit:
+        """Count up to `wanted` sends for the sender, as many as all of `limits` allow now
+        (one at most while a minimum gap between sends applies), in one atomic step."""
+
+    def refund(self, sender_id: str, granted_at_ms: int, limits: SendLimits) -> None:
+        """Give back a slot granted at `granted_at_ms` (Permit.granted_at_ms) for a send
+        that did not happen."""
 
 
 @dataclass(frozen=True)
 class Seed:
     count: int  # sends to count in the window already
     last_send_ms: int | None
+    day_count: int | None = None  # sends to count in the day already, when one was asked
 
 
 class SeedSource(Protocol):
-    def seed(self, sender_id: str, window_start: datetime) -> Seed:
-        """What the sender has used of the window counted from `window_start`, for a
-        limiter that lost its counts."""
+    def seed(self, sender_id: str, window_start: datetime,
+             day_start: datetime | None = None) -> Seed:
+        """What the sender has used of the window counted from `window_start` (and of the
+        day counted from `day_start`), for a limiter that lost its counts: sends since
+        then, plus the emails held in `sending` (each took its slot before its claim)."""
 
 
 # --- the ledger, as each service sees it ------------------------------------------------
@@ -126,9 +159,20 @@ class EmailState:
     id: uuid.UUID
     status: str
     sender_id: uuid.UUID
-    hourly_limit: int
+    hourly_limit: int  # the batch's
     ready_at: datetime  # not before: the due time, or the end of a backoff or throttle
     seq: int
+    # The sender's own limits (senders.*): None is no cap of its own / the default gap.
+    sender_hourly_limit: int | None = None
+    daily_limit: int | None = None
+    timezone: str = "UTC"
+    min_delay_ms: int | None = None
+
+    @property
+    def limits(self) -> SendLimits:
+        """What the limiter checks for this email's send."""
+        return SendLimits(self.hourly_limit, self.sender_hourly_limit, self.daily_limit,
+                          self.timezone, self.min_delay_ms)
 
 
 @dataclass(frozen=True)

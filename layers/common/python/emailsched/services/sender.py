@@ -78,7 +78,8 @@ class SenderConfig:
 @dataclass(frozen=True)
 class _Slot:
     state: EmailState
-    granted_ms: int
+    granted_ms: int  # the worker's clock, for GROUP_SEND_BUDGET_MS
+    counted_at_ms: int  # the limiter's clock (Permit.granted_at_ms), for a refund
 
 
 @dataclass(frozen=True)
@@ -168,26 +169,28 @@ class SenderService:
         for _ in range(MAX_SHORT_WAITS):
             now_ms = self._now_ms()
             try:
-                permit = self._limiter.acquire(str(first.sender_id), first.hourly_limit,
-                                               now_ms, self._due_alike(todo))
+                permit = self._limiter.acquire(str(first.sender_id), first.limits,
+                                               self._due_alike(todo))
             except ServiceUnavailable as error:
                 log.warning("limiter unavailable, holding emails: %s", error.message)
                 return [], SERVICE_RETRY_SECONDS
             if permit.granted:
-                return [_Slot(todo.popleft(), now_ms) for _ in range(permit.slots)], 0.0
+                return [_Slot(todo.popleft(), now_ms, permit.granted_at_ms)
+                        for _ in range(permit.slots)], 0.0
             if permit.wait_ms > SHORT_WAIT_MS:
                 return [], permit.wait_ms / 1000
             self._clock.sleep(permit.wait_ms / 1000)
         return [], SHORT_WAIT_MS / 1000
 
     def _due_alike(self, todo: deque[EmailState]) -> int:
-        """How many emails from the front of `todo` may share a group with the first."""
+        """How many emails from the front of `todo` may share a group with the first: due,
+        of the same sender, with identical limits."""
         first, now = todo[0], self._clock.now()
         count = 1
         while count < min(len(todo), MAX_GROUP):
             state = todo[count]
             if (state.ready_at > now or state.sender_id != first.sender_id
-                    or state.hourly_limit != first.hourly_limit):
+                    or state.limits != first.limits):
                 break
             count += 1
         return count
@@ -232,7 +235,8 @@ class SenderService:
 
     def _refund(self, slots: list[_Slot]) -> None:
         for slot in slots:
-            self._limiter.refund(str(slot.state.sender_id), slot.granted_ms)
+            self._limiter.refund(str(slot.state.sender_id), slot.counted_at_ms,
+                                 slot.state.limits)
 
     def _deliver(self, emails: list[ClaimedEmail], token: uuid.UUID) -> list[float]:
         """Sends one round; the seconds until each retry it leaves to come."""

@@ -22,15 +22,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, text
 
 from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.domain.model import EmailStatus, sql_list
 from emailsched.ports import ClaimedEmail, DueEmail, EmailState, Seed
+
+# The statuses as SQL literals, built from the enum (domain/model.py).
+_SCHEDULED, _QUEUED, _SENDING, _SENT, _FAILED = (
+    sql_list([status]) for status in (EmailStatus.SCHEDULED, EmailStatus.QUEUED,
+                                      EmailStatus.SENDING, EmailStatus.SENT,
+                                      EmailStatus.FAILED))
 
 # pump_take_back_expired_leases: a worker that died (or stalled past its lease) while holding
 # emails in `sending` never reached the point of no return, or the email would be `sent`;
 # hand them back to the pump. Served by ix_emails_status_wake (status, wake_at).
-TAKE_BACK_EXPIRED_LEASES = text("""
-    UPDATE emails SET status = 'scheduled', wake_at = :now, claim_token = NULL,
+TAKE_BACK_EXPIRED_LEASES = text(f"""
+    UPDATE emails SET status = {_SCHEDULED}, wake_at = :now, claim_token = NULL,
                       updated_at = now()
-    WHERE status = 'sending' AND wake_at < :now
+    WHERE status = {_SENDING} AND wake_at < :now
 """)
 
 # pump_take_back_lost_messages: a `queued` email whose message should have arrived long ago
@@ -39,39 +46,41 @@ TAKE_BACK_EXPIRED_LEASES = text("""
 # wake_at or, for an email enqueued after it fell due (a backlog), when it was enqueued
 # (updated_at): without the second test, every email of a backlog older than lost_after was
 # taken back on the run after it was enqueued, and enqueued twice (BENCHMARKS.md).
-TAKE_BACK_LOST_MESSAGES = text("""
-    UPDATE emails SET status = 'scheduled', wake_at = :now, updated_at = now()
-    WHERE status = 'queued' AND wake_at < :lost_before AND updated_at < :lost_before
+TAKE_BACK_LOST_MESSAGES = text(f"""
+    UPDATE emails SET status = {_SCHEDULED}, wake_at = :now, updated_at = now()
+    WHERE status = {_QUEUED} AND wake_at < :lost_before AND updated_at < :lost_before
 """)
 
 # pump_count_in_flight: emails on the queue or in a worker. The pump tops up to its cap so
 # the queue stays shallow. Two short range scans of ix_emails_status_wake.
-COUNT_IN_FLIGHT = text("""
-    SELECT count(*) FROM emails WHERE status IN ('queued', 'sending')
+COUNT_IN_FLIGHT = text(f"""
+    SELECT count(*) FROM emails WHERE status IN ({_QUEUED}, {_SENDING})
 """)
 
 # pump_claim_due: the soonest `scheduled` emails that are due within the horizon. SKIP LOCKED
 # gives overlapping pump runs disjoint sets, so no email is enqueued twice. Its cost grows
 # with the emails due, not with all stored: an index range scan on (status, wake_at) that
 # stops at the horizon or the limit.
-CLAIM_DUE = text("""
+CLAIM_DUE = text(f"""
     WITH due AS (
         SELECT id FROM emails
-        WHERE status = 'scheduled' AND wake_at <= :horizon_end
+        WHERE status = {_SCHEDULED} AND wake_at <= :horizon_end
         ORDER BY wake_at
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
     )
-    UPDATE emails e SET status = 'queued', updated_at = now()
+    UPDATE emails e SET status = {_QUEUED}, updated_at = now()
     FROM due WHERE e.id = due.id
     RETURNING e.id, e.sender_id, e.wake_at, e.seq
 """)
 
-# sender_look: the named emails as they stand, with what the limiter needs. No lock: the
-# claim below decides; this only orders the work and skips what is already done.
+# sender_look: the named emails as they stand, with what the limiter needs (the batch's
+# hourly limit and the sender's own limits). No lock: the claim below decides; this only
+# orders the work and skips what is already done.
 LOOK = text("""
-    SELECT e.id, e.status, e.sender_id, b.hourly_limit, e.wake_at, e.seq
-    FROM emails e JOIN batches b ON b.id = e.batch_id
+    SELECT e.id, e.status, e.sender_id, b.hourly_limit, e.wake_at, e.seq,
+           s.hourly_limit, s.daily_limit, s.timezone, s.min_delay_ms
+    FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
     WHERE e.id = ANY(:ids)
 """)
 
@@ -80,11 +89,11 @@ LOOK = text("""
 # limiter's seed counts on that). One statement for all of them: a message names up to 10.
 # A duplicate delivery finds them sending or sent and takes nothing. Served by the primary
 # key.
-CLAIM = text("""
-    UPDATE emails e SET status = 'sending', wake_at = :lease_until, claim_token = :token,
+CLAIM = text(f"""
+    UPDATE emails e SET status = {_SENDING}, wake_at = :lease_until, claim_token = :token,
                         updated_at = now()
     FROM batches b, senders s
-    WHERE e.id = ANY(:ids) AND e.status = 'queued' AND b.id = e.batch_id
+    WHERE e.id = ANY(:ids) AND e.status = {_QUEUED} AND b.id = e.batch_id
       AND s.id = e.sender_id
     RETURNING e.id, s.email, b.sender_name, e.recipient_email, b.subject, b.body, e.attempts
 """)
@@ -92,19 +101,19 @@ CLAIM = text("""
 # sender_return_to_queue: give claimed emails back to the queue before anything was sent, when a
 # group's slots were granted too long ago to still count in the right window. Only while
 # this worker's claim stands; the caller then refunds their slots.
-RETURN_TO_QUEUE = text("""
-    UPDATE emails SET status = 'queued', claim_token = NULL, wake_at = :wake_at,
+RETURN_TO_QUEUE = text(f"""
+    UPDATE emails SET status = {_QUEUED}, claim_token = NULL, wake_at = :wake_at,
                       updated_at = now()
-    WHERE id = ANY(:ids) AND status = 'sending' AND claim_token = :token
+    WHERE id = ANY(:ids) AND status = {_SENDING} AND claim_token = :token
     RETURNING id
 """)
 
 # sender_postpone: emails of a throttled message will be looked at again at `wake_at`; say
 # so, or the pump would think their message lost. Never earlier than an email's own wake_at:
 # the sender reads it as "not before", and the message's later emails are not due yet.
-POSTPONE = text("""
+POSTPONE = text(f"""
     UPDATE emails SET wake_at = GREATEST(wake_at, :wake_at), updated_at = now()
-    WHERE id = ANY(:ids) AND status = 'queued'
+    WHERE id = ANY(:ids) AND status = {_QUEUED}
 """)
 
 # sender_mark_sent: the point of no return, written before the server is told to deliver
@@ -112,55 +121,58 @@ POSTPONE = text("""
 # all of them, as one each costs a worker far more CPU (BENCHMARKS.md). Each succeeds
 # only while this worker's claim stands (the pump has not taken it back); the row count
 # tells whether all did, and only when not is it asked which.
-MARK_SENT = text("""
-    UPDATE emails SET status = 'sent', sent_at = :now, finished_at = :now,
+MARK_SENT = text(f"""
+    UPDATE emails SET status = {_SENT}, sent_at = :now, finished_at = :now,
                       attempts = attempts + 1, message_id = m.message_id,
                       failure_reason = NULL, updated_at = now()
     FROM unnest(CAST(:ids AS uuid[]), CAST(:message_ids AS text[])) AS m(id, message_id)
-    WHERE emails.id = m.id AND emails.status = 'sending' AND emails.claim_token = :token
+    WHERE emails.id = m.id AND emails.status = {_SENDING} AND emails.claim_token = :token
 """)
 
 # sender_sent_by: which of these did this worker's `sent` reach? Asked on a fresh
 # connection when the commit at the point of no return failed in flight, as its answer may
 # simply be lost. One statement wrote them all, so it is all of them or none.
-SENT_BY = text("""
-    SELECT id FROM emails WHERE id = ANY(:ids) AND claim_token = :token AND status = 'sent'
+SENT_BY = text(f"""
+    SELECT id FROM emails WHERE id = ANY(:ids) AND claim_token = :token AND status = {_SENT}
 """)
 
 # sender_record_outcome: a failed attempt, to retry (queued, wake_at = after the backoff) or
 # to give up on (failed). From `sent` too: the server refused after the point of no return.
-RECORD_OUTCOME = text("""
+RECORD_OUTCOME = text(f"""
     UPDATE emails SET status = :status, wake_at = :wake_at, failure_reason = :reason,
                       sent_at = NULL, message_id = NULL,
-                      finished_at = CASE WHEN :status = 'failed' THEN CAST(:now AS timestamptz) END,
+                      finished_at = CASE WHEN :status = {_FAILED}
+                                         THEN CAST(:now AS timestamptz) END,
                       attempts = attempts + :counted, updated_at = now()
-    WHERE id = :id AND claim_token = :token AND status IN ('sending', 'sent')
+    WHERE id = :id AND claim_token = :token AND status IN ({_SENDING}, {_SENT})
 """)
 
 # return_to_pump: emails that wait too long or were throttled too often go back to the
 # ledger (their wake_at already says when), and the pump enqueues them afresh in time.
-RETURN_TO_PUMP = text("""
-    UPDATE emails SET status = 'scheduled', claim_token = NULL, updated_at = now()
-    WHERE id = ANY(:ids) AND status = 'queued'
+RETURN_TO_PUMP = text(f"""
+    UPDATE emails SET status = {_SCHEDULED}, claim_token = NULL, updated_at = now()
+    WHERE id = ANY(:ids) AND status = {_QUEUED}
 """)
 
 # recover_everything_in_flight: at a local start, before any worker runs, whatever a previous
 # run left queued or sending can be in nobody's hands: all of it goes back to the pump, due
 # when it was due (or now).
-RECOVER_EVERYTHING_IN_FLIGHT = text("""
-    UPDATE emails SET status = 'scheduled', claim_token = NULL,
+RECOVER_EVERYTHING_IN_FLIGHT = text(f"""
+    UPDATE emails SET status = {_SCHEDULED}, claim_token = NULL,
                       wake_at = GREATEST(due_at, now())
-    WHERE status IN ('queued', 'sending')
+    WHERE status IN ({_QUEUED}, {_SENDING})
 """)
 
-# limiter_seed_*: what a sender has used of a window, for a Redis that lost its keys.
-# Served by ix_emails_sender_sent (sender_id, sent_at) WHERE status = 'sent'.
-SEED_SENT = text("""
-    SELECT count(*) FILTER (WHERE sent_at >= :window_start), max(sent_at)
-    FROM emails WHERE sender_id = :sender_id AND status = 'sent'
+# limiter_seed_*: what a sender has used of a window and of a day (NULL: none asked), for
+# a Redis that lost its keys. Served by ix_emails_sender_sent (sender_id, sent_at) WHERE
+# status = 'sent'.
+SEED_SENT = text(f"""
+    SELECT count(*) FILTER (WHERE sent_at >= :window_start),
+           count(*) FILTER (WHERE sent_at >= CAST(:day_start AS timestamptz)), max(sent_at)
+    FROM emails WHERE sender_id = :sender_id AND status = {_SENT}
 """)
-SEED_HELD = text("""
-    SELECT count(*) FROM emails WHERE status = 'sending' AND sender_id = :sender_id
+SEED_HELD = text(f"""
+    SELECT count(*) FROM emails WHERE status = {_SENDING} AND sender_id = :sender_id
 """)
 
 
@@ -293,11 +305,14 @@ class Ledger:
             connection.execute(RETURN_TO_PUMP, {"ids": list(ids)})
 
     # --- limiter seed ---------------------------------------------------------------------
-    def seed(self, sender_id: str, window_start: datetime) -> Seed:
+    def seed(self, sender_id: str, window_start: datetime,
+             day_start: datetime | None = None) -> Seed:
         with wrap_db_errors(), self.engine.connect() as connection:
-            sent, last = connection.execute(SEED_SENT, {
-                "sender_id": uuid.UUID(sender_id), "window_start": window_start}).one()
+            sent, sent_today, last = connection.execute(SEED_SENT, {
+                "sender_id": uuid.UUID(sender_id), "window_start": window_start,
+                "day_start": day_start}).one()
             held = connection.execute(SEED_HELD,
                                       {"sender_id": uuid.UUID(sender_id)}).scalar_one()
         last_ms = None if last is None else int(last.timestamp() * 1000)
-        return Seed(count=int(sent) + int(held), last_send_ms=last_ms)
+        day_count = None if day_start is None else int(sent_today) + int(held)
+        return Seed(count=int(sent) + int(held), last_send_ms=last_ms, day_count=day_count)
