@@ -1,5 +1,6 @@
-"""Envelope encryption under a KMS key, against moto's KMS: the stored token opens only
-through KMS, and a missing or unusable key is a clear start-up error."""
+"""Envelope encryption under a KMS key, against moto's KMS and LocalStack's (the
+`aws_services` fixture): the stored token opens only through KMS, and a missing or unusable
+key is a clear start-up error."""
 
 from __future__ import annotations
 
@@ -46,8 +47,14 @@ class RecordingKms:
 
 
 @pytest.fixture
-def kms(services: Services) -> Any:
-    return make_kms_client("us-east-1", services.aws_endpoint_url)
+def emulator(request: pytest.FixtureRequest, aws_services: Services) -> str:
+    """The emulator `aws_services` is on for this test: moto or localstack."""
+    return str(request.node.callspec.params["aws_services"])
+
+
+@pytest.fixture
+def kms(aws_services: Services) -> Any:
+    return make_kms_client("us-east-1", aws_services.aws_endpoint_url)
 
 
 def new_key(kms: Any) -> str:
@@ -79,14 +86,17 @@ def test_the_token_holds_neither_the_secret_nor_the_plaintext_data_key(kms):
     assert base64.urlsafe_b64encode(data_key).rstrip(b"=").decode() not in token
 
 
-def test_the_token_opens_only_through_kms_with_its_key_and_context(kms):
+def test_the_token_opens_only_through_kms_with_its_key_and_context(kms, emulator):
     key_id = new_key(kms)
     token = KmsCipher(kms, key_id).encrypt(SECRET, CONTEXT)
     with pytest.raises(CredentialsUnreadable):
         LocalCipher(generate_local_key()).decrypt(token, CONTEXT)
     with pytest.raises(CredentialsUnreadable):
         KmsCipher(kms, key_id).decrypt(token, credential_context("other", "smtp_password"))
-    with pytest.raises(ConfigurationError):
+    # Under another key: AWS and LocalStack answer IncorrectKeyException (the token is
+    # unreadable with this key), moto AccessDeniedException (a key error).
+    other_key = (CredentialsUnreadable if emulator == "localstack" else ConfigurationError)
+    with pytest.raises(other_key):
         KmsCipher(kms, new_key(kms)).decrypt(token, CONTEXT)
 
 
@@ -106,31 +116,38 @@ def test_a_tampered_token_does_not_decrypt(kms):
         cipher.decrypt(".".join(parts), CONTEXT)
 
 
-def test_the_factory_prefers_kms_and_checks_the_key(services, kms):
-    cipher = make_cipher(settings(services, new_key(kms), local=generate_local_key()))
+def test_the_factory_prefers_kms_and_checks_the_key(aws_services, kms):
+    cipher = make_cipher(settings(aws_services, new_key(kms), local=generate_local_key()))
     assert isinstance(cipher, KmsCipher)
     cipher.check()
     assert cipher.decrypt(cipher.encrypt(SECRET, CONTEXT), CONTEXT) == SECRET
 
 
-def test_a_missing_key_is_a_clear_start_up_error(services):
-    cipher = make_cipher(settings(services, "11111111-2222-3333-4444-555555555555"))
+def test_a_missing_key_is_a_clear_start_up_error(aws_services):
+    cipher = make_cipher(settings(aws_services, "11111111-2222-3333-4444-555555555555"))
     with pytest.raises(ConfigurationError, match=r"CREDENTIALS_KMS_KEY_ID.*NotFoundException"):
         cipher.check()
     with pytest.raises(ConfigurationError, match="CREDENTIALS_KMS_KEY_ID"):
         cipher.encrypt(SECRET, CONTEXT)
 
 
-def test_a_disabled_key_fails_the_start_up_check(kms):
-    # moto's GenerateDataKey and Decrypt ignore the key state (AWS refuses with
-    # DisabledException, which the cipher turns into ConfigurationError): check() is what
-    # catches a disabled key here, at start-up.
+def test_a_disabled_key_fails_the_start_up_check(kms, emulator):
+    """What the code guarantees on every KMS: check() refuses a disabled key, so a worker or
+    API started with one stops at start-up. AWS (and LocalStack) also refuse GenerateDataKey
+    and Decrypt under it with DisabledException, which the cipher turns into a
+    ConfigurationError; moto 5 ignores the key state there, so on moto only check() can
+    catch it."""
     key_id = new_key(kms)
     cipher = KmsCipher(kms, key_id)
     token = cipher.encrypt(SECRET, CONTEXT)
     kms.disable_key(KeyId=key_id)
     with pytest.raises(ConfigurationError, match="Disabled"):
         cipher.check()
+    if emulator == "localstack":
+        with pytest.raises(ConfigurationError, match=r"GenerateDataKey refused.*Disabled"):
+            cipher.encrypt(SECRET, CONTEXT)
+        with pytest.raises(ConfigurationError, match=r"Decrypt refused.*Disabled"):
+            cipher.decrypt(token, CONTEXT)
     kms.enable_key(KeyId=key_id)
     cipher.check()
     assert cipher.decrypt(token, CONTEXT) == SECRET
