@@ -20,7 +20,7 @@ from emailsched.bench.report import Section
 from emailsched.bench.stats import median
 
 TARGET_RATIO = 2.5
-FUNCTIONS = Path(__file__).resolve().parents[4] / "functions"
+FUNCTIONS = Path(__file__).resolve().parents[5] / "functions"
 # Settings that let the wiring be built without reaching any service (nothing connects).
 _OFFLINE = {"DATABASE_URL": "postgresql+pg8000://nobody@127.0.0.1:1/none",
             "REDIS_URL": "redis://127.0.0.1:1/0", "AUTH_MODE": "google",
