@@ -1,4 +1,5 @@
-"""emailsched on Chalice: the HTTP API, the SQS-triggered sender and the scheduled pump.
+"""emailsched on Chalice: the HTTP API, the SQS-triggered sender, the scheduled pump (which
+also plans follow-ups) and the scheduled reply poller.
 
 Every entry point is thin: parse the input, call one service, map the result. The wiring
 (emailsched.bootstrap) is built on first use, never at import time.
@@ -12,20 +13,18 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from chalice import Rate, Response
 
 from emailsched import bootstrap
-from emailsched.api import schemas, views
+from emailsched.api import deliverability_views, schemas, sender_views, views
 from emailsched.api.chalice_app import ThreadSafeChalice
 from emailsched.api.http import decorate, parse_json, parse_uuid, with_errors_mapped
 from emailsched.api.openapi import openapi_document
-from emailsched.api.sqs_batch import handle_sqs_event
 from emailsched.domain.model import BatchAction
-from emailsched.errors import ServiceUnavailable
+from emailsched.errors import NotFound, ServiceUnavailable
 from emailsched.logs import configure_logging
-from emailsched.services import pump as pump_service
-from emailsched.services import sender as sender_service
 
 # configure_logs=False: otherwise Chalice takes over the "emailsched" logger (level ERROR,
 # no propagation), silencing every module of the package that shares its name.
@@ -66,7 +65,9 @@ def route(path: str, method: str, public: bool = False) -> Callable[[Callable[..
             return view(_user(), **params)
 
         endpoint.__name__ = view.__name__
-        return app.route(path, methods=[method, "OPTIONS"], content_types=ANY_BODY)(
+        # One OPTIONS per path: Chalice refuses a method registered twice on a route.
+        methods = [method] if "OPTIONS" in app.routes.get(path, {}) else [method, "OPTIONS"]
+        return app.route(path, methods=methods, content_types=ANY_BODY)(
             with_errors_mapped(endpoint))
 
     return register
@@ -83,6 +84,18 @@ def structured_logs(event: Any, get_response: Callable[[Any], Any]) -> Any:
             configure_logging("lambda")
         _logging_configured.set()
     return get_response(event)
+
+
+@app.middleware("all")
+def publish_metrics(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """At the end of every invocation, the metrics it recorded go out (EMF lines on Lambda;
+    nothing to do for Prometheus). Middleware, not Powertools' decorator: Chalice's event
+    handlers take no context argument."""
+    try:
+        return get_response(event)
+    finally:
+        if bootstrap.built():
+            bootstrap.container().flush_metrics()
 
 
 @app.middleware("http")
@@ -190,6 +203,106 @@ def cancel(user: Any, batch_id: str) -> Response:
     return _control(user, batch_id, BatchAction.CANCEL)
 
 
+# --- senders ----------------------------------------------------------------------------------
+@route("/senders", "GET")
+def senders(user: Any) -> Response:
+    return sender_views.sender_list(_container().sender_accounts.all(user.id))
+
+
+@route("/senders", "POST")
+def create_sender(user: Any) -> Response:
+    given = sender_views.create_input(_body(schemas.SenderCreateIn))
+    return sender_views.sender(_container().sender_accounts.create(user.id, given), 201)
+
+
+@route("/senders/{sender_id}", "GET")
+def sender(user: Any, sender_id: str) -> Response:
+    found = parse_uuid(sender_id, field="sender")
+    return sender_views.sender(_container().sender_accounts.get(user.id, found))
+
+
+@route("/senders/{sender_id}", "PATCH")
+def change_sender(user: Any, sender_id: str) -> Response:
+    found = parse_uuid(sender_id, field="sender")
+    changes = sender_views.patch_changes(_body(schemas.SenderPatchIn))
+    return sender_views.sender(_container().sender_accounts.update(user.id, found, changes))
+
+
+@route("/senders/{sender_id}/verify", "POST")
+def verify_sender(user: Any, sender_id: str) -> Response:
+    found = parse_uuid(sender_id, field="sender")
+    return sender_views.sender(_container().sender_accounts.verify(user.id, found))
+
+
+@route("/senders/{sender_id}", "DELETE")
+def delete_sender(user: Any, sender_id: str) -> Response:
+    _container().sender_accounts.delete(user.id, parse_uuid(sender_id, field="sender"))
+    return Response(body="", status_code=204)
+
+
+@route("/health", "GET", public=True)
+def health() -> Response:
+    from emailsched.api.health_view import health as health_view
+
+    return health_view(_container().health.run())
+
+
+# --- suppressions and one-click unsubscribe (SPEC.md "Unsubscribe and suppression") -----
+@route("/auth/me", "PATCH")
+def change_me(user: Any) -> Response:
+    body = _body(schemas.MePatchIn)
+    container = _container()
+    container.suppressions.set_postal_address(user.id, body.postal_address)
+    return views.me(container.auth.authenticate(
+        app.current_request.headers.get("authorization")))
+
+
+@route("/suppressions", "GET")
+def suppressions(user: Any) -> Response:
+    page, _ = views.list_params(app.current_request.query_params)
+    found, total = _container().suppressions.page(user.id, page)
+    return deliverability_views.suppression_list(found, total, page)
+
+
+@route("/suppressions", "POST")
+def add_suppressions(user: Any) -> Response:
+    body = _body(schemas.SuppressionsIn)
+    return deliverability_views.suppressions_added(
+        _container().suppressions.add(user.id, body.emails))
+
+
+@route("/suppressions/{email}", "DELETE")
+def delete_suppression(user: Any, email: str) -> Response:
+    _container().suppressions.remove(user.id, unquote(email))
+    return deliverability_views.no_content()
+
+
+def _client_ip() -> str:
+    identity = (app.current_request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
+@route("/u/{token}", "GET", public=True)
+def unsubscribe_page(token: str) -> Response:
+    """The confirmation page: a button that POSTs; this GET changes nothing."""
+    try:
+        address = _container().suppressions.recipient_for(token, _client_ip())
+    except NotFound:
+        return deliverability_views.not_found_page()
+    return deliverability_views.confirm_page(address)
+
+
+@route("/u/{token}", "POST", public=True)
+def unsubscribe(token: str) -> Response:
+    """RFC 8058 one-click: any body (`List-Unsubscribe=One-Click`, form-encoded or
+    multipart), no session, 200 and never a redirect; again is harmless."""
+    try:
+        address = _container().suppressions.unsubscribe(token, _client_ip())
+    except NotFound:
+        return deliverability_views.not_found_page()
+    return deliverability_views.unsubscribed_page(address)
+
+
 @route("/openapi.json", "GET", public=True)
 def openapi() -> Response:
     return Response(body=openapi_document(), headers={"Content-Type": "application/json"})
@@ -208,6 +321,11 @@ def _seconds_left(event: Any, safety_seconds: float) -> float | None:
 def send_emails(event: Any) -> dict[str, Any]:
     """Sends the emails the messages name; reports the ones to retry as batch item failures
     (ReportBatchItemFailures is switched on by infra/deploy.py)."""
+    # Imported here, not at the top: only the sender function loads Powertools' batch
+    # processor and the sender service (the cold_start benchmark measures the rest).
+    from emailsched.api.sqs_batch import handle_sqs_event
+    from emailsched.services import sender as sender_service
+
     container = _container()
     seconds_left = _seconds_left(event, sender_service.SAFETY_SECONDS)
     deadline = None
@@ -219,8 +337,40 @@ def send_emails(event: Any) -> dict[str, Any]:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="pump")
 def pump(event: Any) -> dict[str, Any]:
+    from emailsched.services import pump as pump_service
+
     budget = _seconds_left(event, pump_service.SAFETY_SECONDS)
+    planned = _plan_follow_ups(budget)
     report = _container().pump.run(time_budget_seconds=budget)
     return {"enqueued": report.enqueued, "messages": report.messages,
-            "takenBack": report.taken_back, "inFlight": report.in_flight}
+            "takenBack": report.taken_back, "inFlight": report.in_flight,
+            "followUps": planned}
+
+
+def _plan_follow_ups(budget: float | None) -> int:
+    """Sequences: follow-ups whose previous step was sent, planned before the pump runs so
+    the same run enqueues the ones already due (services/followups.py says why here). A
+    quarter of the budget at most; a ledger that cannot be reached leaves it to the next
+    run and the pump still runs."""
+    try:
+        report = _container().followups.run(
+            time_budget_seconds=None if budget is None else max(budget / 4, 1.0))
+    except ServiceUnavailable as error:
+        log.warning("follow-ups not planned this run: %s", error.message)
+        return 0
+    return report.planned
+
+
+# Sequences: every REPLY_POLL_SECONDS, rounded to whole minutes (EventBridge's least rate).
+REPLY_POLL_MINUTES = max(1, round(float(os.environ.get("REPLY_POLL_SECONDS", "60")) / 60))
+
+
+@app.schedule(Rate(REPLY_POLL_MINUTES, unit=Rate.MINUTES), name="replies")
+def replies(event: Any) -> dict[str, Any]:
+    """Reads each sender's mailbox with IMAP settings for replies and bounce reports, within
+    the invocation's time left, the least recently polled first (services/replies.py)."""
+    from emailsched.services import replies as reply_service
+
+    budget = _seconds_left(event, reply_service.SAFETY_SECONDS)
+    return _container().replies.run(time_budget_seconds=budget).as_dict()
 

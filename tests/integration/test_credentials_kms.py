@@ -19,9 +19,8 @@ from emailsched.adapters.credentials import (
     make_cipher,
     make_kms_client,
 )
-from emailsched.errors import ServiceUnavailable
-from emailsched.errors_senders import ConfigurationError, CredentialsUnreadable
-from emailsched.ports_credentials import credential_context
+from emailsched.errors import ConfigurationError, CredentialsUnreadable, ServiceUnavailable
+from emailsched.ports import credential_context
 from tests.support.stack import Services
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from emailsched.adapters.smtp_account import verify_smtp_account
-from emailsched.errors_senders import AccountUnverified
+from emailsched.errors import AccountUnverified
 from tests.support.smtp_sinks import ImplicitTlsAuthSink, TlsAuthSink
 
 pytestmark = [pytest.mark.integration,

@@ -32,6 +32,7 @@ from emailsched.settings import Settings
 MACHINE_POSTGRES = "postgresql+pg8000://postgres@127.0.0.1:5432/postgres"
 MACHINE_REDIS = "redis://127.0.0.1:6379/0"
 SECRET = "test-session-secret-that-is-long-enough-0123456789"
+TEST_CREDENTIALS_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # 32 bytes, tests only
 
 
 def admin_postgres_url(scratch: Path) -> tuple[str, Callable[[], None]]:
@@ -90,6 +91,8 @@ class Services:
             "SMTP_PORT": 1, "MIN_DELAY_BETWEEN_EMAILS_MS": 0, "PUMP_HORIZON_SECONDS": 60,
             "PUMP_MAX_IN_FLIGHT": 500, "EARLY_HOLD_SECONDS": 2, "RETRY_BASE_SECONDS": 0.5,
             "LOG_LEVEL": "INFO",
+            # As in `emailsched dev`: any From address may use the relay (the sink).
+            "RELAY_SENDER_DOMAINS": "*", "CREDENTIALS_KEY": TEST_CREDENTIALS_KEY,
         }
         values.update(overrides)
         return Settings(**values)

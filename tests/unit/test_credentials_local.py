@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from emailsched.adapters.credentials import LocalCipher, generate_local_key, make_cipher
-from emailsched.errors_senders import ConfigurationError, CredentialsUnreadable
-from emailsched.ports_credentials import credential_context
+from emailsched.errors import ConfigurationError, CredentialsUnreadable
+from emailsched.ports import credential_context
 
 pytestmark = pytest.mark.unit
 CONTEXT = credential_context("0b8f6e1c-1111-2222-3333-444455556666", "smtp_password")

@@ -10,61 +10,112 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis
-
-from emailsched.adapters.clock import SystemClock
-from emailsched.adapters.db.engine import make_engine
-from emailsched.adapters.db.ledger import Ledger
-from emailsched.adapters.db.stores import PgAccountStore, PgBatchStore, PgReadStore
-from emailsched.adapters.redis_limiter import RedisRateLimiter
-from emailsched.adapters.redis_quotas import QuotaLimits, RedisQuotas
-from emailsched.adapters.smtp import SmtpMailer
-from emailsched.adapters.sqs import SqsQueue, make_sqs_client
-from emailsched.domain.retry import RetryPolicy
 from emailsched.ports import Clock
-from emailsched.services.auth import AuthService, TokenSigner
-from emailsched.services.batch_control import BatchControlService
-from emailsched.services.pump import PumpConfig, PumpService
-from emailsched.services.queries import QueryService
-from emailsched.services.scheduling import SchedulingRules, SchedulingService
-from emailsched.services.sender import SenderConfig, SenderService
-from emailsched.settings import Settings
+
+# Each cached property imports its adapter and service inside: a function imports only what
+# it uses, when it first uses it (the sender never loads Google auth, the API never smtplib,
+# and none loads SQLAlchemy or boto3 at import time; see the cold_start benchmark).
+if TYPE_CHECKING:
+    import redis
+
+    from emailsched.adapters.db.ledger import Ledger
+    from emailsched.adapters.mailer_pool import SmtpMailerPool
+    from emailsched.adapters.metrics import EmfMetrics, NullMetrics, PrometheusMetrics
+    from emailsched.adapters.redis_limiter import RedisRateLimiter
+    from emailsched.adapters.smtp import SmtpMailer
+    from emailsched.adapters.sqs import SqsQueue
+    from emailsched.ports import CredentialCipher, SmtpAccount
+    from emailsched.services.auth import AuthService
+    from emailsched.services.batch_control import BatchControlService
+    from emailsched.services.deliverability import Deliverability
+    from emailsched.services.followups import FollowUpPlanner
+    from emailsched.services.health import HealthService
+    from emailsched.services.pump import PumpService
+    from emailsched.services.queries import QueryService
+    from emailsched.services.replies import ReplyPoller
+    from emailsched.services.scheduling import SchedulingRules, SchedulingService
+    from emailsched.services.sender import SenderService
+    from emailsched.services.senders import SenderAccountService
+    from emailsched.services.suppressions import SuppressionService
+    from emailsched.settings import Settings
+
+
+def _system_clock() -> Clock:
+    from emailsched.adapters.clock import SystemClock
+
+    return SystemClock()
 
 
 @dataclass
 class Container:
     settings: Settings
-    clock: Clock = field(default_factory=SystemClock)
+    clock: Clock = field(default_factory=_system_clock)
 
     @cached_property
     def engine(self) -> Any:
-        return make_engine(self.settings.DATABASE_URL)
+        from emailsched.adapters.db.engine import make_engine
+
+        return make_engine(self.settings.DATABASE_URL, **self.settings.db_pool())
 
     @cached_property
     def ledger(self) -> Ledger:
+        from emailsched.adapters.db.ledger import Ledger
+
         return Ledger(self.engine)
 
     @cached_property
     def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.settings.REDIS_URL, socket_timeout=5,
-                                    socket_connect_timeout=5, health_check_interval=30)
+        from emailsched.adapters.redis_client import check_redis, make_redis
+
+        s = self.settings
+        client = make_redis(s.REDIS_URL, ca_file=s.REDIS_TLS_CA_FILE, verify=s.REDIS_TLS_VERIFY)
+        check_redis(client, s.REDIS_URL)  # once per container: a wrong password stops here
+        return client
+
+    @cached_property
+    def metrics(self) -> EmfMetrics | NullMetrics | PrometheusMetrics:
+        from emailsched.adapters.metrics import make_metrics
+
+        return make_metrics(self.settings.METRICS_BACKEND)
+
+    def flush_metrics(self) -> None:
+        """End of an invocation: EMF lines out (a no-op for the other backends)."""
+        if "metrics" in self.__dict__:
+            self.metrics.flush()
+
+    @cached_property
+    def health(self) -> HealthService:
+        from emailsched.adapters.health_checks import DatabaseCheck, QueueCheck, RedisCheck
+        from emailsched.services.health import HealthService
+
+        return HealthService({"database": DatabaseCheck(self.engine),
+                              "redis": RedisCheck(self.redis),
+                              "queue": QueueCheck(self.queue)}, self.clock)
 
     @cached_property
     def sqs(self) -> Any:
+        from emailsched.adapters.sqs import make_sqs_client
+
         return make_sqs_client(self.settings.AWS_REGION, self.settings.AWS_ENDPOINT_URL)
 
     @cached_property
     def queue(self) -> SqsQueue:
+        from emailsched.adapters.sqs import SqsQueue
+
         return SqsQueue(self.sqs, self.settings.SEND_QUEUE_NAME)
 
     @cached_property
     def dead_letter_queue(self) -> SqsQueue:
+        from emailsched.adapters.sqs import SqsQueue
+
         return SqsQueue(self.sqs, self.settings.dead_letter_queue_name)
 
     @cached_property
     def limiter(self) -> RedisRateLimiter:
+        from emailsched.adapters.redis_limiter import RedisRateLimiter
+
         s = self.settings
         return RedisRateLimiter(
             self.redis, self.ledger, window_ms=s.RATE_WINDOW_SECONDS * 1000,
@@ -73,6 +124,8 @@ class Container:
 
     @cached_property
     def mailer(self) -> SmtpMailer:
+        from emailsched.adapters.smtp import SmtpMailer
+
         s = self.settings
         return SmtpMailer(s.SMTP_HOST, s.SMTP_PORT, user=s.SMTP_USER, password=s.SMTP_PASSWORD,
                           security=s.smtp_security, timeout=s.SMTP_TIMEOUT_SECONDS,
@@ -80,11 +133,58 @@ class Container:
 
     @cached_property
     def scheduling_rules(self) -> SchedulingRules:
+        from emailsched.services.scheduling import SchedulingRules
+
         return SchedulingRules(window_ms=self.settings.RATE_WINDOW_SECONDS * 1000,
-                               min_gap_ms=self.settings.MIN_DELAY_BETWEEN_EMAILS_MS)
+                               min_gap_ms=self.settings.MIN_DELAY_BETWEEN_EMAILS_MS,
+                               day_seconds=self.settings.DAILY_WINDOW_SECONDS,
+                               relay_domains=self.settings.RELAY_SENDER_DOMAINS)
+
+    @cached_property
+    def cipher(self) -> CredentialCipher:
+        """Sender passwords at rest; ConfigurationError naming the setting when no key is
+        set (asked for only where an smtp sender is stored or sent through)."""
+        from emailsched.adapters.credentials import make_cipher
+
+        cipher = make_cipher(self.settings)
+        cipher.check()  # a missing or unusable key fails here, naming the setting
+        return cipher
+
+    @cached_property
+    def sender_accounts(self) -> SenderAccountService:
+        from emailsched.adapters.db.stores import PgSenderStore
+        from emailsched.adapters.mailbox_verifier import NetworkMailboxVerifier
+        from emailsched.services.senders import SenderAccountService, SenderRules
+
+        s = self.settings
+        verifier = NetworkMailboxVerifier(s.SENDER_VERIFY_TIMEOUT_SECONDS, s.SMTP_TLS_VERIFY)
+        return SenderAccountService(
+            PgSenderStore(self.engine), verifier, lambda: self.cipher, self.clock,
+            SenderRules(s.RELAY_SENDER_DOMAINS, self.scheduling_rules.pacing))
+
+    @cached_property
+    def mailer_pool(self) -> SmtpMailerPool:
+        """The relay mailer for relay senders, one SmtpMailer per sender account else."""
+        from emailsched.adapters.mailer_pool import SmtpMailerPool
+
+        return SmtpMailerPool(self.mailer, self.ledger, lambda: self.cipher,
+                              self._account_mailer, idle_seconds=60.0, max_mailers=500)
+
+    def _account_mailer(self, account: SmtpAccount, password: str) -> SmtpMailer:
+        from emailsched.adapters.smtp import SmtpMailer
+
+        s = self.settings
+        return SmtpMailer(account.host, account.port, user=account.username,
+                          password=password, security=account.security,
+                          timeout=s.SMTP_TIMEOUT_SECONDS, verify_tls=s.SMTP_TLS_VERIFY,
+                          sessions=s.SMTP_CONNECTIONS)
 
     @cached_property
     def scheduling(self) -> SchedulingService:
+        from emailsched.adapters.db.stores import PgBatchStore
+        from emailsched.adapters.redis_quotas import QuotaLimits, RedisQuotas
+        from emailsched.services.scheduling import SchedulingService
+
         s = self.settings
         quotas = RedisQuotas(self.redis, s.REDIS_KEY_PREFIX, QuotaLimits(
             requests_per_minute=s.SCHEDULE_REQUESTS_PER_MINUTE,
@@ -94,34 +194,87 @@ class Container:
 
     @cached_property
     def batch_control(self) -> BatchControlService:
+        from emailsched.adapters.db.stores import PgBatchStore
+        from emailsched.services.batch_control import BatchControlService
+
         return BatchControlService(PgBatchStore(self.engine), self.clock, self.scheduling_rules)
 
     @cached_property
     def queries(self) -> QueryService:
+        from emailsched.adapters.db.stores import PgReadStore
+        from emailsched.services.queries import QueryService
+
         return QueryService(PgReadStore(self.engine), self.clock)
 
     @cached_property
     def pump(self) -> PumpService:
+        from emailsched.services.pump import PumpConfig, PumpService
+
         s = self.settings
         return PumpService(self.ledger, self.queue, self.clock, PumpConfig(
             horizon=timedelta(seconds=s.PUMP_HORIZON_SECONDS),
             max_in_flight=s.PUMP_MAX_IN_FLIGHT,
-            lost_after=timedelta(seconds=s.PUMP_LOST_AFTER_SECONDS)))
+            lost_after=timedelta(seconds=s.PUMP_LOST_AFTER_SECONDS)),
+            metrics=self.metrics,
+            depths={"queue_depth": self.queue, "dead_letter_depth": self.dead_letter_queue})
 
     @cached_property
     def sender(self) -> SenderService:
+        from emailsched.domain.retry import RetryPolicy
+        from emailsched.services.sender import SenderConfig, SenderService
+
         s = self.settings
         return SenderService(
-            self.ledger, self.limiter, self.mailer, self.clock,
-            RetryPolicy(s.MAX_SEND_ATTEMPTS, s.RETRY_BASE_SECONDS),
+            self.ledger, self.limiter, self.mailer_pool, self.clock,
+            RetryPolicy(s.MAX_SEND_ATTEMPTS, s.RETRY_BASE_SECONDS, s.SENDER_DEFERRAL_SECONDS),
             SenderConfig(lease=timedelta(seconds=s.SEND_LEASE_SECONDS),
                          early_hold=timedelta(seconds=s.EARLY_HOLD_SECONDS),
                          horizon=timedelta(seconds=s.PUMP_HORIZON_SECONDS),
                          receives_before_release=s.THROTTLE_RECEIVES_BEFORE_RELEASE,
-                         message_id_domain=s.MESSAGE_ID_DOMAIN))
+                         message_id_domain=s.MESSAGE_ID_DOMAIN,
+                         failures_before_hold=s.SENDER_FAILURES_BEFORE_HOLD),
+            metrics=self.metrics, health=self.ledger, deliverability=self.deliverability)
+
+    @cached_property
+    def deliverability(self) -> Deliverability:
+        from emailsched.adapters.db.bounce_ledger import PgBounces
+        from emailsched.adapters.redis_deferrals import RedisSenderDeferrals
+        from emailsched.domain.compose import ComposeRules
+        from emailsched.services.deliverability import Deliverability
+
+        s = self.settings
+        return Deliverability(
+            ComposeRules(s.PUBLIC_URL, s.unsubscribe_key, s.MESSAGE_ID_DOMAIN),
+            PgBounces(self.engine, s.BOUNCE_PAUSE_PERCENT),
+            RedisSenderDeferrals(self.redis, s.REDIS_KEY_PREFIX))
+
+    @cached_property
+    def followups(self) -> FollowUpPlanner:
+        from emailsched.adapters.db.sequences import PgFollowUpStore
+        from emailsched.services.followups import FollowUpPlanner
+
+        return FollowUpPlanner(PgFollowUpStore(self.engine), self.clock,
+                               self.scheduling_rules.pacing, metrics=self.metrics)
+
+    @cached_property
+    def replies(self) -> ReplyPoller:
+        from emailsched.adapters.db.sequences import PgReplyStore
+        from emailsched.adapters.mailboxes import MailboxOpeners
+        from emailsched.services.replies import ReplyConfig, ReplyPoller
+
+        s = self.settings
+        opener = MailboxOpeners(lambda: self.cipher, s.DEV_REPLY_MAILDIR,
+                                timeout=s.SENDER_VERIFY_TIMEOUT_SECONDS,
+                                verify_tls=s.IMAP_TLS_VERIFY)
+        return ReplyPoller(PgReplyStore(self.engine), opener, self.clock,
+                           ReplyConfig(include_relay=bool(s.DEV_REPLY_MAILDIR)),
+                           metrics=self.metrics)
 
     @cached_property
     def auth(self) -> AuthService:
+        from emailsched.adapters.db.stores import PgAccountStore
+        from emailsched.services.auth import AuthService, TokenSigner
+
         s = self.settings
         s.require_api_secrets()
         assert s.SESSION_SECRET is not None
@@ -129,19 +282,50 @@ class Container:
                              self.clock)
         google = None
         if s.GOOGLE_CLIENT_ID:
-            from emailsched.adapters.google_tokens import GoogleTokenVerifier
-
-            google = GoogleTokenVerifier(s.GOOGLE_CLIENT_ID, s.GOOGLE_CERTS_URL)
+            google = _LazyGoogleVerifier(s.GOOGLE_CLIENT_ID, s.GOOGLE_CERTS_URL)
         return AuthService(PgAccountStore(self.engine), signer,
                            dev_login_enabled=s.AUTH_MODE == "dev", google=google)
 
+    @cached_property
+    def suppressions(self) -> SuppressionService:
+        from emailsched.adapters.db.suppressions import PgSuppressionStore
+        from emailsched.adapters.redis_public_limits import RedisPublicLimits
+        from emailsched.services.suppressions import SuppressionService
+
+        s = self.settings
+        limits = RedisPublicLimits(self.redis, s.REDIS_KEY_PREFIX,
+                                   per_ip=s.UNSUBSCRIBE_REQUESTS_PER_MINUTE_PER_IP,
+                                   per_token=s.UNSUBSCRIBE_REQUESTS_PER_MINUTE_PER_TOKEN)
+        return SuppressionService(PgSuppressionStore(self.engine), self.clock,
+                                  s.unsubscribe_key, limits)
+
     def close(self) -> None:
-        if "mailer" in self.__dict__:
+        if "mailer_pool" in self.__dict__:
+            self.mailer_pool.close()
+        elif "mailer" in self.__dict__:
             self.mailer.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
         if "redis" in self.__dict__:
             self.redis.close()
+
+
+class _LazyGoogleVerifier:
+    """Builds the Google token verifier (google-auth, requests) on the first Google sign-in,
+    not on the first authenticated request: every other route checks our own session token."""
+
+    def __init__(self, client_id: str, certs_url: str) -> None:
+        self._client_id, self._certs_url = client_id, certs_url
+        self._verifier: Any = None
+        self._building = threading.Lock()
+
+    def verify(self, credential: str) -> Any:
+        with self._building:
+            if self._verifier is None:
+                from emailsched.adapters.google_tokens import GoogleTokenVerifier
+
+                self._verifier = GoogleTokenVerifier(self._client_id, self._certs_url)
+        return self._verifier.verify(credential)
 
 
 _lock = threading.Lock()
@@ -152,8 +336,15 @@ def container() -> Container:
     global _container
     with _lock:
         if _container is None:
+            from emailsched.settings import Settings
+
             _container = Container(Settings())
         return _container
+
+
+def built() -> bool:
+    """Whether this process has built its container yet."""
+    return _container is not None
 
 
 def reset(replacement: Container | None = None) -> None:

@@ -81,5 +81,35 @@ class ServiceUnavailable(EmailschedError):
     code = "service_unavailable"
 
 
+class ConfigurationError(EmailschedError):
+    """The deployment is misconfigured; the message names the setting to fix."""
+
+    status = 500
+    code = "configuration_error"
+
+
+class CredentialsUnreadable(EmailschedError):
+    """A stored credential does not decrypt (altered, moved, or under another key)."""
+
+    status = 500
+    code = "credentials_unreadable"
+
+
+class AccountUnverified(EmailschedError):
+    """The mail server did not accept the account.
+
+    The message is the server's reply or the connection error; `stage` says how far the
+    check got (connect or auth), `reply_code` is the SMTP code when there was a reply.
+    """
+
+    status = 422
+    code = "sender_unverified"
+
+    def __init__(self, message: str, stage: str = "connect", reply_code: int | None = None):
+        super().__init__(message)
+        self.stage = stage
+        self.reply_code = reply_code
+
+
 class PoisonMessage(EmailschedError):
     """A queue message that can never be processed (not JSON, or names no email)."""

@@ -10,14 +10,16 @@ declares its Store: one Postgres adapter implements several of them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from emailsched.domain.records import BatchRow, EmailRow, User
+from emailsched.domain.bounces import BounceClass
+from emailsched.domain.records import BatchRow, EmailRow, Suppression, User
 from emailsched.domain.retry import SendResult
+from emailsched.domain.senders import MailServer, SenderLimits
 
 
 class Clock(Protocol):
@@ -25,6 +27,19 @@ class Clock(Protocol):
         """An aware UTC datetime."""
 
     def sleep(self, seconds: float) -> None: ...
+
+
+class Metrics(Protocol):
+    """Operational counters and distributions (adapters/metrics.py): CloudWatch embedded
+    metrics on Lambda, Prometheus locally. Names are snake_case without a prefix; `dims`
+    are low-cardinality labels (a failure class, never an id)."""
+
+    def count(self, name: str, value: int = 1, **dims: str) -> None: ...
+
+    def observe(self, name: str, value_ms: float) -> None: ...
+
+    def gauge(self, name: str, value: float) -> None:
+        """A level read now (a queue's depth)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,9 @@ class Queue(Protocol):
 
     def delete(self, receipt_handles: list[str]) -> None: ...
 
+    def depth(self) -> int:
+        """Messages waiting (ApproximateNumberOfMessages); for metrics and health."""
+
 
 @dataclass(frozen=True)
 class OutgoingEmail:
@@ -60,6 +78,10 @@ class OutgoingEmail:
     recipient: str
     subject: str
     body_html: str
+    # PUBLIC_URL/u/TOKEN: the List-Unsubscribe pair is written when set (always, in the
+    # sender); the body already holds the link (its own, or the footer's).
+    unsubscribe_url: str = ""
+    headers: tuple[tuple[str, str], ...] = ()  # more header lines, e.g. In-Reply-To
 
 
 # Told which emails of a round the server now holds whole, it answers those that may be
@@ -184,6 +206,19 @@ class ClaimedEmail:
     subject: str
     body: str
     attempts: int
+    # What the mailer pool needs to pick the connection, and the sender's run of account
+    # failures (a success resets it only when there is one).
+    sender_id: uuid.UUID | None = None
+    sender_kind: str = "relay"
+    sender_failures: int = 0
+    # What the send renders from (domain/compose.py): subject and body are templates when
+    # `templated` (batches stored before migration 0005 are sent as written).
+    templated: bool = False
+    fields: Mapping[str, str] | None = None
+    postal_address: str | None = None
+    # Sequences: for a follow-up, the recipient's earlier Message-IDs in this batch, oldest
+    # first (its In-Reply-To and References); empty for a first email.
+    references: tuple[str, ...] = ()
 
 
 class SenderLedger(Protocol):
@@ -259,6 +294,14 @@ class ReadSession(Protocol):
     def list_emails(self, user_id: uuid.UUID, *, finished: bool, batch_id: uuid.UUID | None,
                     limit: int, offset: int) -> tuple[list[EmailRow], int]: ...
 
+    def email_rows(self, user_id: uuid.UUID, *, finished: bool, batch_id: uuid.UUID | None,
+                   limit: int, offset: int) -> list[EmailRow]:
+        """One page of list_emails, without its total."""
+
+    def count_emails(self, user_id: uuid.UUID, *, finished: bool,
+                     batch_id: uuid.UUID | None) -> int:
+        """list_emails' total."""
+
     def list_batches(self, user_id: uuid.UUID, limit: int,
                      offset: int) -> tuple[list[BatchRow], int]: ...
 
@@ -284,15 +327,35 @@ class SenderUsage(Protocol):
                      window_ms: int) -> dict[int, int]:
         """Sends planned or made per window start from `since` on, for planning around."""
 
+    def sender_day_usage(self, sender_id: uuid.UUID, since: datetime,
+                         timezone: str) -> dict[int, int]:
+        """Sends planned or made per local day of `timezone` (its start, epoch ms)."""
+
 
 class SchedulingSession(SenderUsage, Protocol):
-    def upsert_sender(self, user_id: uuid.UUID, email: str, name: str) -> uuid.UUID:
-        """The sender's id; its row stays locked until the transaction ends."""
+    def lock_senders(self, user_id: uuid.UUID,
+                     sender_ids: list[uuid.UUID]) -> list[SenderAccount]:
+        """The user's senders in the order asked, locked; NotFound when one is not theirs."""
+
+    def sender_by_email(self, user_id: uuid.UUID, email: str) -> SenderAccount | None:
+        """The user's live sender with that address, locked."""
+
+    def create_relay_sender(self, user_id: uuid.UUID, email: str,
+                            name: str) -> SenderAccount: ...
 
     def insert_batch(self, **values: object) -> uuid.UUID: ...
 
     def insert_emails(self, *, batch_id: uuid.UUID, user_id: uuid.UUID, sender_id: uuid.UUID,
-                      recipients: list[str], due_ms: list[int]) -> None: ...
+                      recipients: list[str], due_ms: list[int], first_seq: int = 0,
+                      seq_step: int = 1) -> None: ...
+
+    def insert_batch_senders(self, batch_id: uuid.UUID,
+                             shares: list[tuple[uuid.UUID, int, int]]) -> None: ...
+
+    def hold_new_emails(self, batch_id: uuid.UUID, sender_id: uuid.UUID) -> None: ...
+
+    def store_steps(self, batch_id: uuid.UUID, steps: Sequence[dict[str, object]]) -> None:
+        """The batch's follow-ups ({subject, body, waitSeconds}), after its emails."""
 
 
 class SchedulingStore(Protocol):
@@ -319,7 +382,12 @@ class BatchControlSession(SenderUsage, Protocol):
 
     def hold_emails(self, batch_id: uuid.UUID, from_statuses: list[str], status: str) -> int: ...
 
-    def paused_emails(self, batch_id: uuid.UUID) -> list[tuple[uuid.UUID, datetime]]: ...
+    def paused_emails(self, batch_id: uuid.UUID
+                      ) -> list[tuple[uuid.UUID, datetime, uuid.UUID]]:
+        """(id, due time, sender id) in batch order."""
+
+    def sender_limits(self, sender_id: uuid.UUID) -> SenderLimits:
+        """The sender's own limits, its row locked."""
 
     def resume_emails(self, ids: list[uuid.UUID], due_ms: list[int]) -> None: ...
 
@@ -328,3 +396,335 @@ class BatchControlSession(SenderUsage, Protocol):
 
 class BatchControlStore(Protocol):
     def transaction(self) -> AbstractContextManager[BatchControlSession]: ...
+
+
+# --- senders (SPEC.md "Senders") --------------------------------------------------------
+class CredentialCipher(Protocol):
+    """Secrets at rest (sender passwords). `context` names what the secret belongs to (see
+    `credential_context`); it is bound to the ciphertext as associated data, so a token
+    copied to another row or field does not decrypt."""
+
+    def encrypt(self, plaintext: str, context: str) -> str:
+        """A self-describing token (`v1.<scheme>....`) that holds no plaintext."""
+        ...
+
+    def decrypt(self, token: str, context: str) -> str:
+        """The plaintext, or CredentialsUnreadable when the token or context do not match."""
+        ...
+
+    def check(self) -> None:
+        """Prove at start-up that the key is usable, or raise ConfigurationError."""
+        ...
+
+
+def credential_context(sender_id: str, field: str) -> str:
+    """The associated data for one secret: `sender:<id>:<field>`, e.g. smtp_password."""
+    return f"sender:{sender_id}:{field}"
+
+
+@dataclass(frozen=True)
+class MailLogin:
+    """An account to check, with its password (only ever in memory)."""
+
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str
+
+
+class MailboxVerifier(Protocol):
+    def verify_smtp(self, login: MailLogin) -> None:
+        """Connect, EHLO, STARTTLS/TLS, AUTH, QUIT; AccountUnverified with the reply."""
+
+    def verify_imap(self, login: MailLogin) -> None:
+        """Connect and log in over IMAP; AccountUnverified with the reply."""
+
+
+@dataclass(frozen=True)
+class SenderAccount:
+    """A sender's row: the account without its password, the encrypted tokens apart."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    email: str
+    name: str
+    kind: str
+    smtp: MailServer | None
+    imap: MailServer | None
+    limits: SenderLimits
+    status: str
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    smtp_password_enc: str | None = None
+    imap_password_enc: str | None = None
+
+
+@dataclass(frozen=True)
+class HeldEmail:
+    id: uuid.UUID
+    batch_id: uuid.UUID
+    due_at: datetime
+    delay_ms: int
+    hourly_limit: int
+    batch_paused: bool
+
+
+class SenderSession(SenderUsage, Protocol):
+    def list_senders(self, user_id: uuid.UUID) -> list[SenderAccount]: ...
+
+    def get_sender(self, user_id: uuid.UUID, sender_id: uuid.UUID,
+                   lock: bool = False) -> SenderAccount | None: ...
+
+    def sender_by_email(self, user_id: uuid.UUID, email: str) -> SenderAccount | None: ...
+
+    def insert_sender(self, sender_id: uuid.UUID, user_id: uuid.UUID,
+                      values: dict[str, object]) -> None:
+        """Conflict when the user has a sender with that address."""
+
+    def update_sender(self, sender_id: uuid.UUID, values: dict[str, object]) -> None: ...
+
+    def delete_sender(self, sender_id: uuid.UUID) -> None: ...
+
+    def unsent_count(self, sender_id: uuid.UUID) -> int: ...
+
+    def sent_since(self, sender_ids: Sequence[uuid.UUID],
+                   since: dict[uuid.UUID, datetime]) -> dict[uuid.UUID, int]: ...
+
+    def held_emails(self, sender_id: uuid.UUID) -> list[HeldEmail]:
+        """The sender's held emails in order (due time, then position), locked."""
+
+    def release_held(self, ids: list[uuid.UUID], due_ms: list[int], status: str) -> None: ...
+
+
+class SenderStore(Protocol):
+    def transaction(self) -> AbstractContextManager[SenderSession]: ...
+
+
+class SenderHealthLedger(Protocol):
+    """The worker's calls about a sender's own account (not a recipient)."""
+
+    def account_failed(self, sender_id: uuid.UUID, error: str,
+                       failures_before_hold: int) -> bool:
+        """Counts a connection or login failure; True when it made the sender failing."""
+
+    def account_worked(self, sender_id: uuid.UUID) -> None:
+        """Ends the sender's run of failures."""
+
+    def hold_sender(self, sender_id: uuid.UUID, claimed: Sequence[uuid.UUID],
+                    token: uuid.UUID) -> int:
+        """The sender's unsent emails (and `claimed`, still ours) become `held`."""
+
+
+@dataclass(frozen=True)
+class SmtpAccount:
+    """What a pool needs to open a sender's connections (the password still encrypted)."""
+
+    sender_id: uuid.UUID
+    host: str
+    port: int
+    security: str
+    username: str
+    password_enc: str | None
+    version: datetime  # updated_at: a changed account gets new connections
+
+
+class SmtpAccountSource(Protocol):
+    def smtp_account(self, sender_id: uuid.UUID) -> SmtpAccount | None: ...
+
+
+@runtime_checkable
+class MailerPool(Protocol):
+    def mailer_for(self, sender_id: uuid.UUID | None, kind: str) -> Mailer:
+        """The sender's mailer (the relay's for kind `relay`), kept open while busy."""
+
+    def close(self) -> None: ...
+
+
+class SuppressionStore(Protocol):
+    """A user's suppression list (addresses in lower case), and the postal address its
+    unsubscribe footer shows."""
+
+    def page(self, user_id: uuid.UUID, limit: int,
+             offset: int) -> tuple[list[Suppression], int]: ...
+
+    def add(self, user_id: uuid.UUID, emails: Sequence[str], reason: str) -> int:
+        """How many were not listed yet; a listed address keeps its first reason."""
+
+    def remove(self, user_id: uuid.UUID, email: str) -> bool: ...
+
+    def suppressed_among(self, user_id: uuid.UUID, emails: Sequence[str]) -> set[str]: ...
+
+    def unsubscribe(self, email_id: uuid.UUID) -> str | None:
+        """Suppress the email's recipient for its user; the address, or None (no email)."""
+
+    def recipient_of(self, email_id: uuid.UUID) -> str | None: ...
+
+    def set_postal_address(self, user_id: uuid.UUID, postal_address: str | None) -> None: ...
+
+
+class PublicLimits(Protocol):
+    """Abuse limits on the session-less routes, shared by every API instance."""
+
+    def check(self, client_ip: str, token: str, now_seconds: float) -> None:
+        """Count one request; TooManyRequests past the per-address or per-token cap."""
+
+
+class SenderDeferrals(Protocol):
+    """Senders a server deferred (421, 4.7.x): held back until a time, across workers."""
+
+    def defer(self, sender_id: str, until_ms: int, now_ms: int) -> None: ...
+
+    def deferred_until_ms(self, sender_id: str, now_ms: int) -> int | None: ...
+
+
+# --- sequences (issue 16): follow-up planning and the reply poller ---------------------------
+@dataclass(frozen=True)
+class FollowUpCandidate:
+    """A sent email whose batch has a later step not planned yet for its recipient."""
+
+    email_id: uuid.UUID
+    batch_id: uuid.UUID
+    user_id: uuid.UUID
+    sender_id: uuid.UUID
+    recipient: str
+    step: int  # the sent step; the one to plan is step + 1
+    seq: int
+    sent_at: datetime
+    batch_active: bool  # False: the batch was cancelled, nothing more is planned
+    hourly_limit: int
+    delay_ms: int
+    wait_seconds: int  # of step + 1
+    last_step: int  # the batch's last step number (1 + its follow-ups)
+    stop_reason: str | None  # the recipient's sequence ended: replied, unsubscribed, ...
+    suppressed: bool  # the recipient is on the user's suppression list
+    fields: object = None  # the recipient's merge fields, copied to the follow-up
+
+
+@dataclass(frozen=True)
+class NewStep:
+    batch_id: uuid.UUID
+    user_id: uuid.UUID
+    sender_id: uuid.UUID
+    recipient: str
+    step: int
+    seq: int
+    due_ms: int
+    status: str  # scheduled, or replied / suppressed for a recipient who stopped
+    awaiting_next: bool  # a later step follows this one
+    fields: object = None
+
+
+class FollowUpSession(Protocol):
+    """One transaction of the follow-up planner."""
+
+    def awaiting_follow_up(self, limit: int) -> list[FollowUpCandidate]:
+        """Sent emails whose next step is to plan, oldest first, locked (SKIP LOCKED: two
+        planners take disjoint sets)."""
+
+    def sender_limits(self, sender_id: uuid.UUID) -> SenderLimits:
+        """The sender's limits, its row locked (planning a sender's sends is serialised)."""
+
+    def sender_usage(self, sender_id: uuid.UUID, since: datetime,
+                     window_ms: int) -> dict[int, int]: ...
+
+    def sender_day_usage(self, sender_id: uuid.UUID, since: datetime,
+                         timezone: str) -> dict[int, int]: ...
+
+    def insert_steps(self, steps: Sequence[NewStep]) -> int:
+        """Insert follow-ups; one that exists (batch, recipient, step) is left as it is."""
+
+    def mark_planned(self, email_ids: Sequence[uuid.UUID]) -> None: ...
+
+    def end_stopped(self) -> int:
+        """Later steps still pending for recipients whose sequence ended: `replied` or
+        `suppressed` now. Catches a follow-up planned while a stop was being recorded."""
+
+
+class FollowUpStore(Protocol):
+    def transaction(self) -> AbstractContextManager[FollowUpSession]: ...
+
+
+@dataclass(frozen=True)
+class MailboxPosition:
+    """Where reading a mailbox folder stopped: its UIDVALIDITY and the last UID read."""
+
+    uidvalidity: int
+    last_uid: int
+
+
+@dataclass(frozen=True)
+class InboundRaw:
+    uid: int
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class ReplyMailbox:
+    """A sender whose mailbox the reply poller reads (IMAP, or the dev Maildir)."""
+
+    sender_id: uuid.UUID
+    email: str
+    imap: MailServer | None
+    imap_password_enc: str | None = field(default=None, repr=False)
+
+
+class MailboxReader(Protocol):
+    def fetch_new(self, position: MailboxPosition | None,
+                  max_messages: int) -> tuple[list[InboundRaw], MailboxPosition]:
+        """Messages after `position` (all when None or another UIDVALIDITY), oldest first,
+        at most `max_messages`, and the position after them."""
+
+    def close(self) -> None: ...
+
+
+class MailboxOpener(Protocol):
+    def open(self, mailbox: ReplyMailbox) -> MailboxReader | None:
+        """A reader of the sender's mailbox, or None when it has none to read."""
+
+
+@dataclass(frozen=True)
+class MatchedEmail:
+    """One of our emails that an inbound message names by Message-ID."""
+
+    id: uuid.UUID
+    batch_id: uuid.UUID
+    user_id: uuid.UUID
+    recipient: str
+    step: int
+    status: str
+
+
+class ReplyStore(Protocol):
+    """The poller's ledger: mailboxes in round-robin order, checkpoints, Message-ID
+    matches, and the idempotent recording of replies and bounces."""
+
+    def mailboxes_to_poll(self, include_relay: bool, limit: int) -> list[ReplyMailbox]:
+        """Senders with an IMAP block (and, with include_relay, every other live one),
+        least recently polled first."""
+
+    def mark_polled(self, sender_id: uuid.UUID, now: datetime) -> None: ...
+
+    def position(self, sender_id: uuid.UUID, folder: str) -> MailboxPosition | None: ...
+
+    def save_position(self, sender_id: uuid.UUID, folder: str,
+                      position: MailboxPosition) -> None: ...
+
+    def emails_by_message_id(self, sender_id: uuid.UUID,
+                             message_ids: Sequence[str]) -> list[MatchedEmail]:
+        """Our emails from this sender with one of these Message-IDs (normalised)."""
+
+    def record_reply(self, email: MatchedEmail, inbound_id: str) -> bool:
+        """Stop the recipient's sequence as `replied`; False when this inbound message was
+        already counted for this email (nothing changes)."""
+
+    def record_hard_bounce(self, email: MatchedEmail, inbound_id: str, reason: str) -> bool:
+        """The email failed (bounce class hard_bounce), its recipient suppressed
+        (hard_bounce) and their sequence stopped; False when already counted."""
+
+
+class BounceRecorder(Protocol):
+    def record(self, email_id: uuid.UUID, bounce: BounceClass) -> bool:
+        """Act on a refusal's class (suppress a hard bounce, count a policy block against
+        the sender, pause a batch over its bounce rate); whether the batch paused."""

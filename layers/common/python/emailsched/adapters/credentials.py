@@ -28,9 +28,8 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from emailsched.errors import ServiceUnavailable
-from emailsched.errors_senders import ConfigurationError, CredentialsUnreadable
-from emailsched.ports_credentials import CredentialCipher
+from emailsched.errors import ConfigurationError, CredentialsUnreadable, ServiceUnavailable
+from emailsched.ports import CredentialCipher
 
 VERSION = "v1"
 NONCE_BYTES = 12

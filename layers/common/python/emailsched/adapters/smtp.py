@@ -14,120 +14,21 @@ envelope (MAIL, RCPT, DATA) is sent on every connection before the answers are r
 
 from __future__ import annotations
 
-import html
 import re
 import smtplib
 import socket
 import ssl
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.policy import SMTP, SMTPUTF8
-from email.utils import format_datetime, formataddr, formatdate
-from functools import lru_cache
 
-from emailsched.domain.retry import SendResult
+from emailsched.adapters.mime import message_data
+from emailsched.domain.addresses import InvalidDomain, NeedsSmtpUtf8, envelope_address
+from emailsched.domain.retry import FailureKind, SendResult
 from emailsched.ports import OutgoingEmail, PointOfNoReturn
 
-_LINE_ENDS = re.compile(rb"\r\n|\n|\r")
-_LEADING_DOT = re.compile(rb"(?m)^\.")
-_TAGS = re.compile(r"<[^>]+>")
-_BLANK_RUNS = re.compile(r"\n\s*\n\s*\n+")
-
-
-# Recipients and Message-IDs that the policy writes out exactly as given, on one line.
+# Addresses written in angle brackets as they are; anything else goes through quoteaddr.
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+")
-_PLAIN_MESSAGE_ID = re.compile(r"<[A-Za-z0-9._-]+@[A-Za-z0-9.-]+>")
-_PLACEHOLDER_TO = "recipient@placeholder.invalid"
-_PLACEHOLDER_ID = "<message-id@placeholder.invalid>"
-MAX_HEADER_LINE = 78
-TEMPLATES_KEPT = 8
-
-
-def build_message(email: OutgoingEmail, date: str | None = None) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = formataddr((email.sender_name, email.sender_email))
-    message["To"] = email.recipient
-    message["Subject"] = email.subject
-    message["Message-ID"] = email.message_id
-    message["Date"] = date or formatdate(usegmt=True)
-    message.set_content(html_to_text(email.body_html))
-    message.add_alternative(email.body_html, subtype="html")
-    return message
-
-
-def html_to_text(body: str) -> str:
-    text = _TAGS.sub("", re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</h\d>", "\n", body))
-    return _BLANK_RUNS.sub("\n\n", html.unescape(text)).strip() + "\n"
-
-
-def dot_stuffed(raw: bytes) -> bytes:
-    data = _LEADING_DOT.sub(b"..", _LINE_ENDS.sub(b"\r\n", raw))
-    return data if data.endswith(b"\r\n") else data + b"\r\n"
-
-
-def message_data(email: OutgoingEmail) -> bytes:
-    """What goes between DATA and the final ".": the message, rendered and dot-stuffed.
-
-    Rendering a MIME message with the email package took about 3 ms here, nearly all of it
-    for parts that are the same for every email of a batch. So where To and Message-ID are
-    plain ASCII that the policy would write unchanged, the message is rendered once per
-    sender, subject and body, and only the To, Message-ID and Date lines are written per
-    email; anything else is rendered in full.
-    """
-    needs_utf8 = not (email.sender_email + email.recipient).isascii()
-    if not needs_utf8 and _plain(email):
-        template = _template(email.sender_name, email.sender_email, email.subject,
-                             email.body_html)
-        if template is not None:
-            return template.render(email.recipient, email.message_id,
-                                   format_datetime(datetime.now(UTC)))
-    payload = build_message(email).as_bytes(policy=SMTPUTF8 if needs_utf8 else SMTP)
-    return dot_stuffed(payload)
-
-
-def _plain(email: OutgoingEmail) -> bool:
-    return (len(email.recipient) + 4 <= MAX_HEADER_LINE
-            and len(email.message_id) + 12 <= MAX_HEADER_LINE
-            and _PLAIN_ADDRESS.fullmatch(email.recipient) is not None
-            and _PLAIN_MESSAGE_ID.fullmatch(email.message_id) is not None)
-
-
-@dataclass(frozen=True)
-class _Template:
-    """A rendered message cut around its To, Message-ID and Date lines."""
-
-    parts: tuple[bytes, bytes, bytes, bytes]
-
-    def render(self, recipient: str, message_id: str, date: str) -> bytes:
-        head, after_to, after_id, rest = self.parts
-        return b"".join((head, b"To: ", recipient.encode(), b"\r\n", after_to,
-                         b"Message-ID: ", message_id.encode(), b"\r\n", after_id,
-                         b"Date: ", date.encode(), b"\r\n", rest))
-
-
-@lru_cache(maxsize=TEMPLATES_KEPT)
-def _template(sender_name: str, sender_email: str, subject: str,
-              body_html: str) -> _Template | None:
-    """None where the policy did not write the three lines on one line each."""
-    date = format_datetime(datetime.now(UTC))
-    sample = OutgoingEmail(_PLACEHOLDER_ID, sender_email, sender_name, _PLACEHOLDER_TO,
-                           subject, body_html)
-    data = dot_stuffed(build_message(sample, date).as_bytes(policy=SMTP))
-    header_end = data.find(b"\r\n\r\n") + 2
-    parts, start = [], 0
-    for line in (f"To: {_PLACEHOLDER_TO}\r\n", f"Message-ID: {_PLACEHOLDER_ID}\r\n",
-                 f"Date: {date}\r\n"):
-        at = data.find(line.encode(), start, header_end)
-        if at < 0 or (at > 0 and data[at - 2:at] != b"\r\n"):
-            return None
-        parts.append(data[start:at])
-        start = at + len(line)
-    if data[start:start + 1] in (b" ", b"\t"):  # the Date line was folded
-        return None
-    return _Template((parts[0], parts[1], parts[2], data[start:]))
+NEEDS_SMTPUTF8 = "5.6.7 {} address needs SMTPUTF8, which the server does not offer"
 
 
 class SmtpMailer:
@@ -222,6 +123,7 @@ class _Session:
         self._connection: smtplib.SMTP | None = None
         self._email: OutgoingEmail | None = None
         self._data = b""
+        self._rcpt_to = ""
         self._step = 0
         self._reused = False
 
@@ -260,18 +162,30 @@ class _Session:
         email = self._email
         try:
             connection = self._open()
+        except smtplib.SMTPAuthenticationError as error:
+            return SendResult(False, error.smtp_code, _text(error.smtp_error),
+                              kind=FailureKind.AUTH)
         except smtplib.SMTPResponseException as error:
-            return _failure(error.smtp_code, error.smtp_error)
+            return SendResult(False, error.smtp_code, _text(error.smtp_error),
+                              kind=FailureKind.CONNECTION)
         except (OSError, smtplib.SMTPException) as error:
-            return SendResult(False, None, f"cannot connect to {self._where}: {error}")
-        needs_utf8 = not (email.sender_email + email.recipient).isascii()
-        if needs_utf8 and not connection.has_extn("smtputf8"):
-            return SendResult(False, 553, "server does not accept international addresses")
-        if needs_utf8:
-            connection.command_encoding = "utf-8"
-        self._data = message_data(email)
+            return SendResult(False, None, f"cannot connect to {self._where}: {error}",
+                              kind=FailureKind.CONNECTION)
+        offered = bool(connection.has_extn("smtputf8"))
+        try:
+            # IDN domains as A-labels: only a non-ASCII local part needs SMTPUTF8.
+            mail_from = envelope_address(email.sender_email, offered)
+            self._rcpt_to = envelope_address(email.recipient, offered)
+        except NeedsSmtpUtf8:
+            whose = "sender" if not email.sender_email.split("@")[0].isascii() else "recipient"
+            return SendResult(False, 553, NEEDS_SMTPUTF8.format(whose))
+        except InvalidDomain as error:
+            return SendResult(False, 553, f"5.1.3 {error.message}")
+        needs_utf8 = not (mail_from + self._rcpt_to).isascii()
+        connection.command_encoding = "utf-8" if needs_utf8 else "ascii"
+        self._data = message_data(email, smtputf8=needs_utf8)
         options = " SMTPUTF8 BODY=8BITMIME" if needs_utf8 else ""
-        connection.putcmd("mail", f"FROM:{_path(email.sender_email)}{options}")
+        connection.putcmd("mail", f"FROM:{_path(mail_from)}{options}")
         return None
 
     def _next(self) -> SendResult | None:
@@ -282,7 +196,7 @@ class _Session:
             return self._abort(connection, code, reply)
         self._step += 1
         if step == "mail":
-            connection.putcmd("rcpt", f"TO:{_path(self._email.recipient)}")
+            connection.putcmd("rcpt", f"TO:{_path(self._rcpt_to)}")
         elif step == "rcpt":
             connection.putcmd("data")
         else:

@@ -13,7 +13,7 @@ import socket
 import ssl
 from typing import Literal
 
-from emailsched.errors_senders import AccountUnverified
+from emailsched.errors import AccountUnverified
 
 Security = Literal["none", "starttls", "tls"]
 SECURITIES = ("none", "starttls", "tls")

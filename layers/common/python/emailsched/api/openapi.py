@@ -11,7 +11,7 @@ from pydantic.json_schema import models_json_schema
 
 from emailsched.api import schemas
 
-_ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel], int, bool]] = [
+_ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, int, bool]] = [
     # path, method, request body, response, success status, needs a session
     ("/auth/config", "get", None, schemas.AuthConfigOut, 200, False),
     ("/auth/dev-login", "post", schemas.DevLoginIn, schemas.SessionOut, 200, False),
@@ -26,6 +26,21 @@ _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel], int, bool
     ("/batches/{batchId}/pause", "post", None, schemas.BatchOut, 200, True),
     ("/batches/{batchId}/resume", "post", None, schemas.BatchOut, 200, True),
     ("/batches/{batchId}/cancel", "post", None, schemas.BatchOut, 200, True),
+    ("/health", "get", None, schemas.HealthOut, 200, False),
+    ("/senders", "get", None, schemas.SenderAccountListOut, 200, True),
+    ("/senders", "post", schemas.SenderCreateIn, schemas.SenderAccountOut, 201, True),
+    ("/senders/{senderId}", "get", None, schemas.SenderAccountOut, 200, True),
+    ("/senders/{senderId}", "patch", schemas.SenderPatchIn, schemas.SenderAccountOut, 200,
+     True),
+    ("/senders/{senderId}/verify", "post", None, schemas.SenderAccountOut, 200, True),
+    ("/senders/{senderId}", "delete", None, None, 204, True),
+    ("/auth/me", "patch", schemas.MePatchIn, schemas.MeOut, 200, True),
+    ("/suppressions", "get", None, schemas.SuppressionListOut, 200, True),
+    ("/suppressions", "post", schemas.SuppressionsIn, schemas.SuppressionsAddedOut, 201, True),
+    ("/suppressions/{email}", "delete", None, None, 204, True),
+    # Public, HTML: the one-click unsubscribe (RFC 8058) and its confirmation page.
+    ("/u/{token}", "get", None, None, 200, False),
+    ("/u/{token}", "post", None, None, 200, False),
 ]
 _LIST_PARAMS: list[dict[str, Any]] = [
     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
@@ -48,22 +63,41 @@ def _json(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _operation(path: str, method: str, request: type[BaseModel] | None,
-               response: type[BaseModel], status: int, secured: bool) -> dict[str, Any]:
+               response: type[BaseModel] | None, status: int,
+               secured: bool) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '')}"
                        .replace("}", ""),
-        "responses": {str(status): {"description": "OK", **_json(response)},
+        "responses": {str(status): {"description": "OK",
+                                    **(_json(response) if response is not None else {})},
                       **{code: {"description": text, **_json(schemas.ErrorOut)}
                          for code, text in _ERRORS.items()}},
     }
+    if path == "/health":  # a failed check: the same body, status "degraded"
+        operation["responses"]["503"] = {"description": "A check failed",
+                                         **_json(schemas.HealthOut)}
+    if path.startswith("/senders") and method in ("post", "patch"):  # sender_unverified
+        operation["responses"]["422"] = {"description": "The mail server refused the account",
+                                         **_json(schemas.ErrorOut)}
     if request is not None:
         operation["requestBody"] = {"required": True, **_json(request)}
     parameters = []
-    if "{batchId}" in path:
-        parameters.append({"name": "batchId", "in": "path", "required": True,
-                           "schema": {"type": "string"}})
-    if path in ("/emails/scheduled", "/emails/sent", "/batches"):
-        parameters.extend(p for p in _LIST_PARAMS if path != "/batches" or p["name"] != "batchId")
+    if path.startswith("/u/"):
+        operation["responses"]["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
+        operation["responses"]["404"]["content"] = {"text/html": {"schema": {"type": "string"}}}
+    if path.startswith("/u/") and method == "post":
+        operation["requestBody"] = {"required": False, "content": {
+            media: {"schema": {"type": "object", "properties": {
+                "List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}}}}
+            for media in ("application/x-www-form-urlencoded", "multipart/form-data")}}
+    for name in ("batchId", "senderId", "email", "token"):
+        if "{" + name + "}" in path:
+            parameters.append({"name": name, "in": "path", "required": True,
+                               "schema": {"type": "string"}})
+    if path in ("/emails/scheduled", "/emails/sent", "/batches") or (
+            path == "/suppressions" and method == "get"):
+        parameters.extend(p for p in _LIST_PARAMS if path.startswith("/emails")
+                          or p["name"] != "batchId")
     if parameters:
         operation["parameters"] = parameters
     operation["security"] = [{"bearer": []}] if secured else []

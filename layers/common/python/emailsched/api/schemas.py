@@ -17,6 +17,7 @@ from pydantic import (
     StrictStr,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -47,6 +48,58 @@ class SenderIn(Model):
     _lines = field_validator("email", "name")(_single_line)
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+HourMinute = Annotated[StrictStr, WithJsonSchema(
+    {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "09:00"})]
+
+
+class SendingWindowIn(Model):
+    """SPEC.md "Sending windows and jitter": local hours [start, end) on the listed days.
+
+    The shape is checked here; the zone, the day names and start before end are checked by
+    domain.sending_window.SendingWindow.from_api (400 naming `sendingWindow.<field>`).
+    """
+
+    timezone: StrictStr = Field(max_length=64, description="IANA time zone, e.g. Europe/Berlin")
+    days: list[StrictStr] = Field(max_length=7, json_schema_extra={
+        "items": {"type": "string", "enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}})
+    start: HourMinute
+    end: HourMinute
+
+
+class SendingWindowOut(Model):
+    timezone: str
+    days: list[Weekday]
+    start: str
+    end: str
+
+
+MAX_STEPS = 10
+
+
+class StepIn(Model):
+    """A follow-up: sent `waitSeconds` after the previous step, unless the recipient
+    replied, unsubscribed or bounced. No subject: `Re: <first subject>`."""
+
+    subject: StrictStr | None = Field(default=None, max_length=MAX_SUBJECT)
+    body: StrictStr = Field(min_length=1)
+    wait_seconds: StrictInt = Field(ge=1, le=366 * 86_400)
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return _single_line(value)
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: str) -> str:
+        if "\0" in value or not value.strip():
+            raise ValueError("must not be blank or contain NUL characters")
+        return value
+
+
 class ScheduleIn(Model):
     subject: StrictStr = Field(min_length=1, max_length=MAX_SUBJECT)
     body: StrictStr = Field(min_length=1)
@@ -55,7 +108,23 @@ class ScheduleIn(Model):
                                   json_schema_extra={"format": "date-time"})
     delay_ms: StrictInt = Field(ge=0, le=MAX_DELAY_MS)
     hourly_limit: StrictInt | None = Field(default=None, ge=1)
-    sender: SenderIn
+    sender: SenderIn | None = Field(default=None, description="The old path: names the "
+                                    "user's sender with this address")
+    sender_ids: list[StrictStr] | None = Field(default=None, min_length=1, max_length=50,
+                                               description="Several rotate")
+    sending_window: SendingWindowIn | None = Field(
+        default=None, description="Plan every email inside these local hours and days")
+    random_delay_ms: StrictInt = Field(
+        default=0, ge=0, le=MAX_DELAY_MS,
+        description="Each gap is delayMs plus a random 0..N ms, drawn once when planned")
+    steps: list[StepIn] = Field(default_factory=list, max_length=MAX_STEPS,
+                                description="Follow-ups after the first email (Sequences)")
+
+    @model_validator(mode="after")
+    def _one_way_to_name_senders(self) -> ScheduleIn:
+        if (self.sender is None) == (self.sender_ids is None):
+            raise ValueError("give either senderIds or sender")
+        return self
 
     @field_validator("subject")
     @classmethod
@@ -106,6 +175,7 @@ class UserOut(Model):
     email: str
     name: str
     avatar: str | None
+    postal_address: str | None = None  # shown in the unsubscribe footer
 
 
 class SessionOut(Model):
@@ -126,6 +196,13 @@ class AuthConfigOut(Model):
     default_hourly_limit: int
 
 
+class SenderShareOut(Model):
+    id: str
+    email: str
+    email_count: int
+    estimated_end_time: str
+
+
 class ScheduleOut(Model):
     success: bool
     batch_id: str
@@ -133,6 +210,7 @@ class ScheduleOut(Model):
     duplicates_removed: int
     start_time: str
     estimated_end_time: str
+    senders: list[SenderShareOut]
 
 
 class SenderOut(Model):
@@ -151,6 +229,7 @@ class EmailOut(Model):
     sent_time: str | None = None
     attempts: int
     failure_reason: str | None = None
+    step: int = Field(default=1, description="1 for the first email, k for follow-up k")
 
 
 class PaginationOut(Model):
@@ -180,6 +259,7 @@ class StatusCounts(Model):
     failed: int
     paused: int
     cancelled: int
+    suppressed: int = 0  # recipient suppressed after scheduling: not sent
 
 
 class StatsOut(StatusCounts):
@@ -189,6 +269,7 @@ class StatsOut(StatusCounts):
 
 class CountsOut(StatusCounts):
     pending: int
+    replied: int = Field(default=0, description="Follow-ups not sent: the recipient replied")
 
 
 class BatchOut(Model):
@@ -203,6 +284,11 @@ class BatchOut(Model):
     duplicates_removed: int
     estimated_end_time: str
     created_at: str
+    sending_window: SendingWindowOut | None = None
+    random_delay_ms: int = 0
+    suppressed_removed: int = 0  # recipients dropped when scheduled: on the suppression list
+    # Why a paused batch paused itself ("bounce_rate"); null when the user paused it.
+    paused_reason: Literal["bounce_rate"] | None = None
 
 
 class BatchListOut(Model):
@@ -228,3 +314,119 @@ class ErrorOut(Model):
 
 PageNumber = Annotated[int, Field(ge=1, le=1_000_000)]
 PageLimit = Annotated[int, Field(ge=1, le=100)]
+
+
+# --- operations (GET /health) -------------------------------------------------------------
+class HealthCheckOut(Model):
+    ok: bool
+    ms: float
+
+
+class HealthChecksOut(Model):
+    database: HealthCheckOut
+    redis: HealthCheckOut
+    queue: HealthCheckOut
+
+
+class HealthOut(Model):
+    status: Literal["ok", "degraded"]
+    checks: HealthChecksOut
+
+
+# --- senders (SPEC.md "Senders") -----------------------------------------------------------
+Security = Literal["none", "starttls", "tls"]
+
+
+class MailAccountIn(Model):
+    host: StrictStr = Field(min_length=1, max_length=253)
+    port: StrictInt = Field(ge=1, le=65535)
+    security: Security
+    username: StrictStr = Field(default="", max_length=320)
+    password: StrictStr = Field(default="", max_length=1024)
+
+    _lines = field_validator("host", "username", "password")(_single_line)
+
+
+class SenderCreateIn(Model):
+    email: StrictStr = Field(min_length=3, max_length=254)
+    name: StrictStr = Field(default="", max_length=MAX_NAME)
+    smtp: MailAccountIn | None = None
+    imap: MailAccountIn | None = None
+    hourly_limit: StrictInt | None = Field(default=None, ge=1)
+    daily_limit: StrictInt | None = Field(default=None, ge=1)
+    min_delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
+    timezone: StrictStr = Field(default="UTC", max_length=64)
+
+    _lines = field_validator("email", "name")(_single_line)
+
+
+class SenderPatchIn(Model):
+    """Any field of SenderCreateIn; a field given as null clears it."""
+
+    email: StrictStr | None = Field(default=None, min_length=3, max_length=254)
+    name: StrictStr | None = Field(default=None, max_length=MAX_NAME)
+    smtp: MailAccountIn | None = None
+    imap: MailAccountIn | None = None
+    hourly_limit: StrictInt | None = Field(default=None, ge=1)
+    daily_limit: StrictInt | None = Field(default=None, ge=1)
+    min_delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
+    timezone: StrictStr | None = Field(default=None, max_length=64)
+
+    _lines = field_validator("email", "name")(_single_line)
+
+
+class MailServerOut(Model):
+    host: str
+    port: int
+    security: Security
+    username: str
+
+
+class SenderAccountOut(Model):
+    """A sender as routes show it: never a password."""
+
+    id: str
+    email: str
+    name: str
+    kind: Literal["smtp", "relay"]
+    smtp: MailServerOut | None
+    imap: MailServerOut | None
+    hourly_limit: int | None
+    daily_limit: int | None
+    min_delay_ms: int | None
+    timezone: str
+    status: Literal["active", "failing"]
+    last_error: str | None
+    sent_today: int
+    created_at: str
+
+
+class SenderAccountListOut(Model):
+    senders: list[SenderAccountOut]
+
+
+# --- deliverability (SPEC.md "Unsubscribe and suppression") ------------------------------
+SuppressionReason = Literal["unsubscribed", "hard_bounce", "complaint", "manual"]
+
+
+class SuppressionOut(Model):
+    email: str
+    reason: SuppressionReason
+    created_at: str
+
+
+class SuppressionListOut(Model):
+    suppressions: list[SuppressionOut]
+    pagination: PaginationOut
+
+
+class SuppressionsIn(Model):
+    emails: list[EmailText] = Field(min_length=1, max_length=10_000)
+
+
+class SuppressionsAddedOut(Model):
+    added: int  # newly listed; addresses already listed keep their reason
+
+
+class MePatchIn(Model):
+    postal_address: StrictStr | None = Field(default=None, max_length=500)

@@ -16,6 +16,7 @@ from emailsched.api.http import iso, json_response, parse_uuid, validate
 from emailsched.domain.model import BatchStatus, derived_batch_status
 from emailsched.domain.recipients import normalise_address
 from emailsched.domain.records import EmailRow, User
+from emailsched.domain.sending_window import SendingWindow
 from emailsched.errors import InvalidRequest, PayloadTooLarge
 from emailsched.services.queries import BatchView, Page, Stats
 from emailsched.services.scheduling import ScheduledBatch, ScheduleRequest
@@ -52,15 +53,31 @@ def schedule_request(body: schemas.ScheduleIn, settings: Settings) -> ScheduleRe
     if limit > settings.MAX_HOURLY_LIMIT:
         raise InvalidRequest("hourlyLimit is too large", details=[
             {"field": "hourlyLimit", "message": f"must be at most {settings.MAX_HOURLY_LIMIT}"}])
-    try:
-        sender_email = normalise_address(body.sender.email)
-    except ValueError as error:
-        raise InvalidRequest("sender.email is not a valid address", details=[
-            {"field": "sender.email", "message": str(error)}]) from None
+    sender_email, sender_name = "", ""
+    if body.sender is not None:
+        try:
+            sender_email = normalise_address(body.sender.email)
+        except ValueError as error:
+            raise InvalidRequest("sender.email is not a valid address", details=[
+                {"field": "sender.email", "message": str(error)}]) from None
+        sender_name = body.sender.name.strip()
+    sender_ids = tuple(dict.fromkeys(parse_uuid(i, field="sender")
+                                     for i in body.sender_ids or []))
+    sending_window(body)  # a bad window is a 400 before anything is stored
     return ScheduleRequest(
         subject=body.subject, body=body.body, recipients=body.recipients,
         start_time=schemas.parse_start_time(body.start_time), delay_ms=body.delay_ms,
-        hourly_limit=limit, sender_email=sender_email, sender_name=body.sender.name.strip())
+        hourly_limit=limit, sender_email=sender_email, sender_name=sender_name,
+        sender_ids=sender_ids,
+        steps=tuple({"subject": step.subject, "body": step.body,
+                     "waitSeconds": step.wait_seconds} for step in body.steps))
+
+
+def sending_window(body: schemas.ScheduleIn) -> SendingWindow | None:
+    """The batch's window, its zone, days and hours checked (400 naming the field)."""
+    if body.sending_window is None:
+        return None
+    return SendingWindow.from_api(body.sending_window.model_dump())
 
 
 def auth_config(settings: Settings) -> Response:
@@ -73,7 +90,7 @@ def auth_config(settings: Settings) -> Response:
 
 def _user(user: User) -> schemas.UserOut:
     return schemas.UserOut(id=str(user.id), email=user.email, name=user.name,
-                           avatar=user.avatar)
+                           avatar=user.avatar, postal_address=user.postal_address)
 
 
 def session(found: Session) -> Response:
@@ -88,7 +105,11 @@ def scheduled(batch: ScheduledBatch) -> Response:
     return json_response(schemas.ScheduleOut(
         success=True, batch_id=str(batch.batch_id), email_count=batch.email_count,
         duplicates_removed=batch.duplicates_removed, start_time=iso(batch.start_time) or "",
-        estimated_end_time=iso(batch.estimated_end_time) or ""), status=201)
+        estimated_end_time=iso(batch.estimated_end_time) or "",
+        senders=[schemas.SenderShareOut(id=str(share.id), email=share.email,
+                                        email_count=share.email_count,
+                                        estimated_end_time=iso(share.estimated_end_time) or "")
+                 for share in batch.senders]), status=201)
 
 
 def _pagination(total: int, page: Page) -> schemas.PaginationOut:
@@ -102,7 +123,7 @@ def _email(row: EmailRow) -> schemas.EmailOut:
         subject=row.subject, scheduled_time=iso(row.due_at) or "", status=row.status,
         sender=schemas.SenderOut(name=row.sender_name, email=row.sender_email),
         sent_time=iso(row.finished_at), attempts=row.attempts,
-        failure_reason=row.failure_reason)
+        failure_reason=row.failure_reason, step=row.step)
 
 
 def email_list(rows: list[EmailRow], total: int, page: Page) -> Response:
@@ -115,23 +136,29 @@ def stats(found: Stats) -> Response:
     return json_response(schemas.StatsOut(
         total=c["total"], scheduled=c["scheduled"], queued=c["queued"], sending=c["sending"],
         sent=c["sent"], failed=c["failed"], paused=c["paused"], cancelled=c["cancelled"],
-        sent_last_hour=found.sent_last_hour,
+        suppressed=c.get("suppressed", 0), sent_last_hour=found.sent_last_hour,
         per_hour=[schemas.HourOut(hour=h, sent=s, failed=f) for h, s, f in found.per_hour]))
 
 
 def _batch(view: BatchView) -> schemas.BatchOut:
     row = view.row
     counts = {k: view.counts.get(k, 0) for k in ("scheduled", "queued", "sending", "sent",
-                                                 "failed", "paused", "cancelled")}
+                                                 "failed", "paused", "cancelled",
+                                                 "suppressed")}
     return schemas.BatchOut(
         id=str(row.id), subject=row.subject,
         sender=schemas.SenderOut(name=row.sender_name, email=row.sender_email),
         start_time=iso(row.start_time) or "", delay_ms=row.delay_ms,
         hourly_limit=row.hourly_limit,
         status=derived_batch_status(BatchStatus(row.status), view.pending).value,
-        counts=schemas.CountsOut(total=sum(counts.values()), pending=view.pending, **counts),
+        counts=schemas.CountsOut(total=sum(counts.values()), pending=view.pending,
+                                 replied=view.counts.get("replied", 0), **counts),
         duplicates_removed=row.duplicates_removed,
-        estimated_end_time=iso(row.estimated_end_time) or "", created_at=iso(row.created_at) or "")
+        estimated_end_time=iso(row.estimated_end_time) or "", created_at=iso(row.created_at) or "",
+        sending_window=(None if row.sending_window is None
+                        else schemas.SendingWindowOut.model_validate(row.sending_window)),
+        random_delay_ms=row.random_delay_ms, suppressed_removed=row.suppressed_removed,
+        paused_reason=row.paused_reason if row.status == BatchStatus.PAUSED else None)
 
 
 def batch(view: BatchView) -> Response:

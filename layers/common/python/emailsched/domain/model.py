@@ -16,6 +16,9 @@ class EmailStatus(StrEnum):
     FAILED = "failed"
     PAUSED = "paused"
     CANCELLED = "cancelled"
+    HELD = "held"  # its sender is failing: kept, no attempt used, re-planned when active
+    SUPPRESSED = "suppressed"  # its recipient was suppressed after scheduling: not sent
+    REPLIED = "replied"  # a later step whose recipient replied: their sequence ended
 
 
 PENDING_EMAIL_STATUSES = (
@@ -23,8 +26,10 @@ PENDING_EMAIL_STATUSES = (
     EmailStatus.QUEUED,
     EmailStatus.SENDING,
     EmailStatus.PAUSED,
+    EmailStatus.HELD,
 )
-FINAL_EMAIL_STATUSES = (EmailStatus.SENT, EmailStatus.FAILED, EmailStatus.CANCELLED)
+FINAL_EMAIL_STATUSES = (EmailStatus.SENT, EmailStatus.FAILED, EmailStatus.CANCELLED,
+                        EmailStatus.SUPPRESSED, EmailStatus.REPLIED)
 # Emails whose sending ended, either way: the dashboard's "sent" tab and the stats.
 OUTCOME_EMAIL_STATUSES = (EmailStatus.SENT, EmailStatus.FAILED)
 # Emails a pause holds and a cancel ends: everything not already in a worker's hands.
@@ -46,6 +51,16 @@ class EmailTransition(StrEnum):
     PAUSE = "pause"
     CANCEL = "cancel"
     RESUME = "resume"
+    HOLD_FOR_SENDER = "hold_for_sender"  # its sender turned failing
+    RELEASE_HELD = "release_held"  # its sender is active again: re-planned from now
+    SUPPRESS = "suppress"  # at send time its recipient is on the suppression list
+    # Sequences: the recipient replied, or bounced hard / unsubscribed, so their later steps
+    # end. From `sending` too: that fences the worker like a lost lease (its point of no
+    # return requires `sending` under its token), so a follow-up claimed just before the
+    # reply arrived is not sent.
+    STOP_REPLIED = "stop_replied"
+    STOP_SUPPRESSED = "stop_suppressed"
+    BOUNCE = "bounce"  # a delivery report says a sent email bounced hard
 
 
 # For each transition: the statuses it applies to, and the status it leaves.
@@ -60,9 +75,16 @@ EMAIL_TRANSITIONS: dict[EmailTransition, tuple[tuple[EmailStatus, ...], EmailSta
     EmailTransition.RETRY: ((EmailStatus.SENDING, EmailStatus.SENT), EmailStatus.QUEUED),
     EmailTransition.FAIL: ((EmailStatus.SENDING, EmailStatus.SENT), EmailStatus.FAILED),
     EmailTransition.PAUSE: (HOLDABLE_EMAIL_STATUSES, EmailStatus.PAUSED),
-    EmailTransition.CANCEL: ((*HOLDABLE_EMAIL_STATUSES, EmailStatus.PAUSED),
+    EmailTransition.CANCEL: ((*HOLDABLE_EMAIL_STATUSES, EmailStatus.PAUSED, EmailStatus.HELD),
                              EmailStatus.CANCELLED),
     EmailTransition.RESUME: ((EmailStatus.PAUSED,), EmailStatus.SCHEDULED),
+    EmailTransition.HOLD_FOR_SENDER: ((*HOLDABLE_EMAIL_STATUSES, EmailStatus.SENDING),
+                                      EmailStatus.HELD),
+    EmailTransition.RELEASE_HELD: ((EmailStatus.HELD,), EmailStatus.SCHEDULED),
+    EmailTransition.SUPPRESS: ((EmailStatus.QUEUED,), EmailStatus.SUPPRESSED),
+    EmailTransition.STOP_REPLIED: ((*PENDING_EMAIL_STATUSES,), EmailStatus.REPLIED),
+    EmailTransition.STOP_SUPPRESSED: ((*PENDING_EMAIL_STATUSES,), EmailStatus.SUPPRESSED),
+    EmailTransition.BOUNCE: ((EmailStatus.SENT,), EmailStatus.FAILED),
 }
 
 
@@ -81,6 +103,8 @@ class BatchStatus(StrEnum):
 class BatchAction(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
+    HOLD_FOR_SENDER = "hold_for_sender"  # its sender turned failing
+    RELEASE_HELD = "release_held"  # its sender is active again: re-planned from now
     CANCEL = "cancel"
 
 

@@ -22,6 +22,8 @@ from emailsched.local.process_group import ChildProcess
 
 LOCAL_DEFAULTS = {
     "AUTH_MODE": "dev",
+    # The relay is the capture inbox: any From address may go through it (SPEC.md).
+    "RELAY_SENDER_DOMAINS": "*",
     # moto's SQS slows down as its queue deepens: keep it shallow locally (at most 20
     # messages of 50 emails, plus whatever is due a few at a time).
     "PUMP_MAX_IN_FLIGHT": "1000",
@@ -30,6 +32,16 @@ LOCAL_DEFAULTS = {
     "AWS_ACCESS_KEY_ID": "dev",
     "AWS_SECRET_ACCESS_KEY": "dev",
 }
+
+
+def fresh_metrics_dir(path: Path) -> Path:
+    """prometheus-client's multiprocess folder, emptied: every child (api, workers, pump)
+    writes its counters there and the API's GET /metrics sums them. Files of an earlier
+    run would add to this one's."""
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    return path
 
 
 class Cluster:
@@ -57,6 +69,8 @@ class Cluster:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         env = self.env
+        if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(fresh_metrics_dir(self.folder / "metrics"))
         if not env.get("DATABASE_URL"):
             postgres = start_postgres(self.folder)
             self._services.callback(postgres.stop)
@@ -81,11 +95,20 @@ class Cluster:
             env["AWS_ENDPOINT_URL"] = moto.url
             self.urls["sqs"] = f"moto server at {moto.url}"
         if not env.get("SMTP_HOST"):
-            self.inbox = CaptureInbox(self.folder / "inbox").start()
+            # Sequences: the inbox's Reply and Bounce write per-sender Maildirs that the dev
+            # reply poller reads (DEV_REPLY_MAILDIR), so replies work with no account.
+            replies = self.folder / "replies"
+            env.setdefault("DEV_REPLY_MAILDIR", str(replies))
+            self.inbox = CaptureInbox(self.folder / "inbox",
+                                      reply_maildir=Path(env["DEV_REPLY_MAILDIR"])).start()
             self._services.callback(self.inbox.stop)
             env["SMTP_HOST"], env["SMTP_PORT"] = self.inbox.smtp_host, str(self.inbox.smtp_port)
             self.urls["inbox"] = self.inbox.http_url
         env.setdefault("SESSION_SECRET", self._session_secret())
+        if not env.get("CREDENTIALS_KMS_KEY_ID"):
+            env.setdefault("CREDENTIALS_KEY", self._credentials_key())
+        # Unsubscribe links point at the API itself (SPEC.md: PUBLIC_URL in dev).
+        env.setdefault("PUBLIC_URL", self.api_url)
 
     def prepare(self) -> None:
         """Migrations and queues, then hand back what a previous run left in flight. Only
@@ -110,6 +133,12 @@ class Cluster:
 
     def start_pump(self, interval: float = 1.0) -> ChildProcess:
         return self._start("pump", "pump: running", "pump", "--interval", str(interval))
+
+    def start_replies(self, interval: float = 2.0) -> ChildProcess:
+        """The reply poller (`emailsched replies`), like the pump: the scheduled function's
+        local stand-in."""
+        return self._start("replies", "replies: polling", "replies", "--interval",
+                           str(interval))
 
     def wait_until_ready(self, timeout: float = 60) -> None:
         """Until every component says it runs (the workers poll, the pump pumps)."""
@@ -159,6 +188,16 @@ class Cluster:
 
     def _child_env(self) -> dict[str, str]:
         return {**os.environ, **self.env}
+
+    def _credentials_key(self) -> str:
+        """The key sender passwords are encrypted under, kept with the data it protects."""
+        from emailsched.adapters.credentials import generate_local_key
+
+        path = self.folder / "credentials_key"
+        if not path.exists():
+            path.write_text(generate_local_key())
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def _session_secret(self) -> str:
         path = self.folder / "session_secret"

@@ -2,7 +2,8 @@
 
 Resume re-plans what is left: each paused email keeps its planned time if that is still
 ahead, and otherwise follows the one before it with the batch's delay, under the sender's
-limits as they stand now (other batches may have used the windows meanwhile).
+limits as they stand now (other batches may have used the windows meanwhile); a rotated
+batch re-plans each sender's share under that sender's limits.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from emailsched.domain.model import (
     derived_batch_status,
     next_batch_status,
 )
-from emailsched.domain.plan import PlanRules, plan_due_times
-from emailsched.domain.windows import window_start_ms
 from emailsched.errors import NotFound
-from emailsched.ports import BatchControlSession, BatchControlStore, Clock
+from emailsched.ports import BatchControlSession, BatchControlStore, Clock, LockedBatch
 from emailsched.services.scheduling import SchedulingRules
+from emailsched.services.sender_plans import plan_share
 
 # What pausing and cancelling a batch do to its emails.
 _HOLDS = {BatchAction.PAUSE: EmailTransition.PAUSE, BatchAction.CANCEL: EmailTransition.CANCEL}
@@ -42,24 +42,27 @@ class BatchControlService:
             new_status = next_batch_status(current, action)
             store.set_status(batch_id, new_status.value)
             if action == BatchAction.RESUME:
-                rules = PlanRules(locked.hourly_limit, self._rules.window_ms, locked.delay_ms,
-                                  self._rules.min_gap_ms)
-                self._resume(store, batch_id, locked.sender_id, rules)
+                self._resume(store, batch_id, locked)
             else:
                 from_statuses, to_status = EMAIL_TRANSITIONS[_HOLDS[action]]
                 store.hold_emails(batch_id, [s.value for s in from_statuses], to_status.value)
 
-    def _resume(self, store: BatchControlSession, batch_id: uuid.UUID, sender_id: uuid.UUID,
-                rules: PlanRules) -> None:
-        store.lock_sender(sender_id)
+    def _resume(self, store: BatchControlSession, batch_id: uuid.UUID,
+                locked: LockedBatch) -> None:
         paused = store.paused_emails(batch_id)
         if not paused:
             return
         now_ms = int(self._clock.now().timestamp() * 1000)
-        earliest = [max(now_ms, int(due.timestamp() * 1000)) for _, due in paused]
-        since = datetime.fromtimestamp(window_start_ms(min(earliest), rules.window_ms) / 1000,
-                                       UTC)
-        used = store.sender_usage(sender_id, since, rules.window_ms)
-        due_ms = plan_due_times(earliest, len(paused), rules, used)
-        store.resume_emails([email_id for email_id, _ in paused], due_ms)
-        store.set_end(batch_id, datetime.fromtimestamp(due_ms[-1] / 1000, UTC))
+        by_sender: dict[uuid.UUID, list[tuple[uuid.UUID, int]]] = {}
+        for email_id, due, sender_id in paused:
+            by_sender.setdefault(sender_id, []).append(
+                (email_id, max(now_ms, int(due.timestamp() * 1000))))
+        ends = []
+        for sender_id in sorted(by_sender):  # one lock order
+            share = by_sender[sender_id]
+            limits = store.sender_limits(sender_id)
+            due_ms = plan_share(store, sender_id, limits, [at for _, at in share], len(share),
+                                locked.hourly_limit, locked.delay_ms, self._rules.pacing)
+            store.resume_emails([email_id for email_id, _ in share], due_ms)
+            ends.append(due_ms[-1])
+        store.set_end(batch_id, datetime.fromtimestamp(max(ends) / 1000, UTC))

@@ -1,5 +1,10 @@
 """Scheduling a batch: validate the recipients, plan every due time, store it all at once.
 
+A batch goes through one or more of the user's senders (`senderIds`, or the old `sender`
+address, a relay sender made on first use where RELAY_SENDER_DOMAINS allows). With several,
+recipient i goes to sender i mod n, and each share is planned under its own sender's
+limits (services.sender_plans), so the batch ends when its slowest share does.
+
 The whole batch goes into the ledger in one transaction (array-fed multi-row inserts), so
 a request either stores every email or none. The sender's row is locked for the length of
 the transaction: two batches of one sender are planned one after the other, each seeing
@@ -12,11 +17,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from emailsched.domain.plan import PlanRules, plan_due_times
 from emailsched.domain.recipients import RecipientList, clean_recipients
-from emailsched.domain.windows import window_start_ms
+from emailsched.domain.senders import SenderStatus, relay_allowed
 from emailsched.errors import InvalidRequest
-from emailsched.ports import Clock, Quotas, SchedulingStore
+from emailsched.ports import Clock, Quotas, SchedulingSession, SchedulingStore, SenderAccount
+from emailsched.services.sender_plans import Pacing, plan_share
 
 # A start time this far in the past means "now" with a slow clock or network, not 1970.
 PAST_TOLERANCE = timedelta(hours=1)
@@ -31,8 +36,20 @@ class ScheduleRequest:
     start_time: datetime
     delay_ms: int
     hourly_limit: int
-    sender_email: str
-    sender_name: str
+    sender_email: str = ""  # the old path: the user's sender with this address
+    sender_name: str = ""
+    sender_ids: tuple[uuid.UUID, ...] = ()  # several: rotation
+    # Follow-ups ({subject, body, waitSeconds}), planned per recipient once the previous
+    # step was sent (services/followups.py).
+    steps: tuple[dict[str, object], ...] = ()
+
+
+@dataclass(frozen=True)
+class SenderShare:
+    id: uuid.UUID
+    email: str
+    email_count: int
+    estimated_end_time: datetime
 
 
 @dataclass(frozen=True)
@@ -42,12 +59,19 @@ class ScheduledBatch:
     duplicates_removed: int
     start_time: datetime
     estimated_end_time: datetime
+    senders: tuple[SenderShare, ...] = ()
 
 
 @dataclass(frozen=True)
 class SchedulingRules:
     window_ms: int
     min_gap_ms: int
+    day_seconds: int = 86_400  # DAILY_WINDOW_SECONDS
+    relay_domains: str = ""  # RELAY_SENDER_DOMAINS
+
+    @property
+    def pacing(self) -> Pacing:
+        return Pacing(self.window_ms, self.min_gap_ms, self.day_seconds)
 
 
 class SchedulingService:
@@ -79,28 +103,58 @@ class SchedulingService:
                 self._quotas.release(key, len(recipients.addresses))
         return stored
 
+    def _senders(self, store: SchedulingSession, user_id: uuid.UUID,
+                 request: ScheduleRequest) -> list[SenderAccount]:
+        """The batch's senders in rotation order, locked for the transaction: two batches
+        of one sender are planned one after the other, each seeing the other's windows."""
+        if request.sender_ids:
+            return store.lock_senders(user_id, list(request.sender_ids))
+        found = store.sender_by_email(user_id, request.sender_email)
+        if found is not None:
+            return [found]
+        if not relay_allowed(request.sender_email, self._rules.relay_domains):
+            raise InvalidRequest("sender.email is not one of your senders", details=[{
+                "field": "sender.email",
+                "message": "add it as a sender (POST /senders) first: this deployment's "
+                           "relay does not send for that domain"}])
+        return [store.create_relay_sender(user_id, request.sender_email, request.sender_name)]
+
     def _store(self, user_id: uuid.UUID, request: ScheduleRequest,
                recipients: RecipientList) -> ScheduledBatch:
-        rules = PlanRules(request.hourly_limit, self._rules.window_ms, request.delay_ms,
-                          self._rules.min_gap_ms)
         start_ms = int(request.start_time.timestamp() * 1000)
+        addresses = recipients.addresses
         with self._batches.transaction() as store:
-            sender_id = store.upsert_sender(user_id, request.sender_email, request.sender_name)
-            since = datetime.fromtimestamp(window_start_ms(start_ms, rules.window_ms) / 1000,
-                                           UTC)
-            used = store.sender_usage(sender_id, since, rules.window_ms)
-            due_ms = plan_due_times(start_ms, len(recipients.addresses), rules, used)
-            end = datetime.fromtimestamp(due_ms[-1] / 1000, UTC)
+            senders = self._senders(store, user_id, request)
+            n = len(senders)
+            plans = [plan_share(store, sender.id, sender.limits, start_ms,
+                                len(addresses[k::n]), request.hourly_limit, request.delay_ms,
+                                self._rules.pacing) for k, sender in enumerate(senders)]
+            ends = [due[-1] if due else start_ms for due in plans]
+            end = _moment(max(ends))
             batch_id = store.insert_batch(
-                user_id=user_id, sender_id=sender_id,
-                sender_name=request.sender_name, subject=request.subject,
-                body=request.body, start_time=request.start_time, delay_ms=request.delay_ms,
-                hourly_limit=request.hourly_limit, email_count=len(recipients.addresses),
-                duplicates_removed=recipients.duplicates_removed, estimated_end_time=end)
-            store.insert_emails(batch_id=batch_id, user_id=user_id, sender_id=sender_id,
-                                recipients=recipients.addresses, due_ms=due_ms)
-        return ScheduledBatch(batch_id, len(recipients.addresses), recipients.duplicates_removed,
-                              request.start_time.astimezone(UTC), end)
+                user_id=user_id, sender_id=senders[0].id,
+                sender_name="" if request.sender_ids else request.sender_name,
+                subject=request.subject, body=request.body, start_time=request.start_time,
+                delay_ms=request.delay_ms, hourly_limit=request.hourly_limit,
+                email_count=len(addresses), duplicates_removed=recipients.duplicates_removed,
+                estimated_end_time=end)
+            for k, (sender, due) in enumerate(zip(senders, plans, strict=True)):
+                if not due:
+                    continue
+                store.insert_emails(batch_id=batch_id, user_id=user_id, sender_id=sender.id,
+                                    recipients=addresses[k::n], due_ms=due, first_seq=k,
+                                    seq_step=n)
+                if sender.status == SenderStatus.FAILING:
+                    store.hold_new_emails(batch_id, sender.id)
+            if request.steps:
+                store.store_steps(batch_id, list(request.steps))
+            store.insert_batch_senders(batch_id, [
+                (sender.id, len(due), end_ms)
+                for sender, due, end_ms in zip(senders, plans, ends, strict=True)])
+        shares = tuple(SenderShare(sender.id, sender.email, len(due), _moment(end_ms))
+                       for sender, due, end_ms in zip(senders, plans, ends, strict=True))
+        return ScheduledBatch(batch_id, len(addresses), recipients.duplicates_removed,
+                              request.start_time.astimezone(UTC), end, shares)
 
     def _check_start_time(self, start: datetime) -> None:
         now = self._clock.now()
@@ -110,3 +164,7 @@ class SchedulingService:
         if start > now + FUTURE_LIMIT:
             raise InvalidRequest("startTime is too far ahead", details=[
                 {"field": "startTime", "message": "must be within a year from now"}])
+
+
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)

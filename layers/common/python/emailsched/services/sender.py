@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from math import ceil
 
+from emailsched.domain.bounces import BounceClass, classify_reply
+from emailsched.domain.compose import ComposeRules, RenderFailed
 from emailsched.domain.messages import parse_message
 from emailsched.domain.model import EmailStatus
 from emailsched.domain.retry import Decision, RetryPolicy, SendResult, Verdict
@@ -37,10 +39,14 @@ from emailsched.ports import (
     Clock,
     EmailState,
     Mailer,
+    MailerPool,
+    Metrics,
     OutgoingEmail,
     RateLimiter,
+    SenderHealthLedger,
     SenderLedger,
 )
+from emailsched.services.deliverability import Deliverability
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +78,8 @@ class SenderConfig:
     early_hold: timedelta
     horizon: timedelta
     receives_before_release: int
-    message_id_domain: str
+    message_id_domain: str | None  # None: the sender's own domain
+    failures_before_hold: int = 3  # SENDER_FAILURES_BEFORE_HOLD
 
 
 @dataclass(frozen=True)
@@ -95,10 +102,21 @@ class MessageOutcome:
 
 
 class SenderService:
-    def __init__(self, ledger: SenderLedger, limiter: RateLimiter, mailer: Mailer, clock: Clock,
-                 policy: RetryPolicy, config: SenderConfig):
-        self._ledger, self._limiter, self._mailer = ledger, limiter, mailer
+    def __init__(self, ledger: SenderLedger, limiter: RateLimiter, mailer: Mailer | MailerPool,
+                 clock: Clock, policy: RetryPolicy, config: SenderConfig,
+                 metrics: Metrics | None = None, health: SenderHealthLedger | None = None,
+                 deliverability: Deliverability | None = None):
+        """`mailer`: one Mailer for every email, or a MailerPool with one per sender.
+        `health`: where a sender's account failures are counted (its emails held after
+        `config.failures_before_hold` in a row); without it they fail like any other."""
+        self._ledger, self._limiter = ledger, limiter
+        self._mailers: MailerPool = (mailer if isinstance(mailer, MailerPool)
+                                     else _OneMailer(mailer))
+        self._health = health
         self._clock, self._policy, self._config = clock, policy, config
+        self._metrics: Metrics = metrics or _NoMetrics()
+        self._deliverability = deliverability or Deliverability(ComposeRules(
+            "http://127.0.0.1:8000", b"unsubscribe-key-of-unit-tests!", config.message_id_domain))
 
     def handle(self, body: str, receive_count: int = 1,
                deadline: datetime | None = None) -> MessageOutcome:
@@ -151,8 +169,14 @@ class SenderService:
                 todo.popleft()
                 continue
             self._clock.sleep(early)
+            deferred = self._deliverability.deferred_seconds(todo[0].sender_id, self._now_ms())
+            if deferred:  # a server deferred this sender: its emails wait, attempts unused
+                self._postpone([s.id for s in todo], deferred)
+                waits.append(deferred)
+                break
             group, hold = self._take_slots(todo)
             if not group:
+                self._metrics.count("emails_throttled", len(todo))
                 self._postpone([s.id for s in todo], hold)
                 waits.append(hold)
                 break
@@ -210,16 +234,38 @@ class SenderService:
         # The others were taken by a duplicate delivery, or paused or cancelled meanwhile.
         self._refund([s for s in group if s.state.id not in by_id])
         mine = [s for s in group if s.state.id in by_id]
+        composed = self._compose(mine, by_id, token)
+        mine = [s for s in mine if s.state.id in composed]
         granted_ms = min(s.granted_ms for s in group)
         waits: list[float] = []
-        size = max(1, self._mailer.sessions)
+        first = by_id[mine[0].state.id] if mine else None
+        mailer = self._mailers.mailer_for(first.sender_id if first else None,
+                                          first.sender_kind if first else "relay")
+        size = max(1, mailer.sessions)
         for start in range(0, len(mine), size):
             if start and self._now_ms() - granted_ms > GROUP_SEND_BUDGET_MS:
                 released, retries = self._release(mine[start:], token)
                 return released, waits + retries
-            waits += self._deliver([by_id[s.state.id] for s in mine[start:start + size]],
-                                   token)
+            round_ = mine[start:start + size]
+            waits += self._deliver([by_id[s.state.id] for s in round_], token,
+                                   {s.state.id: s.state.ready_at for s in round_}, mailer,
+                                   composed)
         return [], waits
+
+    def _compose(self, slots: list[_Slot], by_id: dict[uuid.UUID, ClaimedEmail],
+                 token: uuid.UUID) -> dict[uuid.UUID, OutgoingEmail]:
+        """Each claimed email as it goes out; one whose template cannot be rendered for its
+        recipient fails now, unsent, and gives its slot back."""
+        composed: dict[uuid.UUID, OutgoingEmail] = {}
+        for slot in slots:
+            email = by_id[slot.state.id]
+            try:
+                composed[email.id] = self._deliverability.compose(email)
+            except RenderFailed as error:
+                self._record_failure(email, token, Decision(Verdict.FAIL, reason=str(error)),
+                                     retrying=False, committed=False)
+                self._refund([slot])
+        return composed
 
     def _release(self, slots: list[_Slot],
                  token: uuid.UUID) -> tuple[list[EmailState], list[float]]:
@@ -238,10 +284,15 @@ class SenderService:
             self._limiter.refund(str(slot.state.sender_id), slot.counted_at_ms,
                                  slot.state.limits)
 
-    def _deliver(self, emails: list[ClaimedEmail], token: uuid.UUID) -> list[float]:
-        """Sends one round; the seconds until each retry it leaves to come."""
-        outgoing = [_outgoing(email, f"<{email.id}@{self._config.message_id_domain}>")
-                    for email in emails]
+    def _deliver(self, emails: list[ClaimedEmail], token: uuid.UUID,
+                 due: dict[uuid.UUID, datetime] | None = None,
+                 mailer: Mailer | None = None,
+                 composed: dict[uuid.UUID, OutgoingEmail] | None = None) -> list[float]:
+        """Sends one round; the seconds until each retry it leaves to come. `due`: each
+        email's not-before time, for the lateness metric; `composed`: the emails as they
+        go out (composed here where not given)."""
+        outgoing = [composed[email.id] if composed and email.id in composed
+                    else self._deliverability.compose(email) for email in emails]
         committed: set[uuid.UUID] = set()
         interrupted = False
 
@@ -255,8 +306,10 @@ class SenderService:
                 committed = self._which_sent_landed([i for i, _ in sends], token, error)
             return [i for i in ready if emails[i].id in committed]
 
+        round_started = self._clock.now()
         try:
-            results = self._mailer.send_round(outgoing, point_of_no_return)
+            results = (mailer or self._mailers.mailer_for(None, "relay")).send_round(
+                outgoing, point_of_no_return)
         except ServiceUnavailable as error:  # the ledger failed at the point of no return
             log.warning("cannot record the sends; the lease will hand them back: %s",
                         error.message)
@@ -269,21 +322,72 @@ class SenderService:
         elif abandoned:
             log.info("lease lost before sending %d email(s); another worker owns them now",
                      len(abandoned))
+        self._metrics.observe("send_latency_ms", _ms(self._clock.now() - round_started))
+        results, held_waits = self._account_health(emails, results, token)
+        waits += held_waits
         for email, result in zip(emails, results, strict=True):
             if result is not None:
+                if result.accepted and email.id in committed and due and email.id in due:
+                    self._metrics.observe("lateness_ms", _ms(self._clock.now() - due[email.id]))
                 retry = self._settle(email, token, result, email.id in committed)
                 if retry is not None:
                     waits.append(retry)
         return waits
+
+    def _account_health(self, emails: list[ClaimedEmail], results: list[SendResult | None],
+                        token: uuid.UUID) -> tuple[list[SendResult | None], list[float]]:
+        """A round of a sender with its own account (a group never mixes senders) that
+        could not connect or log in counts one failure of that account, uses no attempt
+        of its emails, and at the threshold holds all of its unsent emails. Returns the
+        results still to settle one by one, and the waits of the emails put back."""
+        first = emails[0]
+        if self._health is None or first.sender_id is None or first.sender_kind != "smtp":
+            return results, []
+        failed = [i for i, r in enumerate(results) if r is not None and r.account_failure]
+        if not failed:
+            if first.sender_failures and any(r is not None and r.accepted for r in results):
+                self._health.account_worked(first.sender_id)
+            return results, []
+        error = results[failed[0]]
+        assert error is not None
+        reason = f"{error.code} {error.reply}".strip() if error.code else error.reply
+        if self._health.account_failed(first.sender_id, reason,
+                                       self._config.failures_before_hold):
+            held = self._health.hold_sender(first.sender_id, [emails[i].id for i in failed],
+                                            token)
+            log.warning("sender %s is failing (%s): %d email(s) held", first.sender_id,
+                        reason, held)
+            waits: list[float] = []
+        else:
+            waits = [self._retry_unattempted(emails[i], token, reason, first.sender_failures)
+                     for i in failed]
+        return [None if i in failed else r for i, r in enumerate(results)], waits
+
+    def _retry_unattempted(self, email: ClaimedEmail, token: uuid.UUID, reason: str,
+                           failures: int) -> float:
+        """Back to the queue after the account's backoff, the attempt not counted."""
+        delay = self._policy.backoff(failures + 1)
+        now = self._clock.now()
+        self._ledger.record_outcome(email.id, token, status=EmailStatus.QUEUED,
+                                    wake_at=now + timedelta(seconds=delay), reason=reason,
+                                    now=now, counted=0)
+        return delay
 
     def _settle(self, email: ClaimedEmail, token: uuid.UUID, result: SendResult,
                 committed: bool) -> float | None:
         """Acts on the server's answer; the seconds until a retry, if one is to come."""
         decision = self._policy.decide(result, email.attempts + 1)
         if decision.verdict == Verdict.SENT:
+            if committed:
+                self._metrics.count("emails_sent")
             return None
-        retrying = decision.verdict == Verdict.RETRY
+        retrying = decision.verdict in (Verdict.RETRY, Verdict.DEFER_SENDER)
         self._record_failure(email, token, decision, retrying, committed)
+        self._deliverability.after_refusal(email, decision, self._now_ms())
+        if retrying:
+            self._metrics.count("emails_deferred")
+        else:
+            self._metrics.count("emails_failed", 1, **{"class": _failure_class(result)})
         log.info("email %s %s: %s", email.id, "will be retried" if retrying else "failed",
                  decision.reason)
         return decision.delay_seconds if retrying else None
@@ -322,7 +426,8 @@ class SenderService:
                     email.id, token,
                     status=EmailStatus.QUEUED if retrying else EmailStatus.FAILED,
                     wake_at=now + timedelta(seconds=decision.delay_seconds),
-                    reason=decision.reason or "", now=now, counted=0 if committed else 1)
+                    reason=decision.reason or "", now=now,
+                    counted=_attempts_counted(decision, committed))
                 return
             except ServiceUnavailable as error:
                 if attempt == RECORD_TRIES - 1:
@@ -340,7 +445,48 @@ class SenderService:
         return int(self._clock.now().timestamp() * 1000)
 
 
-def _outgoing(email: ClaimedEmail, message_id: str) -> OutgoingEmail:
-    return OutgoingEmail(message_id=message_id, sender_email=email.sender_email,
-                         sender_name=email.sender_name, recipient=email.recipient,
-                         subject=email.subject, body_html=email.body)
+def _attempts_counted(decision: Decision, committed: bool) -> int:
+    """What a failed attempt adds to `attempts`: the `sent` commit counted it already; a
+    sender-level deferral uses none of the email's attempts (so it takes that back)."""
+    if decision.verdict == Verdict.DEFER_SENDER:
+        return -1 if committed else 0
+    return 0 if committed else 1
+
+
+def _ms(delta: timedelta) -> float:
+    return max(0.0, delta.total_seconds() * 1000)
+
+
+def _failure_class(result: SendResult) -> str:
+    """The emails_failed class: hard_bounce, policy, transient_exhausted or other."""
+    found = classify_reply(result.code, result.reply)
+    if found in (BounceClass.HARD_BOUNCE, BounceClass.POLICY):
+        return found.value
+    if not result.outcome_unknown and not found.is_permanent:
+        return "transient_exhausted"
+    return "other"
+
+
+class _OneMailer:
+    """A MailerPool of one mailer for every sender (tests, and a deployment's relay)."""
+
+    def __init__(self, mailer: Mailer):
+        self._mailer = mailer
+
+    def mailer_for(self, sender_id: uuid.UUID | None, kind: str) -> Mailer:
+        return self._mailer
+
+    def close(self) -> None:
+        self._mailer.close()
+
+
+class _NoMetrics:
+    def count(self, name: str, value: int = 1, **dims: str) -> None:
+        return None
+
+    def observe(self, name: str, value_ms: float) -> None:
+        return None
+
+    def gauge(self, name: str, value: float) -> None:
+        return None
+

@@ -33,13 +33,14 @@ UPDATE_USER_BY_SUB = text("""
     WHERE google_sub = :sub
     RETURNING id, email, name, avatar
 """)
-GET_USER = text("SELECT id, email, name, avatar FROM users WHERE id = :id")
+GET_USER = text("SELECT id, email, name, avatar, postal_address FROM users WHERE id = :id")
 
 # Upserting the sender row also locks it until the transaction ends, so two batches of one
 # sender are planned one after the other and see each other's windows.
 UPSERT_SENDER = text("""
     INSERT INTO senders (user_id, email, name) VALUES (:user_id, :email, :name)
-    ON CONFLICT (user_id, email) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
+    ON CONFLICT (user_id, email) WHERE deleted_at IS NULL
+        DO UPDATE SET name = EXCLUDED.name, updated_at = now()
     RETURNING id
 """)
 

@@ -14,7 +14,7 @@ SENDER_USAGE = text("""
             * :window_ms)::bigint AS window_start,
            count(*)
     FROM emails
-    WHERE sender_id = :sender_id AND status NOT IN ('failed', 'cancelled', 'paused')
+    WHERE sender_id = :sender_id AND status NOT IN ('failed', 'cancelled', 'paused', 'held')
       AND (due_at >= :since OR sent_at >= :since)
     GROUP BY 1
 """)
@@ -32,9 +32,21 @@ INSERT_BATCH = text("""
 # from WITH ORDINALITY: pg8000 encodes a list parameter element by element in Python, which
 # was most of a big request's time (BENCHMARKS.md); joining strings is one C call.
 # A validated address holds no line break, so it can separate them.
+# batch_senders: the senders a batch rotates over, each with its share and estimate.
+INSERT_BATCH_SENDERS = text("""
+    INSERT INTO batch_senders (batch_id, position, sender_id, email_count, estimated_end_time)
+    SELECT :batch_id, r.n - 1, r.sender_id, r.email_count, to_timestamp(r.end_ms / 1000.0)
+    FROM unnest(CAST(:sender_ids AS uuid[]), CAST(:counts AS int[]), CAST(:ends AS bigint[]))
+         WITH ORDINALITY AS r(sender_id, email_count, end_ms, n)
+""")
+# hold_new_emails: a batch scheduled through a failing sender waits with the rest of its mail.
+HOLD_NEW_EMAILS = text("""
+    UPDATE emails SET status = 'held' WHERE batch_id = :batch_id AND sender_id = :sender_id
+""")
+
 INSERT_EMAILS = text("""
     INSERT INTO emails (batch_id, user_id, sender_id, seq, recipient_email, due_at, wake_at)
-    SELECT :batch_id, :user_id, :sender_id, :first_seq + r.n - 1, r.recipient,
+    SELECT :batch_id, :user_id, :sender_id, :first_seq + (r.n - 1) * :seq_step, r.recipient,
            to_timestamp(r.due_ms / 1000.0), to_timestamp(r.due_ms / 1000.0)
     FROM unnest(string_to_array(:recipients, E'\\n'),
                 CAST(string_to_array(:due_ms, ',') AS bigint[]))
@@ -57,12 +69,27 @@ def insert_batch(connection: Connection, **values: object) -> tuple[uuid.UUID, d
 
 def insert_emails(connection: Connection, *, batch_id: uuid.UUID, user_id: uuid.UUID,
                   sender_id: uuid.UUID, recipients: list[str], due_ms: list[int],
-                  first_seq: int = 0) -> None:
+                  first_seq: int = 0, seq_step: int = 1) -> None:
+    """`seq_step` > 1 for one sender's share of a rotation: positions first_seq, first_seq
+    + step, ... (recipient i goes to sender i mod n)."""
     for start in range(0, len(recipients), INSERT_CHUNK):
         end = start + INSERT_CHUNK
         if any("\n" in address for address in recipients[start:end]):
             raise ValueError("a recipient address holds a line break")
         connection.execute(INSERT_EMAILS, {
             "batch_id": batch_id, "user_id": user_id, "sender_id": sender_id,
-            "first_seq": first_seq + start, "recipients": "\n".join(recipients[start:end]),
+            "first_seq": first_seq + start * seq_step, "seq_step": seq_step,
+            "recipients": "\n".join(recipients[start:end]),
             "due_ms": ",".join(map(str, due_ms[start:end]))})
+
+
+def insert_batch_senders(connection: Connection, batch_id: uuid.UUID,
+                         shares: list[tuple[uuid.UUID, int, int]]) -> None:
+    """`shares`: (sender id, email count, estimated end ms) in rotation order."""
+    connection.execute(INSERT_BATCH_SENDERS, {
+        "batch_id": batch_id, "sender_ids": [s for s, _, _ in shares],
+        "counts": [c for _, c, _ in shares], "ends": [e for _, _, e in shares]})
+
+
+def hold_new_emails(connection: Connection, batch_id: uuid.UUID, sender_id: uuid.UUID) -> None:
+    connection.execute(HOLD_NEW_EMAILS, {"batch_id": batch_id, "sender_id": sender_id})

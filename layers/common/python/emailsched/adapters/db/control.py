@@ -15,8 +15,10 @@ LOCK_BATCH = text("""
     WHERE id = :batch_id AND user_id = :user_id FOR UPDATE
 """)
 LOCK_SENDER = text("SELECT id FROM senders WHERE id = :sender_id FOR UPDATE")
+# A pause, resume or cancel by the user clears a reason the batch paused itself for.
 SET_BATCH_STATUS = text("""
-    UPDATE batches SET status = :status, updated_at = now() WHERE id = :batch_id
+    UPDATE batches SET status = :status, paused_reason = NULL, updated_at = now()
+    WHERE id = :batch_id
 """)
 SET_BATCH_END = text("""
     UPDATE batches SET estimated_end_time = :end, updated_at = now() WHERE id = :batch_id
@@ -33,7 +35,7 @@ HOLD_EMAILS = text("""
     WHERE batch_id = :batch_id AND status = ANY(CAST(:from_statuses AS text[]))
 """)
 PAUSED_EMAILS = text("""
-    SELECT id, due_at FROM emails WHERE batch_id = :batch_id AND status = 'paused'
+    SELECT id, due_at, sender_id FROM emails WHERE batch_id = :batch_id AND status = 'paused'
     ORDER BY seq
 """)
 # resume_emails: release paused emails with their new due times, one statement.
@@ -72,9 +74,9 @@ def hold_emails(connection: Connection, batch_id: uuid.UUID, from_statuses: list
 
 
 def paused_emails(connection: Connection,
-                  batch_id: uuid.UUID) -> list[tuple[uuid.UUID, datetime]]:
-    return [(row[0], row[1]) for row in connection.execute(PAUSED_EMAILS,
-                                                            {"batch_id": batch_id})]
+                  batch_id: uuid.UUID) -> list[tuple[uuid.UUID, datetime, uuid.UUID]]:
+    return [(row[0], row[1], row[2]) for row in connection.execute(PAUSED_EMAILS,
+                                                                    {"batch_id": batch_id})]
 
 
 def resume_emails(connection: Connection, ids: list[uuid.UUID], due_ms: list[int]) -> None:

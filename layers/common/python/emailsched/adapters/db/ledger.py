@@ -21,9 +21,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, text
 
+from emailsched.adapters.db import senders
 from emailsched.adapters.db.errors import wrap_db_errors
 from emailsched.domain.model import EmailStatus, sql_list
-from emailsched.ports import ClaimedEmail, DueEmail, EmailState, Seed
+from emailsched.ports import ClaimedEmail, DueEmail, EmailState, Seed, SmtpAccount
 
 # The statuses as SQL literals, built from the enum (domain/model.py).
 _SCHEDULED, _QUEUED, _SENDING, _SENT, _FAILED = (
@@ -95,7 +96,8 @@ CLAIM = text(f"""
     FROM batches b, senders s
     WHERE e.id = ANY(:ids) AND e.status = {_QUEUED} AND b.id = e.batch_id
       AND s.id = e.sender_id
-    RETURNING e.id, s.email, b.sender_name, e.recipient_email, b.subject, b.body, e.attempts
+    RETURNING e.id, s.email, COALESCE(NULLIF(b.sender_name, ''), s.name), e.recipient_email,
+              b.subject, b.body, e.attempts, s.id, s.kind, s.consecutive_failures
 """)
 
 # sender_return_to_queue: give claimed emails back to the queue before anything was sent, when a
@@ -316,3 +318,22 @@ class Ledger:
         last_ms = None if last is None else int(last.timestamp() * 1000)
         day_count = None if day_start is None else int(sent_today) + int(held)
         return Seed(count=int(sent) + int(held), last_send_ms=last_ms, day_count=day_count)
+
+    # --- sender accounts (SenderHealthLedger, SmtpAccountSource) ------------------------
+    def account_failed(self, sender_id: uuid.UUID, error: str,
+                       failures_before_hold: int) -> bool:
+        with self._transaction() as connection:
+            return senders.account_failed(connection, sender_id, error, failures_before_hold)
+
+    def account_worked(self, sender_id: uuid.UUID) -> None:
+        with self._transaction() as connection:
+            senders.account_worked(connection, sender_id)
+
+    def hold_sender(self, sender_id: uuid.UUID, claimed: Sequence[uuid.UUID],
+                    token: uuid.UUID) -> int:
+        with self._transaction() as connection:
+            return senders.hold_sender(connection, sender_id, claimed, token)
+
+    def smtp_account(self, sender_id: uuid.UUID) -> SmtpAccount | None:
+        with wrap_db_errors(), self.engine.connect() as connection:
+            return senders.smtp_account(connection, sender_id)

@@ -17,6 +17,11 @@ from emailsched.domain.records import BatchRow, EmailRow
 
 __all__ = ["BatchRow", "EmailRow"]
 
+# A follow-up's subject: its step's own, or "Re: <first subject>" (SPEC "Sequences").
+_STEP_SUBJECT = """CASE WHEN e.step > 1
+           THEN COALESCE(b.steps -> (e.step - 2) ->> 'subject', 'Re: ' || b.subject)
+           ELSE b.subject END"""
+
 # list_pending: a user's unsent emails, soonest first. ix_emails_user_pending_due matches
 # the WHERE (partial index on the pending statuses) and the ORDER BY.
 _PENDING_WHERE = f"""
@@ -24,8 +29,9 @@ _PENDING_WHERE = f"""
     AND (CAST(:batch_id AS uuid) IS NULL OR e.batch_id = :batch_id)
 """
 LIST_PENDING = text(f"""
-    SELECT e.id, e.batch_id, e.recipient_email, b.subject, e.due_at, e.status,
-           b.sender_name, s.email, e.attempts, e.failure_reason, e.finished_at
+    SELECT e.id, e.batch_id, e.recipient_email, {_STEP_SUBJECT}, e.due_at, e.status,
+           COALESCE(NULLIF(b.sender_name, ''), s.name), s.email, e.attempts,
+           e.failure_reason, e.finished_at, e.step
     FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
     WHERE {_PENDING_WHERE}
     ORDER BY e.due_at, e.seq LIMIT :limit OFFSET :offset
@@ -38,8 +44,9 @@ _FINISHED_WHERE = f"""
     AND (CAST(:batch_id AS uuid) IS NULL OR e.batch_id = :batch_id)
 """
 LIST_FINISHED = text(f"""
-    SELECT e.id, e.batch_id, e.recipient_email, b.subject, e.due_at, e.status,
-           b.sender_name, s.email, e.attempts, e.failure_reason, e.finished_at
+    SELECT e.id, e.batch_id, e.recipient_email, {_STEP_SUBJECT}, e.due_at, e.status,
+           COALESCE(NULLIF(b.sender_name, ''), s.name), s.email, e.attempts,
+           e.failure_reason, e.finished_at, e.step
     FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
     WHERE {_FINISHED_WHERE}
     ORDER BY e.finished_at DESC, e.seq DESC LIMIT :limit OFFSET :offset
@@ -65,8 +72,10 @@ STATS_SENT_SINCE = text("""
 """)
 
 _BATCH_COLUMNS = """
-    b.id, b.subject, s.email, b.sender_name, b.start_time, b.delay_ms, b.hourly_limit, b.status,
-    b.email_count, b.duplicates_removed, b.estimated_end_time, b.created_at, b.sender_id
+    b.id, b.subject, s.email, COALESCE(NULLIF(b.sender_name, ''), s.name), b.start_time,
+    b.delay_ms, b.hourly_limit, b.status,
+    b.email_count, b.duplicates_removed, b.estimated_end_time, b.created_at, b.sender_id,
+    b.sending_window, b.random_delay_ms, b.suppressed_removed, b.paused_reason
 """
 LIST_BATCHES = text(f"""
     SELECT {_BATCH_COLUMNS} FROM batches b JOIN senders s ON s.id = b.sender_id
@@ -86,11 +95,24 @@ BATCH_COUNTS = text("""
 
 def list_emails(connection: Connection, user_id: uuid.UUID, *, finished: bool,
                 batch_id: uuid.UUID | None, limit: int, offset: int) -> tuple[list[EmailRow], int]:
+    rows = email_rows(connection, user_id, finished=finished, batch_id=batch_id, limit=limit,
+                      offset=offset)
+    return rows, count_emails(connection, user_id, finished=finished, batch_id=batch_id)
+
+
+def email_rows(connection: Connection, user_id: uuid.UUID, *, finished: bool,
+               batch_id: uuid.UUID | None, limit: int, offset: int) -> list[EmailRow]:
     params: dict[str, Any] = {"user_id": user_id, "batch_id": batch_id, "limit": limit,
                               "offset": offset}
     rows = connection.execute(LIST_FINISHED if finished else LIST_PENDING, params)
-    total = connection.execute(COUNT_FINISHED if finished else COUNT_PENDING, params)
-    return [EmailRow(*row) for row in rows], int(total.scalar_one())
+    return [EmailRow(*row) for row in rows]
+
+
+def count_emails(connection: Connection, user_id: uuid.UUID, *, finished: bool,
+                 batch_id: uuid.UUID | None) -> int:
+    params = {"user_id": user_id, "batch_id": batch_id}
+    return int(connection.execute(COUNT_FINISHED if finished else COUNT_PENDING,
+                                  params).scalar_one())
 
 
 def status_counts(connection: Connection, user_id: uuid.UUID) -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -18,10 +19,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from emailsched.domain.model import (
     OUTCOME_EMAIL_STATUSES,
@@ -34,6 +36,7 @@ metadata = MetaData()
 
 EMAIL_STATUSES = f"({sql_list(EmailStatus)})"
 BATCH_STATUSES = "('active','paused','cancelled')"
+SUPPRESSION_REASONS = "('unsubscribed','hard_bounce','complaint','manual')"
 PENDING = f"({sql_list(PENDING_EMAIL_STATUSES)})"
 
 
@@ -69,6 +72,8 @@ users = Table(
     Column("name", Text, nullable=False, server_default=""),
     Column("avatar", Text, nullable=True),
     Column("google_sub", Text, nullable=True, unique=True),
+    # Shown in the unsubscribe footer (CAN-SPAM), migration 0005.
+    Column("postal_address", Text, nullable=True),
     *_timestamps(),
 )
 
@@ -89,8 +94,15 @@ senders = Table(
     Column("status", Text, nullable=False, server_default="active"),
     Column("last_error", Text, nullable=True),
     Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    # Policy refusals (5.7.x) of its sends, migration 0005: a sign of its reputation.
+    Column("policy_blocks", Integer, nullable=False, server_default="0"),
+    # When the reply poller last read its mailbox (migration 0008): round-robin order.
+    Column("replies_polled_at", DateTime(timezone=True), nullable=True),
+    # Deleted (migration 0004): the row stays for the emails and batches that name it.
+    Column("deleted_at", DateTime(timezone=True), nullable=True),
     *_timestamps(),
-    UniqueConstraint("user_id", "email", name="uq_senders_user_email"),
+    Index("uq_senders_user_email_live", "user_id", "email", unique=True,
+          postgresql_where=text("deleted_at IS NULL")),
     CheckConstraint("kind IN ('smtp','relay')", name="ck_senders_kind"),
     CheckConstraint("status IN ('active','failing')", name="ck_senders_status"),
     CheckConstraint("kind = 'relay' OR (smtp_host IS NOT NULL AND smtp_port IS NOT NULL AND "
@@ -120,11 +132,48 @@ batches = Table(
     Column("email_count", Integer, nullable=False),
     Column("duplicates_removed", Integer, nullable=False, server_default="0"),
     Column("estimated_end_time", DateTime(timezone=True), nullable=False),
+    # Migration 0005: recipients dropped as suppressed when scheduled; why the batch paused
+    # itself ("bounce_rate"); whether subject and body are merge-field templates (batches
+    # stored before 0005 are sent as written).
+    Column("suppressed_removed", Integer, nullable=False, server_default="0"),
+    Column("paused_reason", Text, nullable=True),
+    Column("templated", Boolean, nullable=False, server_default=false()),
+    # Migration 0009: the sending window (SendingWindow.to_api(); null: any time), the
+    # random extra delay per gap and the seed its draws come from (resume re-plans with it).
+    Column("sending_window", JSONB, nullable=True),
+    Column("random_delay_ms", BigInteger, nullable=False, server_default="0"),
+    Column("plan_seed", BigInteger, nullable=False, server_default="0"),
+    # Follow-up steps (migration 0008): [{subject?, body, waitSeconds}], NULL for none.
+    Column("steps", JSONB, nullable=True),
     *_timestamps(),
     CheckConstraint(f"status IN {BATCH_STATUSES}", name="ck_batches_status"),
     CheckConstraint("hourly_limit > 0 AND delay_ms >= 0", name="ck_batches_limits"),
+    CheckConstraint("random_delay_ms >= 0", name="ck_batches_random_delay"),
     # Serves GET /batches: a user's batches, newest first.
     Index("ix_batches_user_created", "user_id", "created_at"),
+)
+
+# The senders a batch rotates over (migration 0004): recipient i goes to position i mod n.
+batch_senders = Table(
+    "batch_senders", metadata,
+    Column("batch_id", UUID(as_uuid=True), ForeignKey("batches.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("sender_id", UUID(as_uuid=True), ForeignKey("senders.id"), nullable=False),
+    Column("email_count", Integer, nullable=False),
+    Column("estimated_end_time", DateTime(timezone=True), nullable=False),
+)
+
+# A user's suppression list (migration 0005): addresses in lower case, never sent to.
+suppressions = Table(
+    "suppressions", metadata,
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("email", Text, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(f"reason IN {SUPPRESSION_REASONS}", name="ck_suppressions_reason"),
+    Index("ix_suppressions_user_created", "user_id", "created_at"),
 )
 
 emails = Table(
@@ -150,8 +199,19 @@ emails = Table(
     # Fences a worker's hold on a `sending` email: its outcome is written only while the
     # token is still the one it claimed with, so a worker whose lease ran out writes nothing.
     Column("claim_token", UUID(as_uuid=True), nullable=True),
+    # The recipient's merge fields (migration 0005), stored once: subject and body are
+    # rendered from the batch's templates at send time. NULL: none.
+    Column("fields", JSONB, nullable=True),
+    Column("bounce_class", Text, nullable=True),  # domain.bounces.BounceClass of a failure
+    # Sequences (migration 0008): 1 for the first email, k for follow-up k; and whether a
+    # later step is still to be planned once this one is sent (the follow-up planner's
+    # work list, ix_emails_awaiting_next).
+    Column("step", Integer, nullable=False, server_default="1"),
+    Column("awaiting_next", Boolean, nullable=False, server_default=false()),
     *_timestamps(),
-    UniqueConstraint("batch_id", "recipient_email", name="uq_emails_batch_recipient"),
+    # One email per recipient and step: concurrent planners cannot create a step twice.
+    UniqueConstraint("batch_id", "recipient_email", "step",
+                     name="uq_emails_batch_recipient_step"),
     CheckConstraint(f"status IN {EMAIL_STATUSES}", name="ck_emails_status"),
     # The pump's claim (scheduled by wake_at), lost-message recovery (queued by wake_at)
     # and lease recovery (sending by wake_at): equality on status, range on wake_at.
@@ -169,6 +229,53 @@ emails = Table(
     Index("ix_emails_sender_due", "sender_id", "due_at"),
     # GET /emails/stats: a user's emails counted by status.
     Index("ix_emails_user_status", "user_id", "status"),
+    # Holding and releasing a sender's emails; refusing to delete one with unsent mail.
+    Index("ix_emails_sender_status", "sender_id", "status"),
+    # A batch's hard bounces, counted after each one (its bounce rate), migration 0005.
+    Index("ix_emails_batch_hard_bounce", "batch_id",
+          postgresql_where=text("bounce_class = 'hard_bounce'")),
     Index("ix_emails_sender_sent", "sender_id", "sent_at",
           postgresql_where=text("status = 'sent'")),
+    # The reply poller's match of In-Reply-To / References against our Message-IDs.
+    Index("ix_emails_message_id", "message_id", postgresql_where=text("message_id IS NOT NULL")),
+    # The follow-up planner: sent emails whose next step is not planned yet, oldest first.
+    Index("ix_emails_awaiting_next", "sent_at",
+          postgresql_where=text("awaiting_next AND status = 'sent'")),
+)
+
+STOP_REASONS = "('replied','unsubscribed','hard_bounce')"
+
+# A recipient whose sequence in a batch ended (migration 0008): no later step is planned,
+# claimed or sent for them.
+sequence_stops = Table(
+    "sequence_stops", metadata,
+    Column("batch_id", UUID(as_uuid=True), ForeignKey("batches.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("recipient_email", Text, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("email_id", UUID(as_uuid=True), nullable=True),  # the email replied to / bounced
+    Column("stopped_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(f"reason IN {STOP_REASONS}", name="ck_sequence_stops_reason"),
+)
+
+# Inbound messages already counted (migration 0008): one reply or bounce per (email,
+# inbound Message-ID), so a mailbox read twice counts nothing twice.
+inbound_events = Table(
+    "inbound_events", metadata,
+    Column("email_id", UUID(as_uuid=True), ForeignKey("emails.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("inbound_id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Where the reply poller stopped reading a sender's folder (migration 0008).
+mailbox_checkpoints = Table(
+    "mailbox_checkpoints", metadata,
+    Column("sender_id", UUID(as_uuid=True), ForeignKey("senders.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("folder", Text, primary_key=True),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

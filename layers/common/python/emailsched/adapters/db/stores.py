@@ -14,10 +14,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from emailsched.adapters.db import accounts, batches, control, reads
+from emailsched.adapters.db import accounts, batches, control, reads, senders, sequences
 from emailsched.adapters.db.errors import wrap_db_errors
 from emailsched.domain.records import BatchRow, EmailRow, User
-from emailsched.ports import LockedBatch
+from emailsched.domain.senders import SenderLimits
+from emailsched.errors import NotFound
+from emailsched.ports import HeldEmail, LockedBatch, SenderAccount
 
 
 class PgBatchSession:
@@ -26,20 +28,57 @@ class PgBatchSession:
     def __init__(self, connection: Connection):
         self._c = connection
 
-    def upsert_sender(self, user_id: uuid.UUID, email: str, name: str) -> uuid.UUID:
-        return accounts.upsert_sender(self._c, user_id, email, name)
+    def lock_senders(self, user_id: uuid.UUID,
+                     sender_ids: list[uuid.UUID]) -> list[SenderAccount]:
+        found = {}
+        for sender_id in sorted(set(sender_ids)):  # one lock order: no deadlocks
+            account = senders.get_sender(self._c, user_id, sender_id, lock=True)
+            if account is None:
+                raise NotFound("no such sender", details=[
+                    {"field": "senderIds", "message": f"{sender_id} is not one of yours"}])
+            found[sender_id] = account
+        return [found[sender_id] for sender_id in sender_ids]
+
+    def sender_by_email(self, user_id: uuid.UUID, email: str) -> SenderAccount | None:
+        return senders.sender_by_email(self._c, user_id, email)
+
+    def create_relay_sender(self, user_id: uuid.UUID, email: str,
+                            name: str) -> SenderAccount:
+        sender_id = accounts.upsert_sender(self._c, user_id, email, name)
+        account = senders.get_sender(self._c, user_id, sender_id, lock=True)
+        assert account is not None
+        return account
 
     def sender_usage(self, sender_id: uuid.UUID, since: datetime,
                      window_ms: int) -> dict[int, int]:
         return batches.sender_usage(self._c, sender_id, since, window_ms)
 
+    def sender_day_usage(self, sender_id: uuid.UUID, since: datetime,
+                         timezone: str) -> dict[int, int]:
+        return senders.sender_day_usage(self._c, sender_id, since, timezone)
+
+    def insert_batch_senders(self, batch_id: uuid.UUID,
+                             shares: list[tuple[uuid.UUID, int, int]]) -> None:
+        batches.insert_batch_senders(self._c, batch_id, shares)
+
+    def hold_new_emails(self, batch_id: uuid.UUID, sender_id: uuid.UUID) -> None:
+        batches.hold_new_emails(self._c, batch_id, sender_id)
+
+    def store_steps(self, batch_id: uuid.UUID, steps: Sequence[dict[str, object]]) -> None:
+        sequences.store_steps(self._c, batch_id, steps)
+
+    def sender_limits(self, sender_id: uuid.UUID) -> SenderLimits:
+        return senders.sender_limits(self._c, sender_id)
+
     def insert_batch(self, **values: object) -> uuid.UUID:
         return batches.insert_batch(self._c, **values)[0]
 
     def insert_emails(self, *, batch_id: uuid.UUID, user_id: uuid.UUID, sender_id: uuid.UUID,
-                      recipients: list[str], due_ms: list[int]) -> None:
+                      recipients: list[str], due_ms: list[int], first_seq: int = 0,
+                      seq_step: int = 1) -> None:
         batches.insert_emails(self._c, batch_id=batch_id, user_id=user_id,
-                              sender_id=sender_id, recipients=recipients, due_ms=due_ms)
+                              sender_id=sender_id, recipients=recipients, due_ms=due_ms,
+                              first_seq=first_seq, seq_step=seq_step)
 
     def lock_batch(self, user_id: uuid.UUID, batch_id: uuid.UUID) -> LockedBatch | None:
         return control.lock_batch(self._c, user_id, batch_id)
@@ -56,7 +95,8 @@ class PgBatchSession:
     def hold_emails(self, batch_id: uuid.UUID, from_statuses: list[str], status: str) -> int:
         return control.hold_emails(self._c, batch_id, from_statuses, status)
 
-    def paused_emails(self, batch_id: uuid.UUID) -> list[tuple[uuid.UUID, datetime]]:
+    def paused_emails(self, batch_id: uuid.UUID
+                      ) -> list[tuple[uuid.UUID, datetime, uuid.UUID]]:
         return control.paused_emails(self._c, batch_id)
 
     def resume_emails(self, ids: list[uuid.UUID], due_ms: list[int]) -> None:
@@ -86,6 +126,15 @@ class PgReadSession:
                     limit: int, offset: int) -> tuple[list[EmailRow], int]:
         return reads.list_emails(self._c, user_id, finished=finished, batch_id=batch_id,
                                  limit=limit, offset=offset)
+
+    def email_rows(self, user_id: uuid.UUID, *, finished: bool, batch_id: uuid.UUID | None,
+                   limit: int, offset: int) -> list[EmailRow]:
+        return reads.email_rows(self._c, user_id, finished=finished, batch_id=batch_id,
+                                limit=limit, offset=offset)
+
+    def count_emails(self, user_id: uuid.UUID, *, finished: bool,
+                     batch_id: uuid.UUID | None) -> int:
+        return reads.count_emails(self._c, user_id, finished=finished, batch_id=batch_id)
 
     def list_batches(self, user_id: uuid.UUID, limit: int,
                      offset: int) -> tuple[list[BatchRow], int]:
@@ -134,3 +183,63 @@ class PgAccountStore:
     def get_user(self, user_id: uuid.UUID) -> User | None:
         with wrap_db_errors(), self._engine.connect() as connection:
             return accounts.get_user(connection, user_id)
+
+
+class PgSenderSession:
+    """The /senders service's statements, on one transaction's connection."""
+
+    def __init__(self, connection: Connection):
+        self._c = connection
+
+    def list_senders(self, user_id: uuid.UUID) -> list[SenderAccount]:
+        return senders.list_senders(self._c, user_id)
+
+    def get_sender(self, user_id: uuid.UUID, sender_id: uuid.UUID,
+                   lock: bool = False) -> SenderAccount | None:
+        return senders.get_sender(self._c, user_id, sender_id, lock)
+
+    def sender_by_email(self, user_id: uuid.UUID, email: str) -> SenderAccount | None:
+        return senders.sender_by_email(self._c, user_id, email)
+
+    def insert_sender(self, sender_id: uuid.UUID, user_id: uuid.UUID,
+                      values: dict[str, object]) -> None:
+        senders.insert_sender(self._c, sender_id, user_id, values)
+
+    def update_sender(self, sender_id: uuid.UUID, values: dict[str, object]) -> None:
+        senders.update_sender(self._c, sender_id, values)
+
+    def delete_sender(self, sender_id: uuid.UUID) -> None:
+        senders.delete_sender(self._c, sender_id)
+
+    def unsent_count(self, sender_id: uuid.UUID) -> int:
+        return senders.unsent_count(self._c, sender_id)
+
+    def sent_since(self, sender_ids: Sequence[uuid.UUID],
+                   since: dict[uuid.UUID, datetime]) -> dict[uuid.UUID, int]:
+        return senders.sent_since(self._c, sender_ids, since)
+
+    def held_emails(self, sender_id: uuid.UUID) -> list[HeldEmail]:
+        return senders.held_emails(self._c, sender_id)
+
+    def release_held(self, ids: list[uuid.UUID], due_ms: list[int], status: str) -> None:
+        senders.release_held(self._c, ids, due_ms, status)
+
+    def sender_usage(self, sender_id: uuid.UUID, since: datetime,
+                     window_ms: int) -> dict[int, int]:
+        return batches.sender_usage(self._c, sender_id, since, window_ms)
+
+    def sender_day_usage(self, sender_id: uuid.UUID, since: datetime,
+                         timezone: str) -> dict[int, int]:
+        return senders.sender_day_usage(self._c, sender_id, since, timezone)
+
+
+class PgSenderStore:
+    """SenderStore: a transaction per change to a sender."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[PgSenderSession]:
+        with wrap_db_errors(), self._engine.begin() as connection:
+            yield PgSenderSession(connection)

@@ -1,0 +1,88 @@
+"""One sender's share of a batch, planned under every limit the limiter will hold it to.
+
+The rules are the limiter's: the batch's hourly limit and the sender's own hourly limit
+(both over the sender's sends in a rate window), the sender's daily cap (calendar days in
+its timezone, or epoch-aligned days of DAILY_WINDOW_SECONDS when shortened) and its
+minimum gap. Used when scheduling, when a paused batch resumes and when held emails go out
+again, so `scheduledTime` stays what the limiter allows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from emailsched.domain.senders import CALENDAR_DAY_SECONDS, SenderLimits, day_start_ms
+from emailsched.domain.window_plan import (
+    DAY_MS,
+    EpochWindows,
+    LocalDays,
+    SendRules,
+    WindowLimit,
+    plan_sends,
+)
+from emailsched.domain.windows import window_start_ms
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """The deployment's rules: RATE_WINDOW_SECONDS, MIN_DELAY_BETWEEN_EMAILS_MS and
+    DAILY_WINDOW_SECONDS (ms and seconds)."""
+
+    window_ms: int
+    min_gap_ms: int
+    day_seconds: int = CALENDAR_DAY_SECONDS
+
+
+class PlanUsage(Protocol):
+    def sender_usage(self, sender_id: uuid.UUID, since: datetime,
+                     window_ms: int) -> dict[int, int]: ...
+
+    def sender_day_usage(self, sender_id: uuid.UUID, since: datetime,
+                         timezone: str) -> dict[int, int]:
+        """Sends planned or made per local day of `timezone` (day start in epoch ms)."""
+
+
+def send_rules(limits: SenderLimits, batch_hourly: int, delay_ms: int,
+               pacing: Pacing) -> SendRules:
+    """Every limit on one sender's sends for a batch, in the order the usage comes."""
+    windows = [WindowLimit(batch_hourly, pacing.window_ms)]
+    if limits.hourly_limit is not None:
+        windows.append(WindowLimit(limits.hourly_limit, pacing.window_ms))
+    if limits.daily_limit is not None:
+        if pacing.day_seconds == CALENDAR_DAY_SECONDS:
+            windows.append(WindowLimit(limits.daily_limit, DAY_MS, LocalDays(limits.timezone)))
+        else:
+            day_ms = pacing.day_seconds * 1000
+            windows.append(WindowLimit(limits.daily_limit, day_ms, EpochWindows(day_ms)))
+    gap = pacing.min_gap_ms if limits.min_delay_ms is None else limits.min_delay_ms
+    return SendRules(tuple(windows), delay_ms, gap)
+
+
+def plan_share(usage: PlanUsage, sender_id: uuid.UUID, limits: SenderLimits,
+               earliest_ms: int | list[int], count: int, batch_hourly: int, delay_ms: int,
+               pacing: Pacing) -> list[int]:
+    """Due times (epoch ms) for `count` emails of one sender, around its other batches."""
+    if count == 0:
+        return []
+    rules = send_rules(limits, batch_hourly, delay_ms, pacing)
+    first = earliest_ms if isinstance(earliest_ms, int) else min(earliest_ms)
+    hourly = usage.sender_usage(sender_id, _moment(window_start_ms(first, pacing.window_ms)),
+                                pacing.window_ms)
+    maps: list[dict[int, int] | None] = [hourly]
+    if limits.hourly_limit is not None:
+        maps.append(hourly)
+    if limits.daily_limit is not None:
+        day_start = day_start_ms(first, limits.timezone, pacing.day_seconds)
+        if pacing.day_seconds == CALENDAR_DAY_SECONDS:
+            maps.append(usage.sender_day_usage(sender_id, _moment(day_start), limits.timezone))
+        else:
+            maps.append(usage.sender_usage(sender_id, _moment(day_start),
+                                           pacing.day_seconds * 1000))
+    return plan_sends(earliest_ms, count, rules, maps)
+
+
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
