@@ -7,10 +7,19 @@ in for the embedded services before anything reads the settings.
 
 from __future__ import annotations
 
-from typing import Literal
+import hashlib
+import hmac
+import os
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from emailsched.adapters.secrets import SecretsManagerSource
 
 SqsMaxDelaySeconds = 900
 
@@ -35,8 +44,9 @@ class Settings(BaseSettings):
     # Connections each sender thread keeps open: it sends this many emails side by side,
     # recording them `sent` with one commit.
     SMTP_CONNECTIONS: int = Field(default=5, ge=1, le=10)
-    # Domain of the Message-ID we give every email: <email-id@MESSAGE_ID_DOMAIN>.
-    MESSAGE_ID_DOMAIN: str = "emailsched.local"
+    # Domain of the Message-ID we give every email, <email-id@domain>: the sender's own
+    # domain unless this overrides it (written as A-labels either way).
+    MESSAGE_ID_DOMAIN: str | None = None
 
     RATE_WINDOW_SECONDS: int = Field(default=3600, ge=1)
     DEFAULT_HOURLY_LIMIT: int = Field(default=200, ge=1)
@@ -45,6 +55,13 @@ class Settings(BaseSettings):
     MAX_RECIPIENTS_PER_BATCH: int = Field(default=100_000, ge=1)
     MAX_BODY_BYTES: int = Field(default=1_000_000, ge=1)
 
+    # Sequences (issue 16): how often the reply poller reads the senders' mailboxes (the
+    # scheduled function runs every minute on AWS; `emailsched replies` every this often),
+    # and, in `emailsched dev`, the folder of per-sender Maildirs the capture inbox's
+    # "Reply" and "Bounce" write into (empty: no Maildirs are read).
+    REPLY_POLL_SECONDS: float = Field(default=60.0, gt=0)
+    DEV_REPLY_MAILDIR: str = ""
+    IMAP_TLS_VERIFY: bool = True
     PUMP_HORIZON_SECONDS: int = Field(default=900, ge=1, le=SqsMaxDelaySeconds)
     PUMP_MAX_IN_FLIGHT: int = Field(default=20_000, ge=1)
     # An email still `queued` this long after it should have been delivered lost its message.
@@ -86,6 +103,44 @@ class Settings(BaseSettings):
 
     LOG_LEVEL: str = "INFO"
 
+    # Deliverability (SPEC.md "Unsubscribe and suppression", "Bounces").
+    # Where the API is reachable from outside: unsubscribe links are PUBLIC_URL/u/TOKEN.
+    PUBLIC_URL: str = "http://127.0.0.1:8000"
+    # Signs unsubscribe tokens (at least 16 bytes); unset: derived from SESSION_SECRET.
+    UNSUBSCRIBE_KEY: str | None = None
+    # Abuse limits on the public /u/{token} routes, per client address and per token.
+    UNSUBSCRIBE_REQUESTS_PER_MINUTE_PER_IP: int = Field(default=60, ge=1)
+    UNSUBSCRIBE_REQUESTS_PER_MINUTE_PER_TOKEN: int = Field(default=10, ge=1)
+    # A sender-level deferral (421, 4.7.x) holds the sender back this long.
+    SENDER_DEFERRAL_SECONDS: float = Field(default=600, gt=0)
+    # A batch whose hard bounces reach this percentage of at least 20 sends pauses itself.
+    BOUNCE_PAUSE_PERCENT: float = Field(default=5.0, gt=0, le=100)
+
+    # Operations (SPEC.md "Operations"). A Secrets Manager secret (JSON) that fills the
+    # secret settings left unset, read once per process at cold start (adapters/secrets.py).
+    APP_SECRET_ARN: str | None = None
+    # auto: CloudWatch embedded metrics on Lambda, prometheus-client elsewhere.
+    METRICS_BACKEND: Literal["auto", "emf", "prometheus", "none"] = "auto"
+    # Postgres connections per process. Unset: 1 with no overflow on Lambda (a container
+    # serves one request at a time; deploy.py sets each function's own), 5 + 10 elsewhere.
+    DB_POOL_SIZE: int | None = Field(default=None, ge=1, le=100)
+    DB_MAX_OVERFLOW: int | None = Field(default=None, ge=0, le=100)
+    DB_POOL_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
+    # rediss:// URLs: the CA bundle that signed the server's certificate (default: the
+    # system's), and whether to verify it at all.
+    REDIS_TLS_CA_FILE: str | None = None
+    REDIS_TLS_VERIFY: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The secret only fills what the arguments, the environment and .env leave unset.
+        return (init_settings, env_settings, dotenv_settings,
+                SecretsManagerSource(settings_cls), file_secret_settings)
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _postgres_only(cls, value: str) -> str:
@@ -96,6 +151,20 @@ class Settings(BaseSettings):
         elif value.startswith("postgresql://"):
             value = "postgresql+pg8000://" + value.removeprefix("postgresql://")
         return value
+
+    @field_validator("UNSUBSCRIBE_KEY")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) < 16:
+            raise ValueError("must be at least 16 bytes")
+        return value
+
+    @field_validator("PUBLIC_URL")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL, e.g. https://api.example.com")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _auth_is_complete(self) -> Settings:
@@ -108,6 +177,31 @@ class Settings(BaseSettings):
         if self.SMTP_SECURITY:
             return self.SMTP_SECURITY
         return "starttls" if self.SMTP_USER else "none"
+
+    @property
+    def on_lambda(self) -> bool:
+        return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+    def db_pool(self) -> dict[str, Any]:
+        """SQLAlchemy pool arguments: pool_size, max_overflow, pool_timeout."""
+        size = self.DB_POOL_SIZE or (1 if self.on_lambda else 5)
+        overflow = self.DB_MAX_OVERFLOW
+        if overflow is None:
+            overflow = 0 if self.on_lambda else size * 2
+        return {"pool_size": size, "max_overflow": overflow,
+                "pool_timeout": self.DB_POOL_TIMEOUT_SECONDS}
+
+    @property
+    def unsubscribe_key(self) -> bytes:
+        """UNSUBSCRIBE_KEY, or a key derived from SESSION_SECRET under a label of its own
+        (so an unsubscribe token can never pass for a session token, nor the reverse)."""
+        if self.UNSUBSCRIBE_KEY:
+            return self.UNSUBSCRIBE_KEY.encode()
+        if not self.SESSION_SECRET:
+            raise ValueError("UNSUBSCRIBE_KEY or SESSION_SECRET is required to sign "
+                             "unsubscribe links")
+        return hmac.new(self.SESSION_SECRET.encode(), b"emailsched/unsubscribe-key/v1",
+                        hashlib.sha256).digest()
 
     @property
     def dead_letter_queue_name(self) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -13,6 +15,7 @@ class User:
     email: str
     name: str
     avatar: str | None
+    postal_address: str | None = None  # for the unsubscribe footer (CAN-SPAM)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class EmailRow:
     attempts: int
     failure_reason: str | None
     finished_at: datetime | None
+    step: int = 1  # 1 for the first email, k for follow-up k (Sequences)
 
 
 @dataclass(frozen=True)
@@ -45,3 +49,16 @@ class BatchRow:
     estimated_end_time: datetime
     created_at: datetime
     sender_id: uuid.UUID
+    # Issue 15: SendingWindow.to_api() of the batch's window (None: any time), jitter.
+    sending_window: Mapping[str, Any] | None = None
+    random_delay_ms: int = 0
+    # Issue 14: recipients dropped as suppressed when scheduled; why it paused itself.
+    suppressed_removed: int = 0
+    paused_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Suppression:
+    email: str  # lower case
+    reason: str  # "unsubscribed" | "hard_bounce" | "complaint" | "manual"
+    created_at: datetime
