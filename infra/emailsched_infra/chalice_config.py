@@ -101,7 +101,7 @@ def resolve(choices: StageChoices, config: dict[str, Any], stage: Stage) -> Reso
 
 
 def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
-                 secret_arn: str | None = None) -> dict[str, Any]:
+                 secret_arn: str | None = None, key_arn: str | None = None) -> dict[str, Any]:
     """The stage's entry in config.json: everything but secret values. The functions find
     those through APP_SECRET_ARN at cold start (emailsched.adapters.secrets)."""
     environment = {**resolved.settings, "SEND_QUEUE_NAME": stage.queue_name,
@@ -138,6 +138,9 @@ def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
         config["lambda_functions"][function]["iam_policy_file"] = stage.policy_file(function)
         config["lambda_functions"][function]["environment_variables"] = {
             name: str(value) for name, value in DB_POOLS[function].items()}
+        if key_arn and function in (API_HANDLER, SENDER):  # the pump has no use for it
+            config["lambda_functions"][function]["environment_variables"][
+                "CREDENTIALS_KMS_KEY_ID"] = key_arn
     if resolved.vpc:
         config["subnet_ids"] = resolved.subnet_ids
         config["security_group_ids"] = resolved.security_group_ids

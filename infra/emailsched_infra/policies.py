@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from emailsched_infra.kms_key import API_KEY_ACTIONS, SENDER_KEY_ACTIONS
 from emailsched_infra.stage import API_HANDLER, FUNCTIONS, PUMP, SENDER, Stage
 
 # The sender's event source mapping receives, deletes and reads attributes with the
@@ -31,6 +32,11 @@ VPC_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
                "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
 
 
+# Sender credentials: the API encrypts, the sender decrypts (see kms_key.py).
+KEY_ACTIONS = {API_HANDLER: ("EncryptSenderCredentials", API_KEY_ACTIONS),
+               SENDER: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS)}
+
+
 @dataclass(frozen=True)
 class PolicyRefs:
     """How the policies name the resources: ARN strings or CloudFormation expressions."""
@@ -39,10 +45,11 @@ class PolicyRefs:
     dead_letter_queue: Any
     log_groups: dict[str, list[Any]]  # function -> [log group ARN, its streams' ARN]
     app_secret: Any = None  # the stage's secret: every function reads it at cold start
+    credentials_key: Any = None  # the KMS key of sender passwords (kms_key.py)
 
 
 def concrete_refs(stage: Stage, account: str, partition: str = "aws",
-                  secret_arn: str | None = None) -> PolicyRefs:
+                  secret_arn: str | None = None, key_arn: str | None = None) -> PolicyRefs:
     prefix = f"arn:{partition}:sqs:{stage.region}:{account}"
     logs = f"arn:{partition}:logs:{stage.region}:{account}:log-group:/aws/lambda"
     return PolicyRefs(
@@ -50,7 +57,7 @@ def concrete_refs(stage: Stage, account: str, partition: str = "aws",
         dead_letter_queue=f"{prefix}:{stage.dead_letter_queue_name}",
         log_groups={fn: [f"{logs}/{stage.function_name(fn)}",
                          f"{logs}/{stage.function_name(fn)}:*"] for fn in FUNCTIONS},
-        app_secret=secret_arn)
+        app_secret=secret_arn, credentials_key=key_arn)
 
 
 def cloudformation_refs(stage: Stage, send_queue: str, dead_letter_queue: str,
@@ -87,5 +94,8 @@ def function_policies(refs: PolicyRefs, vpc: bool) -> dict[str, dict[str, Any]]:
             statements.append(_statement("ReadAppSecret", SECRET_ACTIONS, [refs.app_secret]))
         if vpc:
             statements.append(_statement("ManageVpcInterfaces", VPC_ACTIONS, ["*"]))
+        if refs.credentials_key is not None and function in KEY_ACTIONS:
+            sid, actions = KEY_ACTIONS[function]
+            statements.append(_statement(sid, actions, [refs.credentials_key]))
         policies[function] = {"Version": "2012-10-17", "Statement": statements}
     return policies

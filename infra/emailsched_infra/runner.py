@@ -22,6 +22,7 @@ from emailsched_infra import (
     settings_check,
 )
 from emailsched_infra.chalice_config import StageChoices
+from emailsched_infra.kms_key import ensure_credentials_key
 from emailsched_infra.policies import cloudformation_refs, concrete_refs, function_policies
 from emailsched_infra.stack import ensure_secret, ensure_stage_queues
 from emailsched_infra.stage import FUNCTIONS, SENDER, Stage
@@ -80,6 +81,8 @@ def deploy(options: Options) -> None:
     _report("secret", secret.changed, f"{stage.secret_name} ({', '.join(sorted(secret.values))})")
     queues = ensure_stage_queues(session.client("sqs"), stage)
     _report("queues", queues.changed, queues.send_url)
+    key = ensure_credentials_key(session.client("kms"), stage)
+    _report("credentials key", key.changed, f"{key.alias} {key.arn}")
 
     site = None
     if options.dashboard:
@@ -93,10 +96,11 @@ def deploy(options: Options) -> None:
                                          _build_layer(options), options.artifact_bucket)
     _report("layer", published, layer_arn)
 
-    policies = function_policies(concrete_refs(stage, account, partition, secret.arn),
+    policies = function_policies(concrete_refs(stage, account, partition, secret.arn, key.arn),
                                  resolved.vpc)
     chalice_config.write(options.project_dir, config, stage,
-                         chalice_config.stage_config(stage, resolved, layer_arn, secret.arn),
+                         chalice_config.stage_config(stage, resolved, layer_arn, secret.arn,
+                                                     key.arn),
                          policies)
     _chalice_deploy(options, lambda_client, secret.version_id)
 

@@ -134,6 +134,31 @@ def test_each_function_role_allows_only_its_own_queue_actions(
     assert actions["api_handler"] == set()
 
 
+def test_the_credentials_key_is_made_once_and_only_api_and_sender_may_use_it(
+        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    kms, iam = client(session, aws, "kms"), client(session, aws, "iam")
+    key_arn = kms.describe_key(KeyId="alias/emailsched-test-credentials")["KeyMetadata"]["Arn"]
+    aliases = [a for a in kms.list_aliases()["Aliases"]
+               if a["AliasName"] == "alias/emailsched-test-credentials"]
+    assert len(aliases) == 1
+    granted = {}
+    for role in ("sender", "pump", "api_handler"):
+        name = f"emailsched-test-{role}"
+        documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+                     for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
+        granted[role] = {(action, resource) for doc in documents for s in doc["Statement"]
+                         for action in s["Action"] for resource in s["Resource"]
+                         if action.startswith("kms:")}
+    assert granted["api_handler"] == {("kms:GenerateDataKey", key_arn),
+                                      ("kms:DescribeKey", key_arn)}
+    assert granted["sender"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}
+    assert granted["pump"] == set()
+    for role, name in FUNCTIONS.items():
+        env = _function(session, aws, name)["Configuration"]["Environment"]["Variables"]
+        expected = None if role == "pump" else key_arn
+        assert env.get("CREDENTIALS_KMS_KEY_ID") == expected, role
+
+
 def test_rest_api_is_deployed_to_its_stage(deployed: Deployed, session: Any,
                                            aws: dict[str, str]) -> None:
     apigateway = client(session, aws, "apigateway")
@@ -146,8 +171,8 @@ def test_rest_api_is_deployed_to_its_stage(deployed: Deployed, session: Any,
 def test_second_run_changes_nothing(deployed: Deployed) -> None:
     steps = dict(re.findall(r"^(\w[\w ]*?) +(changed|unchanged) ", deployed.second, re.M))
     assert steps == dict.fromkeys(
-        ["secret", "queues", "dashboard", "layer", "chalice", "event source", "alarms",
-         "dashboard files"], "unchanged"), deployed.second
+        ["secret", "queues", "credentials key", "dashboard", "layer", "chalice",
+         "event source", "alarms", "dashboard files"], "unchanged"), deployed.second
     assert deployed.after_second == deployed.before_second
 
 
