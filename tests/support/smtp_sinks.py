@@ -89,8 +89,9 @@ class RecordingSink:
     may be replaced while it runs."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, script: Script | None = None,
-                 rcpt_script: RcptScript | None = None):
+                 rcpt_script: RcptScript | None = None, smtputf8: bool = True):
         self.host = host
+        self.smtputf8 = smtputf8  # whether EHLO offers SMTPUTF8 (strict ASCII without it)
         self.port = port
         self.script: Script = script or always(OK)
         self.rcpt_script = rcpt_script
@@ -102,8 +103,9 @@ class RecordingSink:
 
     def start(self) -> Self:
         self._controller = SmtpController(_Handler(self), hostname=self.host, port=self.port,
-                                          server_hostname="sink.test", enable_SMTPUTF8=True,
-                                          decode_data=False, **self._smtp_options())
+                                          server_hostname="sink.test",
+                                          enable_SMTPUTF8=self.smtputf8, decode_data=False,
+                                          **self._smtp_options())
         self._controller.start()
         self.port = self._controller.port
         return self

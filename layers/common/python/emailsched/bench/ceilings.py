@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from emailsched.adapters.smtp import build_message
+from emailsched.adapters.mime import build_message
 from emailsched.bench.sink import SinkProcess
 from emailsched.bench.stats import rate
 from emailsched.ports import OutgoingEmail

@@ -61,9 +61,13 @@ class Product:
 
     def due_times(self) -> dict[str, float]:
         """Message-ID of every email -> its due time (epoch seconds)."""
-        rows = self._rows("SELECT id, extract(epoch FROM due_at) FROM emails")
-        domain = self.cluster.env.get("MESSAGE_ID_DOMAIN", "emailsched.local")
-        return {f"<{email_id}@{domain}>": float(due) for email_id, due in rows}
+        rows = self._rows("SELECT e.id, extract(epoch FROM e.due_at), "
+                          "split_part(s.email, '@', 2) FROM emails e "
+                          "JOIN senders s ON s.id = e.sender_id")
+        # On the sender's domain unless MESSAGE_ID_DOMAIN overrides it (senders are ASCII).
+        override = self.cluster.env.get("MESSAGE_ID_DOMAIN")
+        return {f"<{email_id}@{override or domain}>": float(due)
+                for email_id, due, domain in rows}
 
     def _rows(self, sql: str) -> list[Any]:
         """The rows of one query, on a connection of its own."""
