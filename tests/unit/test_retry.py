@@ -2,6 +2,7 @@
 
 import pytest
 
+from emailsched.domain.bounces import BounceClass
 from emailsched.domain.retry import RetryPolicy, SendResult, Verdict
 
 pytestmark = pytest.mark.unit
@@ -11,7 +12,9 @@ POLICY = RetryPolicy(max_attempts=3, base_seconds=2.0)
 @pytest.mark.parametrize("result, attempts, verdict, delay", [
     (SendResult(True, 250, "ok"), 1, Verdict.SENT, 0),
     (SendResult(False, 451, "try later"), 1, Verdict.RETRY, 2),
-    (SendResult(False, 421, "closing"), 2, Verdict.RETRY, 4),
+    (SendResult(False, 421, "closing"), 2, Verdict.DEFER_SENDER, 600),
+    (SendResult(False, 451, "4.7.1 rate limited, slow down"), 3, Verdict.DEFER_SENDER, 600),
+    (SendResult(False, 450, "4.2.0 mailbox busy"), 1, Verdict.RETRY, 2),
     (SendResult(False, 451, "try later"), 3, Verdict.FAIL, 0),
     (SendResult(False, None, "connection refused"), 1, Verdict.RETRY, 2),
     (SendResult(False, 550, "no such user"), 1, Verdict.FAIL, 0),
@@ -32,3 +35,20 @@ def test_a_permanent_failure_keeps_the_servers_reply_as_the_reason():
 def test_an_unknown_outcome_is_never_sent_again():
     decision = POLICY.decide(SendResult(False, None, "reset", outcome_unknown=True), 1)
     assert "not sent again" in (decision.reason or "")
+
+
+@pytest.mark.parametrize("result, bounce", [
+    (SendResult(False, 550, "5.1.1 no such user"), BounceClass.HARD_BOUNCE),
+    (SendResult(False, 550, "5.7.1 blocked by policy"), BounceClass.POLICY),
+    (SendResult(False, 552, "5.2.2 mailbox full"), BounceClass.OTHER_PERMANENT),
+])
+def test_a_refusal_fails_at_once_naming_its_bounce_class(result, bounce):
+    decision = POLICY.decide(result, 1)
+    assert (decision.verdict, decision.bounce) == (Verdict.FAIL, bounce)
+
+
+def test_a_sender_deferral_waits_the_deferral_whatever_the_attempts_made():
+    policy = RetryPolicy(max_attempts=1, sender_deferral_seconds=30)
+    decision = policy.decide(SendResult(False, 421, "4.7.0 try again later"), 5)
+    assert (decision.verdict, decision.delay_seconds) == (Verdict.DEFER_SENDER, 30)
+    assert decision.bounce is BounceClass.SENDER_DEFERRAL

@@ -30,18 +30,27 @@ class Sizes:
     limit_emails_per_sender: int
     pump_stored: int
     pump_due: int
+    cold_start_runs: int = 7
+    api_load_stored: int = 1_000_000
+    api_load_seconds: float = 20.0
+    cost_emails: int = 2_000
 
 
 FULL = Sizes((10_000, 100_000), 3, 5_000, (1, 2, 4), 300, 1_000, 1_000_000, 1_000)
-QUICK = Sizes((1_000, 10_000), 1, 1_000, (4,), 60, 100, 100_000, 1_000)
+QUICK = Sizes((1_000, 10_000), 1, 1_000, (4,), 60, 100, 100_000, 1_000,
+              cold_start_runs=3, api_load_stored=100_000, api_load_seconds=8.0,
+              cost_emails=1_000)
 
 Runner = Callable[[BenchEnvironment, Sizes, Section], None]
 
 
 def _runners() -> dict[str, tuple[str, Runner]]:
+    from emailsched.bench.api_load import run_api_load
+    from emailsched.bench.cold_start import run_cold_start
     from emailsched.bench.lateness import run_lateness
     from emailsched.bench.limits import run_limits
     from emailsched.bench.pump_cost import run_pump_cost
+    from emailsched.bench.rendering import run_rendering
     from emailsched.bench.scheduling import run_scheduling
     from emailsched.bench.throughput import run_throughput
 
@@ -58,6 +67,13 @@ def _runners() -> dict[str, tuple[str, Runner]]:
                    lambda env, s, sec: run_limits(env, s.limit_emails_per_sender, sec)),
         "pump": ("5. Pump cost",
                  lambda env, s, sec: run_pump_cost(env, s.pump_stored, s.pump_due, sec)),
+        "cold_start": ("7. Cold start: import functions/app.py against import boto3",
+                       lambda env, s, sec: run_cold_start(s.cold_start_runs, sec)),
+        "api_load": ("8. The API under load: 50 clients on the list and stats routes",
+                     lambda env, s, sec: run_api_load(env, s.api_load_stored,
+                                                      s.api_load_seconds, sec)),
+        "rendering": ("9. Rendering per email: merge fields against one shared body",
+                      lambda env, s, sec: run_rendering(s.limit_emails_per_sender * 2, sec)),
     }
 
 
