@@ -27,10 +27,10 @@ from emailsched.domain.model import EmailStatus, sql_list
 from emailsched.ports import ClaimedEmail, DueEmail, EmailState, Seed, SmtpAccount
 
 # The statuses as SQL literals, built from the enum (domain/model.py).
-_SCHEDULED, _QUEUED, _SENDING, _SENT, _FAILED = (
+_SCHEDULED, _QUEUED, _SENDING, _SENT, _FAILED, _SUPPRESSED = (
     sql_list([status]) for status in (EmailStatus.SCHEDULED, EmailStatus.QUEUED,
                                       EmailStatus.SENDING, EmailStatus.SENT,
-                                      EmailStatus.FAILED))
+                                      EmailStatus.FAILED, EmailStatus.SUPPRESSED))
 
 # pump_take_back_expired_leases: a worker that died (or stalled past its lease) while holding
 # emails in `sending` never reached the point of no return, or the email would be `sent`;
@@ -90,14 +90,30 @@ LOOK = text("""
 # limiter's seed counts on that). One statement for all of them: a message names up to 10.
 # A duplicate delivery finds them sending or sent and takes nothing. Served by the primary
 # key.
+#
+# The send-time suppression check rides along: a named email whose recipient its user
+# suppressed since scheduling becomes `suppressed` instead (EmailTransition.SUPPRESS),
+# in the same statement, one probe of the suppressions primary key per email. What the
+# send renders from comes back too: the batch's templates, the recipient's fields, the
+# user's postal address (for the unsubscribe footer).
 CLAIM = text(f"""
+    WITH named AS (
+        SELECT e.id, EXISTS (SELECT 1 FROM suppressions sp WHERE sp.user_id = e.user_id
+                               AND sp.email = lower(e.recipient_email)) AS suppressed
+        FROM emails e WHERE e.id = ANY(:ids) AND e.status = {_QUEUED}
+    ), dropped AS (
+        UPDATE emails e SET status = {_SUPPRESSED}, finished_at = now(), claim_token = NULL,
+                            updated_at = now()
+        FROM named WHERE e.id = named.id AND named.suppressed AND e.status = {_QUEUED}
+    )
     UPDATE emails e SET status = {_SENDING}, wake_at = :lease_until, claim_token = :token,
                         updated_at = now()
-    FROM batches b, senders s
-    WHERE e.id = ANY(:ids) AND e.status = {_QUEUED} AND b.id = e.batch_id
-      AND s.id = e.sender_id
+    FROM named, batches b, senders s, users u
+    WHERE e.id = named.id AND NOT named.suppressed AND e.status = {_QUEUED}
+      AND b.id = e.batch_id AND s.id = e.sender_id AND u.id = e.user_id
     RETURNING e.id, s.email, COALESCE(NULLIF(b.sender_name, ''), s.name), e.recipient_email,
-              b.subject, b.body, e.attempts, s.id, s.kind, s.consecutive_failures
+              b.subject, b.body, e.attempts, s.id, s.kind, s.consecutive_failures,
+              b.templated, e.fields, u.postal_address
 """)
 
 # sender_return_to_queue: give claimed emails back to the queue before anything was sent, when a
