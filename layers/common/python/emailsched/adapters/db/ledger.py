@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, text
@@ -31,6 +32,7 @@ _SCHEDULED, _QUEUED, _SENDING, _SENT, _FAILED, _SUPPRESSED = (
     sql_list([status]) for status in (EmailStatus.SCHEDULED, EmailStatus.QUEUED,
                                       EmailStatus.SENDING, EmailStatus.SENT,
                                       EmailStatus.FAILED, EmailStatus.SUPPRESSED))
+_REPLIED = sql_list([EmailStatus.REPLIED])
 
 # pump_take_back_expired_leases: a worker that died (or stalled past its lease) while holding
 # emails in `sending` never reached the point of no return, or the email would be `sent`;
@@ -96,11 +98,27 @@ LOOK = text("""
 # in the same statement, one probe of the suppressions primary key per email. What the
 # send renders from comes back too: the batch's templates, the recipient's fields, the
 # user's postal address (for the unsubscribe footer).
+# Sequences (issue 16): a follow-up (step > 1) whose recipient's sequence ended (a reply,
+# a hard bounce: sequence_stops) is not claimed but ended (`replied` / `suppressed`), like a
+# suppressed one; a follow-up goes out with its step's subject (or "Re: <first subject>")
+# and body, and the recipient's earlier Message-IDs (In-Reply-To, References), read
+# through uq_emails_batch_recipient_step. First emails (step 1) pay one comparison.
 CLAIM = text(f"""
     WITH named AS (
         SELECT e.id, EXISTS (SELECT 1 FROM suppressions sp WHERE sp.user_id = e.user_id
-                               AND sp.email = lower(e.recipient_email)) AS suppressed
+                               AND sp.email = lower(e.recipient_email)) AS suppressed,
+               e.step > 1 AND EXISTS (SELECT 1 FROM sequence_stops st
+                                      WHERE st.batch_id = e.batch_id
+                                        AND st.recipient_email = e.recipient_email) AS stopped
         FROM emails e WHERE e.id = ANY(:ids) AND e.status = {_QUEUED}
+    ), ended AS (
+        UPDATE emails e SET status = CASE WHEN st.reason = 'replied' THEN {_REPLIED}
+                                          ELSE {_SUPPRESSED} END,
+                            finished_at = now(), claim_token = NULL, updated_at = now()
+        FROM named, sequence_stops st
+        WHERE e.id = named.id AND named.stopped AND NOT named.suppressed
+          AND st.batch_id = e.batch_id AND st.recipient_email = e.recipient_email
+          AND e.status = {_QUEUED}
     ), dropped AS (
         UPDATE emails e SET status = {_SUPPRESSED}, finished_at = now(), claim_token = NULL,
                             updated_at = now()
@@ -109,11 +127,21 @@ CLAIM = text(f"""
     UPDATE emails e SET status = {_SENDING}, wake_at = :lease_until, claim_token = :token,
                         updated_at = now()
     FROM named, batches b, senders s, users u
-    WHERE e.id = named.id AND NOT named.suppressed AND e.status = {_QUEUED}
+    WHERE e.id = named.id AND NOT named.suppressed AND NOT named.stopped
+      AND e.status = {_QUEUED}
       AND b.id = e.batch_id AND s.id = e.sender_id AND u.id = e.user_id
     RETURNING e.id, s.email, COALESCE(NULLIF(b.sender_name, ''), s.name), e.recipient_email,
-              b.subject, b.body, e.attempts, s.id, s.kind, s.consecutive_failures,
-              b.templated, e.fields, u.postal_address
+              CASE WHEN e.step > 1
+                   THEN COALESCE(b.steps -> (e.step - 2) ->> 'subject', 'Re: ' || b.subject)
+                   ELSE b.subject END,
+              CASE WHEN e.step > 1 THEN b.steps -> (e.step - 2) ->> 'body' ELSE b.body END,
+              e.attempts, s.id, s.kind, s.consecutive_failures,
+              b.templated, e.fields, u.postal_address,
+              CASE WHEN e.step > 1 THEN ARRAY(
+                  SELECT p.message_id FROM emails p
+                  WHERE p.batch_id = e.batch_id AND p.recipient_email = e.recipient_email
+                    AND p.step < e.step AND p.message_id IS NOT NULL
+                  ORDER BY p.step) END
 """)
 
 # sender_return_to_queue: give claimed emails back to the queue before anything was sent, when a
@@ -278,7 +306,8 @@ class Ledger:
         with self._transaction() as connection:
             rows = connection.execute(CLAIM, {"ids": list(ids), "lease_until": lease_until,
                                               "token": token})
-            return [ClaimedEmail(*row) for row in rows]
+            return [replace(ClaimedEmail(*row[:-1]), references=tuple(row[-1] or ()))
+                    for row in rows]
 
     def return_to_queue(self, ids: Sequence[uuid.UUID], token: uuid.UUID,
                 wake_at: datetime) -> list[uuid.UUID]:
