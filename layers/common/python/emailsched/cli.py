@@ -1,4 +1,4 @@
-"""The `emailsched` command (SPEC.md): dev, setup, api, worker, pump, bench."""
+"""The `emailsched` command (SPEC.md): dev, setup, api, worker, pump, replies, bench."""
 
 from __future__ import annotations
 
@@ -87,6 +87,21 @@ def cmd_pump(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replies(args: argparse.Namespace) -> int:
+    from emailsched import bootstrap
+    from emailsched.local.app_loader import load_app
+    from emailsched.local.replies_loop import run_replies
+
+    container = bootstrap.container()
+    stop = _stop_on_signals()
+    handler = load_app().replies
+    interval = args.interval or container.settings.REPLY_POLL_SECONDS
+    print(f"replies: polling every {interval:g} s", flush=True)
+    run_replies(handler, interval, stop, container.settings.AWS_REGION, once=args.once)
+    container.close()
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from emailsched.local.dev import run_dev
 
@@ -122,6 +137,11 @@ def parser() -> argparse.ArgumentParser:
     pump.add_argument("--interval", type=float, default=60.0)
     pump.add_argument("--once", action="store_true")
     pump.set_defaults(run=cmd_pump, component="pump")
+    replies = commands.add_parser("replies", help="read the senders' mailboxes for replies")
+    replies.add_argument("--interval", type=float, default=0.0,
+                         help="seconds between polls (default REPLY_POLL_SECONDS)")
+    replies.add_argument("--once", action="store_true")
+    replies.set_defaults(run=cmd_replies, component="replies")
     bench = commands.add_parser("bench", help="run the benchmarks and print their figures")
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--json", action="store_true")

@@ -46,6 +46,15 @@ SPECS: dict[str, Spec] = {
     "pump_top_ups": Spec("counter", "Top-ups (claim and enqueue rounds) of the pump"),
     "queue_depth": Spec("gauge", "Messages waiting on the send queue (read by the pump)"),
     "dead_letter_depth": Spec("gauge", "Messages on the dead-letter queue (read by the pump)"),
+    # Sequences (issue 16).
+    "followups_planned": Spec("counter", "Follow-up steps planned (scheduled)"),
+    "followups_stopped": Spec("counter", "Follow-up steps not sent: the recipient stopped"),
+    "inbound_messages": Spec("counter", "Messages the reply poller read from mailboxes"),
+    "inbound_replies": Spec("counter", "Replies that ended a sequence"),
+    "inbound_auto_replies": Spec("counter", "Automatic replies ignored"),
+    "inbound_bounces": Spec("counter", "Delivery reports for our emails, by kind",
+                            ("kind",)),
+    "mailbox_failures": Spec("counter", "Mailboxes the reply poller could not read"),
 }
 LATENCY_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000,
                       60_000, 300_000, 900_000)

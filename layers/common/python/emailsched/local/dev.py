@@ -26,6 +26,8 @@ from emailsched.local import process_group
 from emailsched.local.cluster import Cluster
 
 PUMP_INTERVAL_SECONDS = 1.0
+# The reply poller reads the dev Maildirs this often (a real mailbox: REPLY_POLL_SECONDS).
+REPLY_INTERVAL_SECONDS = 2.0
 
 
 class AlreadyRunning(Exception):
@@ -69,6 +71,7 @@ def _run(folder: Path, port: int, workers: int, aws: str = "moto") -> int:
             for _ in range(workers):
                 cluster.start_worker()
             cluster.start_pump(PUMP_INTERVAL_SECONDS)
+            cluster.start_replies(REPLY_INTERVAL_SECONDS)
             cluster.wait_for_api()
             cluster.wait_until_ready()
         except (EmailschedError, TimeoutError, subprocess.CalledProcessError) as error:

@@ -222,8 +222,10 @@ class CaptureInbox:
     """
 
     def __init__(self, folder: Path, smtp_host: str = "127.0.0.1", smtp_port: int = 0,
-                 http_host: str = "127.0.0.1", http_port: int = 0):
+                 http_host: str = "127.0.0.1", http_port: int = 0,
+                 reply_maildir: Path | None = None):
         self.store = MessageStore(folder)
+        self.reply_maildir = reply_maildir  # Sequences: where "Reply" and "Bounce" write
         self._smtp_address = (smtp_host, smtp_port)
         self._http_address = (http_host, http_port)
         self._smtp: SmtpController | None = None
@@ -242,7 +244,7 @@ class CaptureInbox:
         return self
 
     def _start_http(self) -> None:
-        self._http = InboxHttpServer(self._http_address, self.store)
+        self._http = InboxHttpServer(self._http_address, self.store, self.reply_maildir)
         host, port = self._http.server_address[:2]
         self._http_address = (str(host), int(port))
         # A short poll interval, because stop() waits up to one interval for the loop.

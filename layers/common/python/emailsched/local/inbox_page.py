@@ -14,8 +14,9 @@ from email.parser import BytesParser, HeaderParser
 from html import escape
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
     from emailsched.local.inbox import CapturedMessage, MessageStore
@@ -27,6 +28,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; "
                            "frame-ancestors 'self'")
 LIST_LIMIT = 500
 _MESSAGE_PAGE = re.compile(r"/messages/(\d+)(\.eml)?")
+_ANSWER = re.compile(r"/messages/(\d+)/(reply|bounce)")
 
 _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;
@@ -55,18 +57,42 @@ class InboxHttpServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], store: MessageStore):
+    def __init__(self, address: tuple[str, int], store: MessageStore,
+                 reply_maildir: Path | None = None):
         super().__init__(address, _InboxRequestHandler)
         self.store = store
+        self.reply_maildir = reply_maildir  # where Reply and Bounce write (None: no buttons)
 
 
 class _InboxRequestHandler(BaseHTTPRequestHandler):
     server_version = "emailsched-inbox"
     protocol_version = "HTTP/1.1"  # keep-alive for pollers of messages.json
 
+    def do_POST(self) -> None:
+        """`POST /messages/<n>/reply` or `/bounce`: answer a captured message as its
+        recipient (into the sender's dev Maildir), then back to its page."""
+        server = cast(InboxHttpServer, self.server)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(min(length, 65536))
+        match = _ANSWER.fullmatch(urlsplit(self.path).path)
+        found = server.store.get(int(match[1])) if match else None
+        if match is None or found is None or server.reply_maildir is None:
+            self._send(404, "text/plain; charset=utf-8", b"not found\n")
+            return
+        from emailsched.local.inbound_samples import deliver
+
+        deliver(server.reply_maildir, found[1], match[2])
+        self.send_response(HTTPStatus.SEE_OTHER)
+        self.send_header("Location", f"/messages/{match[1]}?done={match[2]}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_GET(self) -> None:
-        store = cast(InboxHttpServer, self.server).store
-        path = urlsplit(self.path).path
+        server = cast(InboxHttpServer, self.server)
+        store = server.store
+        parts = urlsplit(self.path)
+        path = parts.path
         if path in ("/", "/index.html"):
             self._send(200, "text/html; charset=utf-8", render_list(store.all()).encode())
         elif path == "/messages.json":
@@ -76,8 +102,10 @@ class _InboxRequestHandler(BaseHTTPRequestHandler):
             if match[2]:
                 self._send(200, "message/rfc822", raw)
             else:
+                done = parse_qs(parts.query).get("done", [""])[0]
                 self._send(200, "text/html; charset=utf-8",
-                           render_message(message, raw).encode())
+                           render_message(message, raw, server.reply_maildir is not None,
+                                          done).encode())
         else:
             self._send(404, "text/plain; charset=utf-8", b"not found\n")
 
@@ -135,8 +163,11 @@ def _row(message: CapturedMessage) -> str:
             f'<td>{link}</td><td class="time">{escape(_when(message.received_at))}</td></tr>')
 
 
-def render_message(message: CapturedMessage, raw: bytes) -> str:
-    """One message: envelope, headers, text part, HTML part (sandboxed), attachments."""
+def render_message(message: CapturedMessage, raw: bytes, can_answer: bool = False,
+                   done: str = "") -> str:
+    """One message: envelope, headers, text part, HTML part (sandboxed), attachments; with
+    `can_answer`, "Reply" and "Bounce" buttons (Sequences: they write into the sender's
+    dev Maildir, which the reply poller reads)."""
     headers = read_headers(raw)
     parsed = BytesParser(policy=email.policy.default).parsebytes(raw)
     assert isinstance(parsed, EmailMessage)  # policy.default builds EmailMessage
@@ -145,12 +176,32 @@ def render_message(message: CapturedMessage, raw: bytes) -> str:
                       ("Message-ID", message.message_id),
                       ("Received", _when(message.received_at))])
     header_rows = _table(header_items(headers))
-    body = (f"<section>{summary}</section>"
+    body = (f"{_answer_section(message.number, done) if can_answer else ''}"
+            f"<section>{summary}</section>"
             f"<section><details><summary>All headers</summary>{header_rows}</details></section>"
             f"{_text_section(parsed)}{_html_section(parsed)}{_attachments_section(parsed)}"
             f'<p><a href="/messages/{message.number}.eml">Download .eml</a> · '
             '<a href="/">Back to inbox</a></p>')
     return _page(message.subject or "(no subject)", body)
+
+
+_DONE = {"reply": "A reply from the recipient was put in the sender's mailbox.",
+         "bounce": "A delivery status report (hard bounce, 5.1.1) was put in the sender's "
+                   "mailbox."}
+
+
+def _answer_section(number: int, done: str) -> str:
+    note = _DONE.get(done, "")
+    said = (f'<p class="muted">{escape(note)} The reply poller reads it within a few seconds; '
+            "the recipient's follow-ups stop.</p>") if note else ""
+    buttons = "".join(
+        f'<form method="post" action="/messages/{number}/{kind}" style="display:inline">'
+        f'<button type="submit">{label}</button></form> '
+        for kind, label in (("reply", "Reply"), ("bounce", "Bounce")))
+    return (f"<section><h2>Answer as the recipient</h2>{buttons}"
+            '<span class="muted">Reply: a reply with In-Reply-To and References of this '
+            "message. Bounce: an RFC 3464 delivery status report for it.</span>"
+            f"{said}</section>")
 
 
 def _text_section(parsed: EmailMessage) -> str:
