@@ -3,29 +3,25 @@ store) of a real Dovecot mailbox holding 10,000 messages: with no new message si
 checkpoint, and with 100 new replies to our emails. Needs root and dovecot-imapd (as the
 Dovecot tests), Postgres at DATABASE_URL (default the test server).
 
-    .venv/bin/python scripts/bench_reply_poll.py
+    PYTHONPATH=. .venv/bin/python scripts/bench_reply_poll.py
 """
 
 from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import sqlalchemy
 
-import sqlalchemy  # noqa: E402
-
-from emailsched.adapters.clock import SystemClock  # noqa: E402
-from emailsched.adapters.db.engine import make_engine, migrate  # noqa: E402
-from emailsched.adapters.db.sequences import PgReplyStore  # noqa: E402
-from emailsched.adapters.mailboxes import MailboxOpeners  # noqa: E402
-from emailsched.services.replies import ReplyConfig, ReplyPoller  # noqa: E402
-from tests.support.dovecot import running_dovecot  # noqa: E402
-from tests.support.stack import create_database  # noqa: E402
+from emailsched.adapters.clock import SystemClock
+from emailsched.adapters.db.engine import make_engine, migrate
+from emailsched.adapters.db.sequences import PgReplyStore
+from emailsched.adapters.mailboxes import MailboxOpeners
+from emailsched.services.replies import ReplyConfig, ReplyPoller
+from tests.support.dovecot import running_dovecot
+from tests.support.stack import create_database
 
 ADMIN = os.environ.get("DATABASE_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/postgres")
 USER, PASSWORD = "bench@example.com", "secret"
@@ -83,7 +79,8 @@ def main() -> None:
                                  ReplyConfig())
             started = time.perf_counter()
             first = poller.run()
-            print(f"first read of 10,000 messages (none ours): {time.perf_counter() - started:.2f} s,"
+            took = time.perf_counter() - started
+            print(f"first read of 10,000 messages (none ours): {took:.2f} s,"
                   f" {first.messages} read, {first.unmatched} unmatched")
             idle = []
             for _ in range(20):
@@ -91,7 +88,8 @@ def main() -> None:
                 report = poller.run()
                 idle.append(time.perf_counter() - started)
                 assert report.messages == 0
-            print(f"poll, 10,000 messages, none new: median {statistics.median(idle) * 1000:.1f} ms,"
+            print("poll, 10,000 messages, none new: "
+                  f"median {statistics.median(idle) * 1000:.1f} ms,"
                   f" max {max(idle) * 1000:.1f} ms (20 polls)")
             busy = []
             for round_ in range(3):
