@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from emailsched.domain.bounces import BounceClass
 from emailsched.domain.records import BatchRow, EmailRow, Suppression, User
@@ -369,6 +369,10 @@ class LockedBatch:
     sender_id: uuid.UUID
     delay_ms: int
     hourly_limit: int
+    # Issue 15: SendingWindow.to_api() or None, the jitter and the seed it is drawn from.
+    sending_window: Mapping[str, Any] | None = None
+    random_delay_ms: int = 0
+    plan_seed: int = 0
 
 
 class BatchControlSession(SenderUsage, Protocol):
@@ -383,8 +387,8 @@ class BatchControlSession(SenderUsage, Protocol):
     def hold_emails(self, batch_id: uuid.UUID, from_statuses: list[str], status: str) -> int: ...
 
     def paused_emails(self, batch_id: uuid.UUID
-                      ) -> list[tuple[uuid.UUID, datetime, uuid.UUID]]:
-        """(id, due time, sender id) in batch order."""
+                      ) -> list[tuple[uuid.UUID, datetime, uuid.UUID, str | None]]:
+        """(id, due time, sender id, the recipient's `timezone` field) in batch order."""
 
     def sender_limits(self, sender_id: uuid.UUID) -> SenderLimits:
         """The sender's own limits, its row locked."""
@@ -469,6 +473,11 @@ class HeldEmail:
     delay_ms: int
     hourly_limit: int
     batch_paused: bool
+    # Issue 15: the batch's window, jitter and seed, and the recipient's `timezone` field.
+    sending_window: Mapping[str, Any] | None = None
+    random_delay_ms: int = 0
+    plan_seed: int = 0
+    timezone: str | None = None
 
 
 class SenderSession(SenderUsage, Protocol):

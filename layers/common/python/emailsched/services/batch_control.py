@@ -3,7 +3,9 @@
 Resume re-plans what is left: each paused email keeps its planned time if that is still
 ahead, and otherwise follows the one before it with the batch's delay, under the sender's
 limits as they stand now (other batches may have used the windows meanwhile); a rotated
-batch re-plans each sender's share under that sender's limits.
+batch re-plans each sender's share under that sender's limits. A batch with a sending
+window is re-planned inside it from then on (each recipient in their own zone where they
+have one), with its jitter drawn from the batch's seed (issue 15).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from emailsched.domain.model import (
     derived_batch_status,
     next_batch_status,
 )
+from emailsched.domain.recipient_zones import recipient_zone
 from emailsched.errors import NotFound
 from emailsched.ports import BatchControlSession, BatchControlStore, Clock, LockedBatch
 from emailsched.services.scheduling import SchedulingRules
-from emailsched.services.sender_plans import plan_share
+from emailsched.services.sender_plans import BatchShape, plan_share
 
 # What pausing and cancelling a batch do to its emails.
 _HOLDS = {BatchAction.PAUSE: EmailTransition.PAUSE, BatchAction.CANCEL: EmailTransition.CANCEL}
@@ -53,16 +56,20 @@ class BatchControlService:
         if not paused:
             return
         now_ms = int(self._clock.now().timestamp() * 1000)
-        by_sender: dict[uuid.UUID, list[tuple[uuid.UUID, int]]] = {}
-        for email_id, due, sender_id in paused:
+        shape = BatchShape.stored(locked.sending_window, locked.random_delay_ms,
+                                  locked.plan_seed)
+        by_sender: dict[uuid.UUID, list[tuple[uuid.UUID, int, str | None]]] = {}
+        for email_id, due, sender_id, zone in paused:
             by_sender.setdefault(sender_id, []).append(
-                (email_id, max(now_ms, int(due.timestamp() * 1000))))
+                (email_id, max(now_ms, int(due.timestamp() * 1000)), recipient_zone(
+                    {"timezone": zone} if zone else None)))
         ends = []
         for sender_id in sorted(by_sender):  # one lock order
             share = by_sender[sender_id]
             limits = store.sender_limits(sender_id)
-            due_ms = plan_share(store, sender_id, limits, [at for _, at in share], len(share),
-                                locked.hourly_limit, locked.delay_ms, self._rules.pacing)
-            store.resume_emails([email_id for email_id, _ in share], due_ms)
+            due_ms = plan_share(store, sender_id, limits, [at for _, at, _ in share],
+                                len(share), locked.hourly_limit, locked.delay_ms,
+                                self._rules.pacing, shape, [zone for _, _, zone in share])
+            store.resume_emails([email_id for email_id, _, _ in share], due_ms)
             ends.append(due_ms[-1])
         store.set_end(batch_id, datetime.fromtimestamp(max(ends) / 1000, UTC))

@@ -3,24 +3,30 @@
 The rules are the limiter's: the batch's hourly limit and the sender's own hourly limit
 (both over the sender's sends in a rate window), the sender's daily cap (calendar days in
 its timezone, or epoch-aligned days of DAILY_WINDOW_SECONDS when shortened) and its
-minimum gap. Used when scheduling, when a paused batch resumes and when held emails go out
-again, so `scheduledTime` stays what the limiter allows.
+minimum gap. The batch's sending window and jitter (BatchShape, issue 15) shape the plan
+on top. Used when scheduling, when a paused batch resumes and when held emails go out
+again (each re-planned inside the window from then on, with the batch's jitter seed), so
+`scheduledTime` stays what the limiter allows.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from emailsched.domain.senders import CALENDAR_DAY_SECONDS, SenderLimits, day_start_ms
+from emailsched.domain.sending_window import SendingWindow
 from emailsched.domain.window_plan import (
     DAY_MS,
     EpochWindows,
+    Jitter,
     LocalDays,
     SendRules,
     WindowLimit,
+    plan_by_zone,
     plan_sends,
 )
 from emailsched.domain.windows import window_start_ms
@@ -63,8 +69,13 @@ def send_rules(limits: SenderLimits, batch_hourly: int, delay_ms: int,
 
 def plan_share(usage: PlanUsage, sender_id: uuid.UUID, limits: SenderLimits,
                earliest_ms: int | list[int], count: int, batch_hourly: int, delay_ms: int,
-               pacing: Pacing) -> list[int]:
-    """Due times (epoch ms) for `count` emails of one sender, around its other batches."""
+               pacing: Pacing, shape: BatchShape | None = None,
+               zones: Sequence[str | None] | None = None) -> list[int]:
+    """Due times (epoch ms) for `count` emails of one sender, around its other batches.
+
+    `shape`: the batch's sending window and jitter (issue 15); `zones[i]`: email i's own
+    time zone for the window (None: the window's), validated beforehand.
+    """
     if count == 0:
         return []
     rules = send_rules(limits, batch_hourly, delay_ms, pacing)
@@ -81,7 +92,39 @@ def plan_share(usage: PlanUsage, sender_id: uuid.UUID, limits: SenderLimits,
         else:
             maps.append(usage.sender_usage(sender_id, _moment(day_start),
                                            pacing.day_seconds * 1000))
-    return plan_sends(earliest_ms, count, rules, maps)
+    window = shape.window if shape is not None else None
+    jitter = shape.jitter(sender_id) if shape is not None else None
+    if window is not None and zones is not None and any(zone is not None for zone in zones):
+        return plan_by_zone(earliest_ms, zones, rules, maps, window, jitter)
+    return plan_sends(earliest_ms, count, rules, maps, window, jitter)
+
+
+@dataclass(frozen=True)
+class BatchShape:
+    """A batch's sending window and jitter (issue 15), as stored on its row.
+
+    The jitter of each sender's share is drawn from `random.Random(f"{seed}:{sender}")`:
+    reproducible from the batch's seed, and not the same draws for every share.
+    """
+
+    window: SendingWindow | None = None
+    random_delay_ms: int = 0
+    seed: int = 0
+
+    @classmethod
+    def stored(cls, window: Mapping[str, Any] | None, random_delay_ms: int,
+               seed: int) -> BatchShape:
+        """From the batch row (`sending_window` is SendingWindow.to_api() or null)."""
+        return cls(None if window is None else SendingWindow.from_api(window),
+                   random_delay_ms, seed)
+
+    def jitter(self, sender_id: uuid.UUID) -> Jitter | None:
+        if not self.random_delay_ms:
+            return None
+        return Jitter(self.random_delay_ms, f"{self.seed}:{sender_id}")
+
+    def window_json(self) -> Mapping[str, Any] | None:
+        return None if self.window is None else self.window.to_api()
 
 
 def _moment(ms: int) -> datetime:

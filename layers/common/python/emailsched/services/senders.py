@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from emailsched.domain.model import EMAIL_TRANSITIONS, EmailStatus, EmailTransition
+from emailsched.domain.recipient_zones import recipient_zone
 from emailsched.domain.senders import (
     MailServer,
     SenderKind,
@@ -34,7 +35,7 @@ from emailsched.ports import (
     SenderStore,
     credential_context,
 )
-from emailsched.services.sender_plans import Pacing, plan_share
+from emailsched.services.sender_plans import BatchShape, Pacing, plan_share
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +199,14 @@ class SenderAccountService:
                                    EmailStatus.PAUSED)
                 continue
             earliest = [max(now_ms, _ms(h.due_at)) for h in share]
+            # Inside the batch's window from now on, its jitter from the batch's seed.
+            shape = BatchShape.stored(share[0].sending_window, share[0].random_delay_ms,
+                                      share[0].plan_seed)
+            zones = [recipient_zone({"timezone": h.timezone} if h.timezone else None)
+                     for h in share]
             due = plan_share(store, sender_id, account.limits, earliest, len(share),
-                             share[0].hourly_limit, share[0].delay_ms, self._rules.pacing)
+                             share[0].hourly_limit, share[0].delay_ms, self._rules.pacing,
+                             shape, zones)
             store.release_held([h.id for h in share], due, released)
         log.info("sender %s active again: %d held email(s) re-planned", sender_id, len(held))
 

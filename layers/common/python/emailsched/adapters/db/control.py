@@ -11,8 +11,9 @@ from emailsched.domain.model import PENDING_EMAIL_STATUSES, sql_list
 from emailsched.ports import LockedBatch
 
 LOCK_BATCH = text("""
-    SELECT status, sender_id, delay_ms, hourly_limit FROM batches
-    WHERE id = :batch_id AND user_id = :user_id FOR UPDATE
+    SELECT status, sender_id, delay_ms, hourly_limit, sending_window, random_delay_ms,
+           plan_seed
+    FROM batches WHERE id = :batch_id AND user_id = :user_id FOR UPDATE
 """)
 LOCK_SENDER = text("SELECT id FROM senders WHERE id = :sender_id FOR UPDATE")
 # A pause, resume or cancel by the user clears a reason the batch paused itself for.
@@ -35,8 +36,8 @@ HOLD_EMAILS = text("""
     WHERE batch_id = :batch_id AND status = ANY(CAST(:from_statuses AS text[]))
 """)
 PAUSED_EMAILS = text("""
-    SELECT id, due_at, sender_id FROM emails WHERE batch_id = :batch_id AND status = 'paused'
-    ORDER BY seq
+    SELECT id, due_at, sender_id, fields->>'timezone' FROM emails
+    WHERE batch_id = :batch_id AND status = 'paused' ORDER BY seq
 """)
 # resume_emails: release paused emails with their new due times, one statement.
 RESUME_EMAILS = text("""
@@ -52,7 +53,8 @@ def lock_batch(connection: Connection, user_id: uuid.UUID,
     row = connection.execute(LOCK_BATCH, {"batch_id": batch_id, "user_id": user_id})
     found = row.one_or_none()
     return None if found is None else LockedBatch(found[0], found[1], int(found[2]),
-                                                  int(found[3]))
+                                                  int(found[3]), found[4], int(found[5]),
+                                                  int(found[6]))
 
 
 def lock_sender(connection: Connection, sender_id: uuid.UUID) -> None:
@@ -73,10 +75,10 @@ def hold_emails(connection: Connection, batch_id: uuid.UUID, from_statuses: list
                                                 "from_statuses": from_statuses}).rowcount)
 
 
-def paused_emails(connection: Connection,
-                  batch_id: uuid.UUID) -> list[tuple[uuid.UUID, datetime, uuid.UUID]]:
-    return [(row[0], row[1], row[2]) for row in connection.execute(PAUSED_EMAILS,
-                                                                    {"batch_id": batch_id})]
+def paused_emails(connection: Connection, batch_id: uuid.UUID
+                  ) -> list[tuple[uuid.UUID, datetime, uuid.UUID, str | None]]:
+    return [(row[0], row[1], row[2], row[3])
+            for row in connection.execute(PAUSED_EMAILS, {"batch_id": batch_id})]
 
 
 def resume_emails(connection: Connection, ids: list[uuid.UUID], due_ms: list[int]) -> None:

@@ -76,7 +76,8 @@ SENDER_DAY_USAGE = text("""
     GROUP BY 1
 """)
 HELD_EMAILS = text("""
-    SELECT e.id, e.batch_id, e.due_at, b.delay_ms, b.hourly_limit, b.status = 'paused'
+    SELECT e.id, e.batch_id, e.due_at, b.delay_ms, b.hourly_limit, b.status = 'paused',
+           b.sending_window, b.random_delay_ms, b.plan_seed, e.fields->>'timezone'
     FROM emails e JOIN batches b ON b.id = e.batch_id
     WHERE e.sender_id = :sender_id AND e.status = 'held'
     ORDER BY e.due_at, e.seq
@@ -210,7 +211,8 @@ def sender_day_usage(c: Connection, sender_id: uuid.UUID, since: datetime,
 
 
 def held_emails(c: Connection, sender_id: uuid.UUID) -> list[HeldEmail]:
-    return [HeldEmail(row[0], row[1], row[2], int(row[3]), int(row[4]), bool(row[5]))
+    return [HeldEmail(row[0], row[1], row[2], int(row[3]), int(row[4]), bool(row[5]),
+                      row[6], int(row[7]), int(row[8]), row[9])
             for row in c.execute(HELD_EMAILS, {"sender_id": sender_id})]
 
 

@@ -96,7 +96,7 @@ class PgBatchSession:
         return control.hold_emails(self._c, batch_id, from_statuses, status)
 
     def paused_emails(self, batch_id: uuid.UUID
-                      ) -> list[tuple[uuid.UUID, datetime, uuid.UUID]]:
+                      ) -> list[tuple[uuid.UUID, datetime, uuid.UUID, str | None]]:
         return control.paused_emails(self._c, batch_id)
 
     def resume_emails(self, ids: list[uuid.UUID], due_ms: list[int]) -> None:
