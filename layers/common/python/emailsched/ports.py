@@ -609,6 +609,10 @@ class FollowUpCandidate:
     stop_reason: str | None  # the recipient's sequence ended: replied, unsubscribed, ...
     suppressed: bool  # the recipient is on the user's suppression list
     fields: object = None  # the recipient's merge fields, copied to the follow-up
+    # Issue 15: the batch's sending window (SendingWindow.to_api() or None), jitter, seed.
+    sending_window: Mapping[str, Any] | None = None
+    random_delay_ms: int = 0
+    plan_seed: int = 0
 
 
 @dataclass(frozen=True)

@@ -63,14 +63,15 @@ def schedule_request(body: schemas.ScheduleIn, settings: Settings) -> ScheduleRe
         sender_name = body.sender.name.strip()
     sender_ids = tuple(dict.fromkeys(parse_uuid(i, field="sender")
                                      for i in body.sender_ids or []))
-    sending_window(body)  # a bad window is a 400 before anything is stored
+    window = sending_window(body)  # a bad window is a 400 before anything is stored
     return ScheduleRequest(
         subject=body.subject, body=body.body, recipients=body.recipients,
         start_time=schemas.parse_start_time(body.start_time), delay_ms=body.delay_ms,
         hourly_limit=limit, sender_email=sender_email, sender_name=sender_name,
         sender_ids=sender_ids,
         steps=tuple({"subject": step.subject, "body": step.body,
-                     "waitSeconds": step.wait_seconds} for step in body.steps))
+                     "waitSeconds": step.wait_seconds} for step in body.steps),
+        sending_window=window, random_delay_ms=body.random_delay_ms)
 
 
 def sending_window(body: schemas.ScheduleIn) -> SendingWindow | None:

@@ -71,5 +71,5 @@ class BatchControlService:
                                 len(share), locked.hourly_limit, locked.delay_ms,
                                 self._rules.pacing, shape, [zone for _, _, zone in share])
             store.resume_emails([email_id for email_id, _, _ in share], due_ms)
-            ends.append(due_ms[-1])
+            ends.append(max(due_ms))  # with recipient zones not the last
         store.set_end(batch_id, datetime.fromtimestamp(max(ends) / 1000, UTC))

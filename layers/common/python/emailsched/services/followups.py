@@ -14,9 +14,9 @@ LOCKED (concurrent pump runs take disjoint sets; the unique (batch, recipient, s
 constraint makes a second insert a no-op in any case), each sender's row locked while its
 share is planned (like scheduling: two plans of one sender see each other's sends), due
 times from services.sender_plans.plan_share, the function scheduling uses (the batch's and
-the sender's hourly limits, the daily cap, the minimum gap; sending windows once
-scheduling has them), each follow-up no earlier than its previous step's sent time plus
-its wait.
+the sender's hourly limits, the daily cap, the minimum gap; inside the batch's sending
+window, each recipient in their own zone where they have one, with the batch's jitter),
+each follow-up no earlier than its previous step's sent time plus its wait.
 
 Nothing is planned for a recipient who stopped: one who replied gets the step as
 `replied`, one who bounced hard or is on the suppression list as `suppressed` (so the
@@ -29,11 +29,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from emailsched.domain.model import EmailStatus
+from emailsched.domain.recipient_zones import recipient_zone
 from emailsched.ports import Clock, FollowUpCandidate, FollowUpStore, Metrics, NewStep
-from emailsched.services.sender_plans import Pacing, plan_share
+from emailsched.services.sender_plans import BatchShape, Pacing, plan_share
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +95,13 @@ class FollowUpPlanner:
                 first = group[0]
                 limits = session.sender_limits(first.sender_id)
                 not_before = [_ms(c) + c.wait_seconds * 1000 for c in group]
+                shape = BatchShape.stored(first.sending_window, first.random_delay_ms,
+                                          first.plan_seed)
+                zones = [recipient_zone(c.fields if isinstance(c.fields, Mapping) else None)
+                         for c in group]
                 due = plan_share(session, first.sender_id, limits, not_before, len(group),
-                                 first.hourly_limit, first.delay_ms, self._pacing)
+                                 first.hourly_limit, first.delay_ms, self._pacing, shape,
+                                 zones)
                 steps += [_step(c, at, EmailStatus.SCHEDULED.value)
                           for c, at in zip(group, due, strict=True)]
             inserted = session.insert_steps(steps)

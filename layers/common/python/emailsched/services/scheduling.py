@@ -13,15 +13,19 @@ the windows the other already uses.
 
 from __future__ import annotations
 
+import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from emailsched.domain.recipients import RecipientList, clean_recipients
+from emailsched.domain.recipient_zones import check_recipient_zones, recipient_zone
+from emailsched.domain.recipients import RecipientList, clean_recipients, normalise_address
 from emailsched.domain.senders import SenderStatus, relay_allowed
+from emailsched.domain.sending_window import SendingWindow
 from emailsched.errors import InvalidRequest
 from emailsched.ports import Clock, Quotas, SchedulingSession, SchedulingStore, SenderAccount
-from emailsched.services.sender_plans import Pacing, plan_share
+from emailsched.services.sender_plans import BatchShape, Pacing, plan_share
 
 # A start time this far in the past means "now" with a slow clock or network, not 1970.
 PAST_TOLERANCE = timedelta(hours=1)
@@ -42,6 +46,10 @@ class ScheduleRequest:
     # Follow-ups ({subject, body, waitSeconds}), planned per recipient once the previous
     # step was sent (services/followups.py).
     steps: tuple[dict[str, object], ...] = ()
+    # Issue 15: plan only inside this window (None: any time), each gap delay_ms plus a
+    # random 0..random_delay_ms drawn once from the batch's seed.
+    sending_window: SendingWindow | None = None
+    random_delay_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,12 +100,13 @@ class SchedulingService:
         if not recipients.addresses:
             raise InvalidRequest("recipients must name at least one address",
                                  details=[{"field": "recipients", "message": "is empty"}])
+        zones = _zones(request, recipients.addresses)
         if self._quotas is None:
-            return self._store(user_id, request, recipients)
+            return self._store(user_id, request, recipients, zones)
         key = self._quotas.reserve_recipients(user_id, len(recipients.addresses), now)
         stored = None
         try:
-            stored = self._store(user_id, request, recipients)
+            stored = self._store(user_id, request, recipients, zones)
         finally:
             if stored is None:  # refused or failed: the reservation is given back
                 self._quotas.release(key, len(recipients.addresses))
@@ -120,16 +129,20 @@ class SchedulingService:
         return [store.create_relay_sender(user_id, request.sender_email, request.sender_name)]
 
     def _store(self, user_id: uuid.UUID, request: ScheduleRequest,
-               recipients: RecipientList) -> ScheduledBatch:
+               recipients: RecipientList, zones: list[str | None] | None) -> ScheduledBatch:
         start_ms = int(request.start_time.timestamp() * 1000)
         addresses = recipients.addresses
+        shape = BatchShape(request.sending_window, request.random_delay_ms,
+                           secrets.randbits(62))
         with self._batches.transaction() as store:
             senders = self._senders(store, user_id, request)
             n = len(senders)
             plans = [plan_share(store, sender.id, sender.limits, start_ms,
                                 len(addresses[k::n]), request.hourly_limit, request.delay_ms,
-                                self._rules.pacing) for k, sender in enumerate(senders)]
-            ends = [due[-1] if due else start_ms for due in plans]
+                                self._rules.pacing, shape,
+                                None if zones is None else zones[k::n])
+                     for k, sender in enumerate(senders)]
+            ends = [max(due) if due else start_ms for due in plans]  # zones: not in order
             end = _moment(max(ends))
             batch_id = store.insert_batch(
                 user_id=user_id, sender_id=senders[0].id,
@@ -137,7 +150,8 @@ class SchedulingService:
                 subject=request.subject, body=request.body, start_time=request.start_time,
                 delay_ms=request.delay_ms, hourly_limit=request.hourly_limit,
                 email_count=len(addresses), duplicates_removed=recipients.duplicates_removed,
-                estimated_end_time=end)
+                estimated_end_time=end, sending_window=shape.window_json(),
+                random_delay_ms=shape.random_delay_ms, plan_seed=shape.seed)
             for k, (sender, due) in enumerate(zip(senders, plans, strict=True)):
                 if not due:
                     continue
@@ -164,6 +178,40 @@ class SchedulingService:
         if start > now + FUTURE_LIMIT:
             raise InvalidRequest("startTime is too far ahead", details=[
                 {"field": "startTime", "message": "must be within a year from now"}])
+
+
+def _entry_fields(entry: object) -> Mapping[str, str] | None:
+    """The fields of a recipient entry: `{email, fields}` (or a parsed recipient)."""
+    fields = entry.get("fields") if isinstance(entry, Mapping) else getattr(entry, "fields", None)
+    return fields if isinstance(fields, Mapping) else None
+
+
+def _entry_address(entry: object) -> str:
+    email = entry.get("email") if isinstance(entry, Mapping) else getattr(entry, "email", entry)
+    return email if isinstance(email, str) else ""
+
+
+def _zones(request: ScheduleRequest, addresses: list[str]) -> list[str | None] | None:
+    """Each kept recipient's own zone for the window (issue 15), None when none has one.
+
+    Checked over the request as sent, so an unknown zone is named `recipients[i].timezone`
+    with i the entry's position there; a duplicate keeps its first entry's zone.
+    """
+    window = request.sending_window
+    if window is None:
+        return None
+    fields = [_entry_fields(entry) for entry in request.recipients]
+    if not any(recipient_zone(f) is not None for f in fields):
+        return None
+    check_recipient_zones(fields, window)
+    by_address: dict[str, str | None] = {}
+    for entry, entry_fields in zip(request.recipients, fields, strict=True):
+        try:
+            key = normalise_address(_entry_address(entry)).casefold()
+        except ValueError:
+            continue  # refused already
+        by_address.setdefault(key, recipient_zone(entry_fields))
+    return [by_address.get(address.casefold()) for address in addresses]
 
 
 def _moment(ms: int) -> datetime:

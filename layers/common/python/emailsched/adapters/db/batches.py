@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 
@@ -21,9 +22,11 @@ SENDER_USAGE = text("""
 
 INSERT_BATCH = text("""
     INSERT INTO batches (user_id, sender_id, sender_name, subject, body, start_time, delay_ms,
-                         hourly_limit, email_count, duplicates_removed, estimated_end_time)
+                         hourly_limit, email_count, duplicates_removed, estimated_end_time,
+                         sending_window, random_delay_ms, plan_seed)
     VALUES (:user_id, :sender_id, :sender_name, :subject, :body, :start_time, :delay_ms,
-            :hourly_limit, :email_count, :duplicates_removed, :estimated_end_time)
+            :hourly_limit, :email_count, :duplicates_removed, :estimated_end_time,
+            CAST(:sending_window AS jsonb), :random_delay_ms, :plan_seed)
     RETURNING id, created_at
 """)
 
@@ -63,6 +66,11 @@ def sender_usage(connection: Connection, sender_id: uuid.UUID, since: datetime,
 
 
 def insert_batch(connection: Connection, **values: object) -> tuple[uuid.UUID, datetime]:
+    """`sending_window` (a mapping or None), `random_delay_ms` and `plan_seed` may be left
+    out: a batch that sends at any time, without jitter."""
+    window = values.get("sending_window")
+    values = {"random_delay_ms": 0, "plan_seed": 0, **values,
+              "sending_window": None if window is None else json.dumps(window)}
     batch_id, created_at = connection.execute(INSERT_BATCH, values).one()
     return batch_id, created_at
 

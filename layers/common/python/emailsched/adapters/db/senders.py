@@ -84,11 +84,21 @@ HELD_EMAILS = text("""
     FOR UPDATE OF e
 """)
 # release_held: held emails back with their new due times (paused ones wait for resume).
+# Each batch's estimate becomes its last planned time again: the latest of the re-planned
+# emails and its others (the outer statement sees the emails as they were before `moved`).
 RELEASE_HELD = text("""
-    UPDATE emails e SET status = :status, due_at = to_timestamp(r.due_ms / 1000.0),
-                        wake_at = to_timestamp(r.due_ms / 1000.0), updated_at = now()
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:due_ms AS bigint[])) AS r(id, due_ms)
-    WHERE e.id = r.id AND e.status = 'held'
+    WITH moved AS (
+        UPDATE emails e SET status = :status, due_at = to_timestamp(r.due_ms / 1000.0),
+                            wake_at = to_timestamp(r.due_ms / 1000.0), updated_at = now()
+        FROM unnest(CAST(:ids AS uuid[]), CAST(:due_ms AS bigint[])) AS r(id, due_ms)
+        WHERE e.id = r.id AND e.status = 'held'
+        RETURNING e.batch_id, e.due_at
+    )
+    UPDATE batches b SET updated_at = now(), estimated_end_time = GREATEST(m.last_due, (
+        SELECT max(o.due_at) FROM emails o
+        WHERE o.batch_id = b.id AND o.id <> ALL(CAST(:ids AS uuid[]))))
+    FROM (SELECT batch_id, max(due_at) AS last_due FROM moved GROUP BY batch_id) m
+    WHERE b.id = m.batch_id
 """)
 # account_failed: one more connection or login failure in a row; failing at the threshold.
 # The old status comes back too, so only the change to failing holds the emails.

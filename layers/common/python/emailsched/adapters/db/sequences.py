@@ -56,7 +56,8 @@ AWAITING = text(f"""
            e.sent_at, b.status = 'active', b.hourly_limit, b.delay_ms,
            COALESCE((b.steps -> (e.step - 1) ->> 'waitSeconds')::bigint, 0),
            1 + COALESCE(jsonb_array_length(b.steps), 0),
-           st.reason, sp.email IS NOT NULL, e.fields
+           st.reason, sp.email IS NOT NULL, e.fields, b.sending_window, b.random_delay_ms,
+           b.plan_seed
     FROM emails e
     JOIN batches b ON b.id = e.batch_id
     LEFT JOIN sequence_stops st
