@@ -218,11 +218,13 @@ emails = Table(
     Index("ix_emails_status_wake", "status", "wake_at"),
     # Batch progress and pause/resume/cancel: a batch's emails by status, in order.
     Index("ix_emails_batch_status_seq", "batch_id", "status", "seq"),
-    # GET /emails/scheduled: a user's pending emails, soonest first.
-    Index("ix_emails_user_pending_due", "user_id", "due_at",
+    # GET /emails/scheduled: a user's pending emails, soonest first, in the ORDER BY's
+    # own order (due_at, seq: the page needs no sort at any size; migration 0006).
+    Index("ix_emails_user_pending_due", "user_id", "due_at", "seq",
           postgresql_where=text(f"status IN {PENDING}")),
-    # GET /emails/sent and the per-hour chart: a user's finished emails, newest first.
-    Index("ix_emails_user_finished", "user_id", "finished_at",
+    # GET /emails/sent (finished_at DESC, seq DESC: read backwards) and the per-hour chart
+    # and last-hour count, index-only thanks to the trailing status (migration 0006).
+    Index("ix_emails_user_finished", "user_id", "finished_at", "seq", "status",
           postgresql_where=text(f"status IN ({sql_list(OUTCOME_EMAIL_STATUSES)})")),
     # The plan (a sender's planned sends per window) and the limiter's seed after a Redis
     # restart (a sender's sends since a window began).
