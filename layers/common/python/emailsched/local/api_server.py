@@ -7,6 +7,7 @@ sends, so the app answers exactly as it does on Lambda.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import mimetypes
@@ -23,16 +24,57 @@ _STATIC_PREFIXES = ("/assets/",)
 _STATIC_FILES = ("/", "/index.html", "/favicon.ico", "/favicon.svg", "/robots.txt")
 
 
+# Requests the app works on at once; the other connections' threads wait on a semaphore.
+# With a thread per keep-alive connection, 50 clients meant 50 threads taking turns at the GIL
+# for each of a request's ~20 Postgres round trips (a convoy: p50 0.7 s at 60 requests/s
+# with 100,000 emails stored, although one request alone takes about 3 ms). A few at a time
+# keeps the database pool (5 + 10) from queueing too. See the api_load benchmark.
+MAX_CONCURRENT_REQUESTS = 4
+
+
+class FairSlots:
+    """At most `size` holders at once, handed out first come, first served.
+
+    threading.Semaphore lets a newly arrived thread take a freed slot before the ones that
+    were already waiting (and wakes them in no promised order), so under load some requests
+    waited many turns: p99 was 2.2x p50 at 1,000,000 stored. Here a released slot passes
+    straight to the longest waiter."""
+
+    def __init__(self, size: int):
+        self._free = size
+        self._waiting: collections.deque[threading.Lock] = collections.deque()
+        self._guard = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._guard:
+            if self._free > 0 and not self._waiting:
+                self._free -= 1
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()  # released by the holder that hands its slot over
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._free += 1
+
+
 class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
     # Keep the backlog deep enough for a load test's burst of connections.
     request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], gateway: LocalGateway,
-                 dashboard_dir: Path | None):
+                 dashboard_dir: Path | None,
+                 max_concurrent: int = MAX_CONCURRENT_REQUESTS):
         super().__init__(address, _Handler)
         self.gateway = gateway
         self.dashboard_dir = dashboard_dir
+        self.working = FairSlots(max_concurrent)
 
     @property
     def url(self) -> str:
@@ -65,7 +107,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else None
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
-            response = self.server.gateway.handle_request(self.command, self.path, headers, body)
+            with self.server.working:
+                response = self.server.gateway.handle_request(self.command, self.path, headers,
+                                                              body)
         except LocalGatewayException:
             self._send(404, {"Content-Type": "application/json"}, json.dumps(
                 {"error": {"code": "not_found", "message": f"no route {self.path.split('?')[0]}",
@@ -78,6 +122,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve_static(self) -> bool:
         root = self.server.dashboard_dir
         path = self.path.split("?")[0]
+        if path == "/metrics":  # the local runtime's Prometheus figures (SPEC.md "Operations")
+            from emailsched.adapters.metrics import prometheus_text
+
+            body, kind = prometheus_text()
+            self._send(200, {"Content-Type": kind}, body)
+            return True
         if path == "/config.js":
             self._send(200, {"Content-Type": "text/javascript"},
                        b'window.__EMAILSCHED_CONFIG__ = {"apiBaseUrl": ""};\n')

@@ -1,26 +1,46 @@
-"""Engine and migrations."""
+"""Engine and migrations.
+
+Alembic is imported inside `migrate` only: no function migrates at run time (`emailsched
+setup` and infra/deploy.py do), and Alembic alone was about 190 ms of every cold start.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
+from pg8000.converters import TIMESTAMPTZ, timestamptz_in
 from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def make_engine(url: str, pool_size: int = 5) -> Engine:
+def make_engine(url: str, pool_size: int = 5, max_overflow: int | None = None,
+                pool_timeout: float = 30.0) -> Engine:
+    """`max_overflow` None: twice `pool_size`. On Lambda a container serves one request at
+    a time, so Settings.db_pool gives 1 and 0 there (at most one connection each)."""
     # pool_pre_ping: a worker survives a Postgres restart without restarting itself.
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
-                           pool_pre_ping=True, pool_recycle=1800)
+    engine = create_engine(url, pool_size=pool_size,
+                           max_overflow=pool_size * 2 if max_overflow is None else max_overflow,
+                           pool_timeout=pool_timeout, pool_pre_ping=True, pool_recycle=1800)
     event.listen(engine, "connect", _utc_session)
     return engine
 
 
+def _timestamptz_in(data: str) -> Any:
+    """pg8000 parses every timestamptz with datetime.strptime (about 18 us each: 0.4 ms of a
+    20-row page's 4 ms). In the session's UTC zone Postgres writes ISO 8601, which
+    fromisoformat reads in about 1 us; anything else (infinity, years past 9999) goes to
+    pg8000's own parser."""
+    try:
+        return datetime.fromisoformat(data)
+    except ValueError:
+        return timestamptz_in(data)
+
+
 def _utc_session(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.register_in_adapter(TIMESTAMPTZ, _timestamptz_in)
     # date_trunc('hour', ...) and friends work in the session's zone: make it UTC everywhere.
     cursor = dbapi_connection.cursor()
     cursor.execute("SET TIME ZONE 'UTC'")
@@ -32,6 +52,9 @@ def _utc_session(dbapi_connection: Any, _record: Any) -> None:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision. Safe to run again, and from several
     processes at once: an advisory lock serialises them."""
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
