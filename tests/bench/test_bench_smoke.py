@@ -4,6 +4,7 @@ reports the figures it promises, and the limit is never exceeded."""
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -30,9 +31,10 @@ def test_scheduling_reports_each_size_against_its_target(env: BenchEnvironment):
     section = Section("scheduling", "Scheduling")
     scheduling.run_scheduling(env, (100, 10_000), 1, section)
     found = figures(section)
-    assert set(found) == {"100 recipients", "10,000 recipients"}
+    assert {"100 recipients", "10,000 recipients"} <= set(found)  # + issue 15's plan figures
     assert all(isinstance(v, float) and v > 0 for v in found.values())
-    assert section.figures[1].ok is not None  # 10,000 has a target
+    ten_thousand = next(f for f in section.figures if f.name == "10,000 recipients")
+    assert ten_thousand.ok is not None  # 10,000 has a target
 
 
 def test_a_small_pipeline_run_sends_every_email_once(env: BenchEnvironment):
@@ -64,7 +66,8 @@ def test_pump_cost_reports_idle_and_busy_runs_and_plans(env: BenchEnvironment):
 
 
 def test_the_command_chooses_benchmarks_by_name_and_prints_table_and_json():
-    assert main.selected("") == ["scheduling", "throughput", "lateness", "limits", "pump"]
+    assert main.selected("") == ["scheduling", "throughput", "lateness", "limits", "pump",
+                                 "cold_start", "api_load", "rendering", "cost"]
     assert main.selected("memory, pump") == ["throughput", "pump"]
     with pytest.raises(ValueError, match="unknown benchmark"):
         main.selected("nope")
@@ -74,3 +77,16 @@ def test_the_command_chooses_benchmarks_by_name_and_prints_table_and_json():
     section.add("figure", 1.5, "s", "< 2 s", True)
     assert "figure" in render_table([section], verbose=True, header=["h"])
     assert '"figures"' in render_json([section], {"cpus": 2})
+
+
+def test_cost_prints_dollars_per_million_emails_with_its_breakdown(
+        capsys: pytest.CaptureFixture[str]):
+    assert main.run_bench(argparse.Namespace(quick=True, json=True, verbose=False,
+                                             only="cost")) == 0
+    cost = json.loads(capsys.readouterr().out)["cost"]
+    assert isinstance(cost["usdPerMillionEmails"], float) and cost["usdPerMillionEmails"] > 0
+    assert {"lambdaSenderDuration", "sqs", "apiGateway", "s3Imports"} <= set(cost["breakdown"])
+    assert cost["usdPerMillionEmails"] == pytest.approx(sum(cost["breakdown"].values()),
+                                                        abs=1e-3)
+    assert cost["perEmail"]["sqsRequestsByAction"]["ReceiveMessage"] > 0
+    assert cost["fixedMonthlyUsd"]["rdsDbT4gMicro"] > 0

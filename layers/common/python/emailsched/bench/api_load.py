@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,7 +63,15 @@ STORE_BATCHES = text("""
 """)
 
 
-def run_api_load(env: BenchEnvironment, stored: int, seconds: float, section: Section) -> None:
+def run_api_load(env: BenchEnvironment, sizes: Sequence[int], seconds: float,
+                 section: Section) -> None:
+    """One product per size (smallest first); the p99 target applies to the largest."""
+    for stored in sorted(sizes):
+        _run_one(env, stored, seconds, section, targeted=stored == max(sizes))
+
+
+def _run_one(env: BenchEnvironment, stored: int, seconds: float, section: Section,
+             targeted: bool) -> None:
     with running_product(env, "api_load") as product:
         api = product.client(USER)
         token = str(api.session.headers["Authorization"])
@@ -75,9 +84,10 @@ def run_api_load(env: BenchEnvironment, stored: int, seconds: float, section: Se
                                  f"in {time.monotonic() - began:.0f} s, then ANALYZE")
             _warm_up(product.cluster.api_url, token)
             latencies, errors = _load(product.cluster.api_url, token, seconds)
-            _report(latencies, errors, seconds, section)
-            with engine.connect() as connection:
-                section.details += _plans(connection, user_id)
+            _report(latencies, errors, seconds, section, stored, targeted)
+            if targeted:
+                with engine.connect() as connection:
+                    section.details += _plans(connection, user_id)
         finally:
             engine.dispose()
 
@@ -154,24 +164,28 @@ def _load(api_url: str, token: str, seconds: float) -> tuple[dict[str, list[floa
 
 
 def _report(latencies: dict[str, list[float]], errors: list[str], seconds: float,
-            section: Section) -> None:
+            section: Section, stored: int, targeted: bool) -> None:
     every = [v for values in latencies.values() for v in values]
     if not every:
         raise RuntimeError("no request finished")
+    at = f"{stored:,} stored"
     for route in ROUTES:
         values = latencies.get(route) or [0.0]
-        section.add(f"{route} p50 / p95 / p99",
+        section.add(f"{at}: {route} p50 / p95 / p99",
                     f"{percentile(values, 0.5):.0f} / {percentile(values, 0.95):.0f} / "
                     f"{percentile(values, 0.99):.0f}", "ms")
     p99 = percentile(every, 0.99)
-    section.add(f"all routes p99, {CLIENTS} clients", p99, "ms", f"<= {TARGET_P99_MS:g} ms",
-                p99 <= TARGET_P99_MS and not errors)
-    section.add("all routes p50", percentile(every, 0.5), "ms")
-    section.add("requests per second", len(every) / seconds, "req/s")
-    section.add("errors", len(errors), "", "0", not errors)
-    section.notes.append(f"{CLIENTS} keep-alive clients, each asking {', '.join(ROUTES)} in "
-                         f"turn without pause for {seconds:g} s, after one warm-up request "
-                         "per route")
+    section.add(f"{at}: all routes p99, {CLIENTS} clients", p99, "ms",
+                f"<= {TARGET_P99_MS:g} ms" if targeted else "",
+                p99 <= TARGET_P99_MS and not errors if targeted else None)
+    section.add(f"{at}: all routes p50", percentile(every, 0.5), "ms")
+    section.add(f"{at}: requests per second", len(every) / seconds, "req/s")
+    section.add(f"{at}: errors", len(errors), "", "0", not errors)
+    if targeted:
+        section.notes.append(
+            f"{CLIENTS} keep-alive clients, each asking {', '.join(ROUTES)} in turn without "
+            f"pause for {seconds:g} s, after one warm-up request per route; the target "
+            "applies at the largest size")
 
 
 def _plans(connection: Connection, user_id: uuid.UUID) -> list[str]:

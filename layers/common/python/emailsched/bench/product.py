@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,8 +81,11 @@ class Product:
 
 @contextmanager
 def running_product(env: BenchEnvironment, name: str,
+                    aws_endpoint: Callable[[str], str] | None = None,
                     **settings: object) -> Iterator[Product]:
-    """The AWS emulator, a sink and a Cluster with its API up; workers and pump are the caller's."""
+    """The AWS emulator, a sink and a Cluster with its API up; workers and pump are the caller's.
+    `aws_endpoint`: given the emulator's URL, the one the product should use instead (a
+    proxy that counts requests, bench/cost.py)."""
     folder = env.scratch(name)
     database_url = env.create_database(name)
     aws = env.start_aws(folder)
@@ -90,7 +93,8 @@ def running_product(env: BenchEnvironment, name: str,
     cluster: Cluster | None = None
     try:
         sink = SinkProcess(folder / "sink.tsv")
-        values = env.settings(database_url, AWS_ENDPOINT_URL=aws.url, SMTP_HOST="127.0.0.1",
+        endpoint = aws_endpoint(aws.url) if aws_endpoint is not None else aws.url
+        values = env.settings(database_url, AWS_ENDPOINT_URL=endpoint, SMTP_HOST="127.0.0.1",
                               SMTP_PORT=sink.port, **settings)
         cluster = Cluster(folder, port=free_port(), env=values, quiet=True)
         cluster.start_services()  # starts nothing: every service is configured

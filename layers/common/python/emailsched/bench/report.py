@@ -38,6 +38,8 @@ class Section:
     details: list[str] = field(default_factory=list)  # printed with --verbose
     seconds: float = 0.0
     error: str | None = None
+    # A top-level entry of the --json output under the section's name (e.g. "cost").
+    summary: dict[str, Any] = field(default_factory=dict)
 
     def add(self, name: str, value: float | int | str, unit: str = "", target: str = "",
             ok: bool | None = None) -> Figure:
@@ -76,5 +78,6 @@ def render_table(sections: list[Section], verbose: bool, header: list[str]) -> s
 
 
 def render_json(sections: list[Section], machine: dict[str, Any]) -> str:
-    return json.dumps({"machine": machine, "benchmarks": [asdict(s) for s in sections]},
-                      indent=2)
+    summaries = {s.name: s.summary for s in sections if s.summary}
+    return json.dumps({**summaries, "machine": machine,
+                       "benchmarks": [asdict(s) for s in sections]}, indent=2)
