@@ -189,8 +189,10 @@ class Container:
         quotas = RedisQuotas(self.redis, s.REDIS_KEY_PREFIX, QuotaLimits(
             requests_per_minute=s.SCHEDULE_REQUESTS_PER_MINUTE,
             recipients_per_day=s.MAX_RECIPIENTS_PER_USER_PER_DAY))
+        from emailsched.adapters.db.suppressions import PgSuppressionStore
+
         return SchedulingService(PgBatchStore(self.engine), self.clock, self.scheduling_rules,
-                                 quotas)
+                                 quotas, PgSuppressionStore(self.engine))
 
     @cached_property
     def batch_control(self) -> BatchControlService:

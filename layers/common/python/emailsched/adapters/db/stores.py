@@ -75,10 +75,10 @@ class PgBatchSession:
 
     def insert_emails(self, *, batch_id: uuid.UUID, user_id: uuid.UUID, sender_id: uuid.UUID,
                       recipients: list[str], due_ms: list[int], first_seq: int = 0,
-                      seq_step: int = 1) -> None:
+                      seq_step: int = 1, fields: list[dict[str, str]] | None = None) -> None:
         batches.insert_emails(self._c, batch_id=batch_id, user_id=user_id,
                               sender_id=sender_id, recipients=recipients, due_ms=due_ms,
-                              first_seq=first_seq, seq_step=seq_step)
+                              first_seq=first_seq, seq_step=seq_step, fields=fields)
 
     def lock_batch(self, user_id: uuid.UUID, batch_id: uuid.UUID) -> LockedBatch | None:
         return control.lock_batch(self._c, user_id, batch_id)
