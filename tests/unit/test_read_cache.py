@@ -44,3 +44,23 @@ def test_get_many_computes_only_what_is_not_fresh() -> None:
     assert cache.get_many(["big", "small"], compute) == {"big": 50, "small": 1}
     assert cache.get_many(["big", "small"], compute) == {"big": 50, "small": 1}
     assert asked == [["big", "small"], ["small"]]
+
+
+def test_get_many_answers_a_stale_key_being_refreshed_with_its_stale_value() -> None:
+    clock = Clock()
+    cache: BigCountCache[int] = BigCountCache(clock, lambda n: n, exact_below=10)
+    cache.get_many(["a", "b"], lambda keys: {k: 50 for k in keys})
+    clock.at += FRESH_FOR + timedelta(seconds=1)
+    refreshing = cache._lock("a")
+    refreshing.acquire()  # another request is recounting "a"
+    try:
+        asked: list[list[str]] = []
+
+        def compute(keys: list[str]) -> dict[str, int]:
+            asked.append(keys)
+            return {k: 70 for k in keys}
+
+        assert cache.get_many(["a", "b"], compute) == {"a": 50, "b": 70}
+        assert asked == [["b"]]
+    finally:
+        refreshing.release()
