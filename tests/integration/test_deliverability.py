@@ -149,6 +149,7 @@ def test_one_click_unsubscribes_and_the_next_batch_drops_the_address(make_pipeli
                          timeout=10).status_code == 404
     [listed] = api.get("/suppressions").json()["suppressions"]
     assert (listed["email"], listed["reason"]) == ("lead@example.com", "unsubscribed")
+    assert api.get("/batches").json()["batches"][0]["counts"]["unsubscribed"] == 1
     again = api.post("/emails/schedule", batch(["Lead@Example.com", "new@example.com"])).json()
     assert again["suppressedRemoved"] == 1 and again["emailCount"] == 1
 
@@ -210,6 +211,7 @@ def test_a_batch_with_six_hard_bounces_in_its_first_twenty_sends_pauses_itself(m
     paused = wait_until(lambda: (lambda b: b if b["status"] == "paused" else None)(
         api.get(f"/batches/{batch_id}").json()), 40)
     assert paused["pausedReason"] == "bounce_rate"
+    assert paused["counts"]["bounced"] == len(bouncing)
     time.sleep(1.5)
     assert len(sink.messages) < 40 - len(bouncing)
     assert paused["counts"]["paused"] > 0

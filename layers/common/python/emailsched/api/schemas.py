@@ -284,6 +284,8 @@ class StatsOut(StatusCounts):
 class CountsOut(StatusCounts):
     pending: int
     replied: int = Field(default=0, description="Follow-ups not sent: the recipient replied")
+    bounced: int = Field(default=0, description="Hard bounces (5.1.x): failed, suppressed")
+    unsubscribed: int = Field(default=0, description="Recipients who unsubscribed")
 
 
 class BatchOut(Model):

@@ -155,7 +155,9 @@ def _batch(view: BatchView) -> schemas.BatchOut:
         hourly_limit=row.hourly_limit,
         status=derived_batch_status(BatchStatus(row.status), view.pending).value,
         counts=schemas.CountsOut(total=sum(counts.values()), pending=view.pending,
-                                 replied=view.counts.get("replied", 0), **counts),
+                                 replied=view.counts.get("replied", 0),
+                                 bounced=view.counts.get("bounced", 0),
+                                 unsubscribed=view.counts.get("unsubscribed", 0), **counts),
         duplicates_removed=row.duplicates_removed,
         estimated_end_time=iso(row.estimated_end_time) or "", created_at=iso(row.created_at) or "",
         sending_window=(None if row.sending_window is None

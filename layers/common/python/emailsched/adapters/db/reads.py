@@ -86,6 +86,21 @@ GET_BATCH = text(f"""
     SELECT {_BATCH_COLUMNS} FROM batches b JOIN senders s ON s.id = b.sender_id
     WHERE b.id = :batch_id AND b.user_id = :user_id
 """)
+# batch_deliverability_counts: hard bounces from the partial ix_emails_batch_hard_bounce;
+# unsubscribes by probing the batch's recipients (uq_emails_batch_recipient_step) for
+# each of its user's `unsubscribed` suppressions, which are few next to a batch's emails.
+# The probe is exact: a recipient stored with capitals in its local part (the list keeps
+# addresses in lower case) is not counted here, though it is suppressed all the same.
+BATCH_DELIVERABILITY_COUNTS = text("""
+    SELECT b.id,
+           (SELECT count(*) FROM emails e WHERE e.batch_id = b.id
+              AND e.bounce_class = 'hard_bounce'),
+           (SELECT count(*) FROM suppressions sp WHERE sp.user_id = b.user_id
+              AND sp.reason = 'unsubscribed' AND EXISTS (
+                  SELECT 1 FROM emails e WHERE e.batch_id = b.id
+                    AND e.recipient_email = sp.email))
+    FROM batches b WHERE b.id = ANY(:ids)
+""")
 # batch_counts: ix_emails_batch_status_seq answers this from the index.
 BATCH_COUNTS = text("""
     SELECT batch_id, status, count(*) FROM emails WHERE batch_id = ANY(:ids)
@@ -146,8 +161,13 @@ def get_batch(connection: Connection, user_id: uuid.UUID, batch_id: uuid.UUID) -
 
 def batch_counts(connection: Connection,
                  batch_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
+    """Emails per status, plus `bounced` (hard bounces) and `unsubscribed` (recipients who
+    unsubscribed), which are not statuses."""
     counts: dict[uuid.UUID, dict[str, int]] = {i: {} for i in batch_ids}
     if batch_ids:
         for batch_id, status, n in connection.execute(BATCH_COUNTS, {"ids": list(batch_ids)}):
             counts[batch_id][status] = int(n)
+        for batch_id, bounced, unsubscribed in connection.execute(
+                BATCH_DELIVERABILITY_COUNTS, {"ids": list(batch_ids)}):
+            counts[batch_id].update(bounced=int(bounced), unsubscribed=int(unsubscribed))
     return counts
