@@ -23,7 +23,7 @@ from emailsched.api.chalice_app import ThreadSafeChalice
 from emailsched.api.http import decorate, parse_json, parse_uuid, with_errors_mapped
 from emailsched.api.openapi import openapi_document
 from emailsched.domain.model import BatchAction
-from emailsched.errors import NotFound, ServiceUnavailable
+from emailsched.errors import InvalidRequest, NotFound, ServiceUnavailable
 from emailsched.logs import configure_logging
 
 # configure_logs=False: otherwise Chalice takes over the "emailsched" logger (level ERROR,
@@ -31,6 +31,7 @@ from emailsched.logs import configure_logging
 app = ThreadSafeChalice(app_name="emailsched", configure_logs=False)
 # Read at deploy time: Chalice wires the event source to this queue name.
 SEND_QUEUE = os.environ.get("SEND_QUEUE_NAME", "emailsched-send")
+IMPORT_QUEUE = os.environ.get("IMPORT_QUEUE_NAME", "emailsched-imports")
 ANY_BODY = ["*/*"]  # content types are checked by parse_json, to answer in SPEC's shape
 # After scheduling, enqueue this many of the soonest due emails at once, so a batch that
 # starts now does not wait for the pump's next minute on AWS.
@@ -134,6 +135,11 @@ def me(user: Any) -> Response:
 def schedule(user: Any) -> Response:
     body = _body(schemas.ScheduleIn)
     request = views.schedule_request(body, _container().settings)
+    if body.recipients_import_id is not None:  # Big lists: the import job does the rest
+        import_id = parse_uuid(body.recipients_import_id, field="recipientsImportId",
+                               missing=InvalidRequest)
+        batch_id = _container().imports.schedule(user.id, request, import_id)
+        return views.import_scheduled(batch_id, import_id)
     scheduled = _container().scheduling.schedule(user.id, request)
     _kick_pump()
     return views.scheduled(scheduled)
@@ -145,6 +151,21 @@ def _kick_pump() -> None:
         _container().pump.enqueue_due(KICK_EMAILS)
     except ServiceUnavailable as error:  # a programming error fails the request loudly
         log.warning("could not enqueue right after scheduling: %s", error.message)
+
+
+# --- imports (Big lists, issue 17) -----------------------------------------------------------
+@route("/imports", "POST")
+def create_import(user: Any) -> Response:
+    raw = app.current_request.raw_body
+    size = _body(schemas.ImportIn).size if raw and raw.strip() else None
+    created = _container().imports.create(user.id, size)
+    return views.import_created(created.import_id, created.upload_url)
+
+
+@route("/imports/{import_id}", "GET")
+def import_status(user: Any, import_id: str) -> Response:
+    found = _container().imports.status(user.id, parse_uuid(import_id, field="importId"))
+    return views.import_status(found)
 
 
 @route("/emails/scheduled", "GET")
@@ -333,6 +354,27 @@ def send_emails(event: Any) -> dict[str, Any]:
         deadline = container.clock.now() + timedelta(seconds=seconds_left)
     return handle_sqs_event(event.to_dict(), container.sender, container.queue,
                             container.dead_letter_queue, deadline)
+
+
+@app.on_sqs_message(queue=IMPORT_QUEUE, batch_size=1, name="imports")
+def run_import(event: Any) -> dict[str, Any]:
+    """An import job (services/import_job.py): works until the invocation's time is nearly
+    out, then puts a message on its own queue for a next invocation to go on from the
+    checkpoint. Raising leaves the message to be received again (it resumes the same way)."""
+    import json
+
+    from emailsched.services import import_job
+
+    container = _container()
+    budget = _seconds_left(event, import_job.SAFETY_SECONDS)
+    ended = []
+    for record in event:
+        import_id = parse_uuid(json.loads(record.body).get("importId", ""), field="importId")
+        if container.import_job.run(import_id, budget):
+            ended.append(str(import_id))
+        else:
+            container.import_jobs.start(import_id)
+    return {"ended": ended}
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="pump")

@@ -21,7 +21,9 @@ from sqlalchemy.engine import make_url
 
 from emailsched import bootstrap
 from emailsched.adapters.db.engine import migrate
-from emailsched.adapters.queues import ensure_queues
+from emailsched.adapters.import_objects import ensure_bucket
+from emailsched.adapters.queues import ensure_import_queue, ensure_queues
+from emailsched.adapters.sqs import SqsQueue
 from emailsched.bench.environment import answers
 from emailsched.local.api_server import make_server, serve_in_thread
 from emailsched.local.app_loader import load_app
@@ -87,6 +89,8 @@ class Services:
             "REDIS_KEY_PREFIX": f"emailsched-test-{uuid.uuid4().hex[:8]}:",
             "AWS_ENDPOINT_URL": self.aws_endpoint_url,
             "SEND_QUEUE_NAME": f"send-{uuid.uuid4().hex[:8]}",
+            "IMPORT_QUEUE_NAME": f"imports-{uuid.uuid4().hex[:8]}",
+            "IMPORT_BUCKET": f"imports-{uuid.uuid4().hex[:8]}",
             "AUTH_MODE": "dev", "SESSION_SECRET": SECRET, "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": 1, "MIN_DELAY_BETWEEN_EMAILS_MS": 0, "PUMP_HORIZON_SECONDS": 60,
             "PUMP_MAX_IN_FLIGHT": 500, "EARLY_HOLD_SECONDS": 2, "RETRY_BASE_SECONDS": 0.5,
@@ -101,7 +105,7 @@ class Services:
 def reset_database(url: str) -> None:
     engine = sqlalchemy.create_engine(url)
     with engine.begin() as connection:
-        connection.exec_driver_sql("TRUNCATE emails, batches, senders, users CASCADE")
+        connection.exec_driver_sql("TRUNCATE emails, batches, senders, users, import_rows CASCADE")
     engine.dispose()
 
 
@@ -111,6 +115,8 @@ def prepare(settings: Settings) -> bootstrap.Container:
     migrate(container.engine)
     reset_database(settings.DATABASE_URL)
     ensure_queues(container.sqs, settings.SEND_QUEUE_NAME)
+    ensure_import_queue(container.sqs, settings.IMPORT_QUEUE_NAME)
+    ensure_bucket(container.s3, settings.import_bucket, settings.AWS_REGION, ["*"])
     bootstrap.reset(container)
     return container
 
@@ -133,7 +139,18 @@ class Pipeline:
         self.threads.append(serve_in_thread(self._server))
         self.start_workers()
         self.start_pump()
+        self.start_imports()
         return self
+
+    def start_imports(self) -> None:
+        """The import function's poller (Big lists), as `emailsched imports`."""
+        module = load_app()
+        queue = SqsQueue(self.container.sqs, self.container.settings.IMPORT_QUEUE_NAME)
+        arn = queue.arn()
+        self.threads += run_pollers(
+            lambda: QueuePoller(queue, module.run_import, queue_arn=arn, batch_size=1,
+                                region=self.container.settings.AWS_REGION, wait_seconds=1),
+            1, self.stop)
 
     def start_pump(self) -> None:
         module = load_app()

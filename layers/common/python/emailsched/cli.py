@@ -1,4 +1,5 @@
-"""The `emailsched` command (SPEC.md): dev, setup, api, worker, pump, replies, bench."""
+"""The `emailsched` command (SPEC.md): dev, setup, api, worker, imports, pump, replies,
+bench."""
 
 from __future__ import annotations
 
@@ -23,14 +24,20 @@ def _stop_on_signals() -> threading.Event:
 def cmd_setup(_: argparse.Namespace) -> int:
     from emailsched import bootstrap
     from emailsched.adapters.db.engine import migrate
-    from emailsched.adapters.queues import ensure_queues
+    from emailsched.adapters.import_objects import ensure_bucket
+    from emailsched.adapters.queues import ensure_import_queue, ensure_queues
 
     container = bootstrap.container()
     migrate(container.engine)
     print("database: migrated to the newest revision")
-    if container.settings.AWS_ENDPOINT_URL:
-        url = ensure_queues(container.sqs, container.settings.SEND_QUEUE_NAME)
+    s = container.settings
+    if s.AWS_ENDPOINT_URL:
+        url = ensure_queues(container.sqs, s.SEND_QUEUE_NAME)
         print(f"queues: {url} (+ dead-letter queue)")
+        url = ensure_import_queue(container.sqs, s.IMPORT_QUEUE_NAME)
+        print(f"imports queue: {url} (+ dead-letter queue)")
+        ensure_bucket(container.s3, s.import_bucket, s.AWS_REGION, s.dashboard_origins)
+        print(f"imports bucket: {s.import_bucket}")
     return 0
 
 
@@ -66,6 +73,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
                           args.concurrency, stop)
     print(f"worker: polling {container.settings.SEND_QUEUE_NAME} with {args.concurrency} "
           "poller(s)", flush=True)
+    stop.wait()
+    for thread in threads:
+        thread.join(timeout=5)
+    container.close()
+    return 0
+
+
+def cmd_imports(args: argparse.Namespace) -> int:
+    """The import function's local stand-in: polls the imports queue (Big lists)."""
+    from emailsched import bootstrap
+    from emailsched.adapters.sqs import SqsQueue
+    from emailsched.local.app_loader import load_app
+    from emailsched.local.worker import QueuePoller, run_pollers
+
+    container = bootstrap.container()
+    queue = SqsQueue(container.sqs, container.settings.IMPORT_QUEUE_NAME)
+    handler, arn = load_app().run_import, queue.arn()
+    stop = _stop_on_signals()
+    threads = run_pollers(lambda: QueuePoller(queue, handler, queue_arn=arn, batch_size=1,
+                                              region=container.settings.AWS_REGION),
+                          args.concurrency, stop)
+    print(f"imports: polling {container.settings.IMPORT_QUEUE_NAME}", flush=True)
     stop.wait()
     for thread in threads:
         thread.join(timeout=5)
@@ -133,6 +162,9 @@ def parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run the sender on the send queue")
     worker.add_argument("--concurrency", type=int, default=1)
     worker.set_defaults(run=cmd_worker, component="worker")
+    imports = commands.add_parser("imports", help="run import jobs from the imports queue")
+    imports.add_argument("--concurrency", type=int, default=1)
+    imports.set_defaults(run=cmd_imports, component="imports")
     pump = commands.add_parser("pump", help="run the pump on an interval")
     pump.add_argument("--interval", type=float, default=60.0)
     pump.add_argument("--once", action="store_true")

@@ -47,3 +47,22 @@ def _create_or_update(sqs: Any, name: str, attributes: dict[str, str]) -> str:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
     sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
     return url
+
+
+# The import function runs up to Lambda's 15 minutes, then goes on in a next invocation
+# from its checkpoint; a message is hidden a little longer than that. A job that keeps
+# failing (a database that stays away) ends in the dead-letter queue after a few tries.
+IMPORT_TIMEOUT_SECONDS = 900
+IMPORT_MAX_RECEIVE_COUNT = 5
+
+
+def ensure_import_queue(sqs: Any, queue_name: str) -> str:
+    """Create (or update) the imports queue and its dead-letter queue; return its URL."""
+    dlq_url = _create_or_update(sqs, f"{queue_name}-dlq", dead_letter_attributes())
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    return _create_or_update(sqs, queue_name, {
+        "VisibilityTimeout": str(IMPORT_TIMEOUT_SECONDS + 60),
+        "MessageRetentionPeriod": str(RETENTION_SECONDS),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                     "maxReceiveCount": IMPORT_MAX_RECEIVE_COUNT})})

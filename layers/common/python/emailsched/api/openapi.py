@@ -41,6 +41,10 @@ _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, in
     # Public, HTML: the one-click unsubscribe (RFC 8058) and its confirmation page.
     ("/u/{token}", "get", None, None, 200, False),
     ("/u/{token}", "post", None, None, 200, False),
+    # Big lists (issue 17): a presigned S3 PUT, then POST /emails/schedule with
+    # recipientsImportId (202 ImportScheduledOut), then the import's progress.
+    ("/imports", "post", schemas.ImportIn, schemas.ImportCreatedOut, 201, True),
+    ("/imports/{importId}", "get", None, schemas.ImportOut, 200, True),
 ]
 _LIST_PARAMS: list[dict[str, Any]] = [
     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,

@@ -17,6 +17,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from emailsched.domain.recipient_fields import check_field_name, check_fields
 from emailsched.domain.recipients import normalise_address
@@ -70,17 +71,61 @@ def field_name_from_header(header: str) -> str:
 
 def parse_recipient_csv(lines: Iterable[str]) -> Iterator[CsvItem]:
     """Each data row as a CsvRecipient or a CsvRowError; InvalidRequest for a bad header."""
-    source = _without_bom(iter(lines))
-    delimiter, header_line, offset = _read_preamble(source)
-    reader = csv.reader(itertools.chain([header_line], source), delimiter=delimiter,
-                        strict=False)
-    header = next(reader)
-    rows = _numbered_rows(reader, offset)
-    first = next(rows, None)
-    address_column, names = _columns(header, first[1] if first else None)
-    if first is not None:
-        yield from (_row(line, cells, address_column, names)
-                    for line, cells in itertools.chain([first], rows))
+    return iter(RecipientCsvReader(lines))
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """What the header said: enough to read the rest of the file from any row on."""
+
+    delimiter: str
+    address_column: int
+    names: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"delimiter": self.delimiter, "addressColumn": self.address_column,
+                "names": list(self.names)}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> CsvLayout:
+        return cls(str(value["delimiter"]), int(value["addressColumn"]),
+                   tuple(str(name) for name in value["names"]))
+
+
+class RecipientCsvReader:
+    """parse_recipient_csv that can start again part way (an import's next invocation).
+
+    From the top, `layout` is known once the header and the first row were read. Given a
+    `layout` and `next_line` (the physical line the lines start at), the lines are data
+    rows from a row boundary on. Rows are read lazily: after an item is yielded, exactly
+    the lines of the rows so far were taken from `lines`.
+    """
+
+    def __init__(self, lines: Iterable[str], layout: CsvLayout | None = None,
+                 next_line: int = 1) -> None:
+        self._lines, self.layout, self._next_line = lines, layout, next_line
+
+    def __iter__(self) -> Iterator[CsvItem]:
+        if self.layout is not None:
+            reader = csv.reader(iter(self._lines), delimiter=self.layout.delimiter,
+                                strict=False)
+            layout = self.layout
+            rows = _numbered_rows(reader, self._next_line - 1)
+            yield from (_row(line, cells, layout.address_column, list(layout.names))
+                        for line, cells in rows)
+            return
+        source = _without_bom(iter(self._lines))
+        delimiter, header_line, offset = _read_preamble(source)
+        reader = csv.reader(itertools.chain([header_line], source), delimiter=delimiter,
+                            strict=False)
+        header = next(reader)
+        rows = _numbered_rows(reader, offset)
+        first = next(rows, None)
+        address_column, names = _columns(header, first[1] if first else None)
+        self.layout = CsvLayout(delimiter, address_column, tuple(names))
+        if first is not None:
+            yield from (_row(line, cells, address_column, names)
+                        for line, cells in itertools.chain([first], rows))
 
 
 def _without_bom(lines: Iterator[str]) -> Iterator[str]:

@@ -257,3 +257,14 @@ def _render(compiled: CompiledTemplate, context: Mapping[str, str]) -> str:
         raise _invalid(compiled.field, None, str(error)) from None
     is_subject = compiled.field.endswith("subject")
     return fold_line_breaks(text).strip() if is_subject else text
+
+
+def required_fields(compiled: CompiledTemplates) -> dict[str, str]:
+    """The field names some template uses without a default, each with the template that
+    does (checked row by row where the recipients come as a stream: imports)."""
+    return _required_by_template(compiled)
+
+
+def missing_message(missing: list[str], needed: Mapping[str, str]) -> str:
+    """What check_recipients says of a recipient lacking `missing`."""
+    return str(_missing_detail(0, missing, needed)["message"])

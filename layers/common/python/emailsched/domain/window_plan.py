@@ -243,6 +243,65 @@ def _states(rules: SendRules, usage: Usage) -> list[_Limit]:
     return [_Limit(limit, used) for limit, used in zip(rules.limits, maps, strict=True)]
 
 
+class SendPlanner:
+    """`plan_sends` one email at a time, its state kept between calls: a list read as a
+    stream (an import) is planned exactly as the same list planned at once. `state()` is
+    JSON-able and `restore`d into a new planner continues where the old one stopped (an
+    import that goes on in a next invocation)."""
+
+    def __init__(self, start_ms: int, rules: SendRules, usage: Usage = None,
+                 window: SendingWindow | None = None, jitter: Jitter | None = None) -> None:
+        self._limits = _states(rules, usage)
+        self._opening = _Opening(window)
+        self._jitter = jitter if jitter is not None and jitter.max_ms else None
+        self._extras = self._jitter.extras() if self._jitter is not None else None
+        self._step = rules.step_ms
+        self._at = start_ms
+        self.planned = 0  # emails planned so far
+        self._draws = 0  # jitter draws used so far
+
+    def next(self, earliest_ms: int | None = None) -> int:
+        """The next email's due time; `earliest_ms`: not before then (a resumed email)."""
+        at = self._at
+        if self.planned == 0:
+            at = at if earliest_ms is None else earliest_ms
+        else:
+            if self._extras is None:
+                at += self._step
+            else:
+                at += self._step + next(self._extras)
+                self._draws += 1
+            if earliest_ms is not None:
+                at = max(at, earliest_ms)
+        at = _first_allowed(at, self._limits, self._opening)
+        for limit in self._limits:
+            limit.take(at)
+        self._at = at
+        self.planned += 1
+        return at
+
+    @property
+    def last_ms(self) -> int:
+        """The latest due time given (the start before any)."""
+        return self._at
+
+    def state(self) -> dict[str, Any]:
+        """What a new planner needs to go on exactly from here (see `restore`)."""
+        return {"at": self._at, "planned": self.planned, "draws": self._draws,
+                "used": [{str(k): v for k, v in limit.used.items()} for limit in self._limits]}
+
+    def restore(self, state: Mapping[str, Any]) -> SendPlanner:
+        """This planner (built with the same arguments) put where `state` was taken."""
+        self._at, self.planned = int(state["at"]), int(state["planned"])
+        for limit, used in zip(self._limits, state["used"], strict=True):
+            limit.used = {int(k): int(v) for k, v in used.items()}
+        self._draws = int(state["draws"])
+        if self._extras is not None:
+            for _ in range(self._draws):  # the jitter sequence resumes at the same draw
+                next(self._extras)
+        return self
+
+
 def plan_sends(earliest_ms: int | list[int], count: int, rules: SendRules,
                usage: Usage = None, window: SendingWindow | None = None,
                jitter: Jitter | None = None) -> list[int]:
@@ -252,25 +311,11 @@ def plan_sends(earliest_ms: int | list[int], count: int, rules: SendRules,
     what is still ahead). `usage[k]` maps a period start of `rules.limits[k]` to the sends
     the sender already has there (other batches); None, or a None entry, means none.
     """
-    limits = _states(rules, usage)
-    opening = _Opening(window)
-    extras = jitter.extras() if jitter is not None and jitter.max_ms else None
-    step = rules.step_ms
-    per_email = None if isinstance(earliest_ms, int) else earliest_ms
-    due: list[int] = []
-    at = earliest_ms if isinstance(earliest_ms, int) else 0
-    for i in range(count):
-        if i == 0:
-            at = at if per_email is None else per_email[0]
-        else:
-            at += step if extras is None else step + next(extras)
-            if per_email is not None:
-                at = max(at, per_email[i])
-        at = _first_allowed(at, limits, opening)
-        for limit in limits:
-            limit.take(at)
-        due.append(at)
-    return due
+    if isinstance(earliest_ms, int):
+        planner = SendPlanner(earliest_ms, rules, usage, window, jitter)
+        return [planner.next() for _ in range(count)]
+    planner = SendPlanner(0, rules, usage, window, jitter)
+    return [planner.next(earliest_ms[i]) for i in range(count)]
 
 
 def plan_by_zone(earliest_ms: int | list[int], zones: Sequence[str | None], rules: SendRules,

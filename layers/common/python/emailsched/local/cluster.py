@@ -134,6 +134,10 @@ class Cluster:
     def start_pump(self, interval: float = 1.0) -> ChildProcess:
         return self._start("pump", "pump: running", "pump", "--interval", str(interval))
 
+    def start_imports(self) -> ChildProcess:
+        """The import function's stand-in (`emailsched imports`): Big lists."""
+        return self._start("imports", "imports: polling", "imports")
+
     def start_replies(self, interval: float = 2.0) -> ChildProcess:
         """The reply poller (`emailsched replies`), like the pump: the scheduled function's
         local stand-in."""

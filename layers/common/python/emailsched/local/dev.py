@@ -71,6 +71,7 @@ def _run(folder: Path, port: int, workers: int, aws: str = "moto") -> int:
             for _ in range(workers):
                 cluster.start_worker()
             cluster.start_pump(PUMP_INTERVAL_SECONDS)
+            cluster.start_imports()
             cluster.start_replies(REPLY_INTERVAL_SECONDS)
             cluster.wait_for_api()
             cluster.wait_until_ready()

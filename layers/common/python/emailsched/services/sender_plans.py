@@ -24,6 +24,7 @@ from emailsched.domain.window_plan import (
     EpochWindows,
     Jitter,
     LocalDays,
+    SendPlanner,
     SendRules,
     WindowLimit,
     plan_by_zone,
@@ -78,6 +79,30 @@ def plan_share(usage: PlanUsage, sender_id: uuid.UUID, limits: SenderLimits,
     """
     if count == 0:
         return []
+    rules, maps = _rules_and_usage(usage, sender_id, limits, earliest_ms, batch_hourly,
+                                   delay_ms, pacing)
+    window = shape.window if shape is not None else None
+    jitter = shape.jitter(sender_id) if shape is not None else None
+    if window is not None and zones is not None and any(zone is not None for zone in zones):
+        return plan_by_zone(earliest_ms, zones, rules, maps, window, jitter)
+    return plan_sends(earliest_ms, count, rules, maps, window, jitter)
+
+
+def share_planner(usage: PlanUsage, sender_id: uuid.UUID, limits: SenderLimits,
+                  start_ms: int, batch_hourly: int, delay_ms: int, pacing: Pacing,
+                  shape: BatchShape | None = None) -> SendPlanner:
+    """plan_share one email at a time (a list read as a stream: imports): the n-th call of
+    `next()` gives what plan_share's n-th time would be for the same share."""
+    rules, maps = _rules_and_usage(usage, sender_id, limits, start_ms, batch_hourly,
+                                   delay_ms, pacing)
+    return SendPlanner(start_ms, rules, maps, shape.window if shape is not None else None,
+                       shape.jitter(sender_id) if shape is not None else None)
+
+
+def _rules_and_usage(usage: PlanUsage, sender_id: uuid.UUID, limits: SenderLimits,
+                     earliest_ms: int | list[int], batch_hourly: int, delay_ms: int,
+                     pacing: Pacing) -> tuple[SendRules, list[dict[int, int] | None]]:
+    """The share's rules, and the sender's usage already counted for each of its limits."""
     rules = send_rules(limits, batch_hourly, delay_ms, pacing)
     first = earliest_ms if isinstance(earliest_ms, int) else min(earliest_ms)
     hourly = usage.sender_usage(sender_id, _moment(window_start_ms(first, pacing.window_ms)),
@@ -92,11 +117,7 @@ def plan_share(usage: PlanUsage, sender_id: uuid.UUID, limits: SenderLimits,
         else:
             maps.append(usage.sender_usage(sender_id, _moment(day_start),
                                            pacing.day_seconds * 1000))
-    window = shape.window if shape is not None else None
-    jitter = shape.jitter(sender_id) if shape is not None else None
-    if window is not None and zones is not None and any(zone is not None for zone in zones):
-        return plan_by_zone(earliest_ms, zones, rules, maps, window, jitter)
-    return plan_sends(earliest_ms, count, rules, maps, window, jitter)
+    return rules, maps
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,365 @@
+"""The import job (issue 17): a CSV in S3 becomes a batch, read as a stream.
+
+Each invocation reads on from the import's checkpoint: rows are validated, duplicates
+(case-insensitive, the first kept) and suppressed addresses dropped, and every kept row
+planned by its sender's SendPlanner (recipient i to sender i mod n, as the JSON path), the
+planners' state carried from chunk to chunk and invocation to invocation, so the plan is
+exactly the one `POST /emails/schedule` makes for the same list. Planned rows are staged
+with COPY a chunk at a time, with the checkpoint that includes them in the same
+transaction: an invocation that dies goes on from the last chunk, nothing twice. The last
+step moves them into emails with the batch in one transaction. Any invalid row fails the
+import: it reads on to report every row's problem (the first 100), stores no batch and
+drops what it staged.
+
+Counts: rows = valid + invalid + duplicates + suppressed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from emailsched.domain.recipient_csv import CsvLayout, CsvRowError, RecipientCsvReader
+from emailsched.domain.recipient_zones import recipient_zone
+from emailsched.domain.senders import SenderStatus
+from emailsched.domain.templates import compile_templates, missing_message, required_fields
+from emailsched.domain.window_plan import SendPlanner
+from emailsched.errors import EmailschedError, NotFound
+from emailsched.ports import (
+    ImportObjects,
+    ImportRecord,
+    ImportStore,
+    Quotas,
+    SchedulingStore,
+    SenderAccount,
+    StagedRow,
+    SuppressionStore,
+)
+from emailsched.services.sender_plans import BatchShape, Pacing, share_planner
+
+MAX_ERRORS = 100
+# Seconds kept back from the invocation's timeout: the last chunk and the next message.
+SAFETY_SECONDS = 60.0
+CHUNK_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    max_rows: int = 1_000_000
+    max_bytes: int = 256 * 1024 * 1024
+    rows_per_invocation: int = 0  # 0: as many as the time allows
+    chunk_rows: int = CHUNK_ROWS  # rows per COPY and checkpoint
+
+
+class ImportFailed(Exception):
+    """The file cannot become a batch; `line` 0 for the file as a whole."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+class ByteLines:
+    """Lines of UTF-8 text from byte chunks, with the byte offset and physical line after
+    the last line handed out: where a next invocation starts reading."""
+
+    def __init__(self, chunks: Iterable[bytes], offset: int, line: int):
+        self._chunks, self.offset, self.next_line = chunks, offset, line
+        self._first = offset == 0
+
+    def __iter__(self) -> Iterator[str]:
+        pending = b""
+        for chunk in self._chunks:
+            pending += chunk
+            start = 0
+            while (end := pending.find(b"\n", start)) >= 0:
+                yield self._line(pending[start:end + 1])
+                start = end + 1
+            pending = pending[start:]
+        if pending:
+            yield self._line(pending)
+
+    def _line(self, raw: bytes) -> str:
+        self.offset += len(raw)
+        self.next_line += 1
+        line = raw.decode("utf-8", errors="replace")
+        if self._first:
+            self._first = False
+            line = line.removeprefix("\ufeff")
+        return line
+
+
+def uuid7(ms: int, counter: int, rand: int) -> str:
+    """A time-ordered UUID (version 7 layout): `counter` keeps one chunk's ids in order."""
+    value = ((ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | ((counter >> 30) & 0xFFF) << 64
+             | 0b10 << 62 | (counter & 0x3FFF_FFFF) << 32 | (rand & 0xFFFF_FFFF))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class ImportJob:
+    def __init__(self, store: ImportStore, objects: ImportObjects, batches: SchedulingStore,
+                 suppressions: SuppressionStore | None, quotas: Quotas | None, pacing: Pacing,
+                 limits: ImportLimits):
+        self._store, self._objects, self._batches = store, objects, batches
+        self._suppressions, self._quotas = suppressions, quotas
+        self._pacing, self._limits = pacing, limits
+
+    def run(self, import_id: uuid.UUID, seconds_left: float | None = None) -> bool:
+        """Works on the import for at most `seconds_left` (None: no limit); True when it
+        ended (done or failed, or nothing to do), False when a next invocation goes on."""
+        with self._store.exclusive(import_id) as mine:
+            if not mine:
+                return True  # another invocation has it; its own message continues it
+            record = self._store.get(import_id)
+            if record is None or record.status != "importing" or record.request is None:
+                return True
+            return _Run(self, record, seconds_left).go()
+
+
+class _Run:
+    """One invocation's work on one import."""
+
+    def __init__(self, job: ImportJob, record: ImportRecord, seconds_left: float | None):
+        self.job, self.record = job, record
+        self.request: dict[str, Any] = record.request or {}
+        self.deadline = None if seconds_left is None else time.monotonic() + seconds_left
+        point = record.checkpoint or {}
+        self.counts = record.counts
+        self.errors = list(record.errors)
+        self.failed = bool(point.get("failed", False))
+        self.offset, self.line = int(point.get("offset", 0)), int(point.get("line", 1))
+        self.layout = CsvLayout.from_json(point["layout"]) if "layout" in point else None
+        self.read_here = 0
+        self.planners: list[SendPlanner] = []
+        self.senders: list[SenderAccount] = []
+        self.starts: list[int] = []
+
+    def go(self) -> bool:
+        try:
+            if not self.record.checkpoint:
+                self._check_size()
+            self._prepare(self.record.checkpoint or {})
+            finished = self._read()
+        except ImportFailed as failure:
+            self._error(failure.line, failure.message)
+            return self._fail()
+        if not finished:
+            return False
+        return self._end()
+
+    # --- setting up -------------------------------------------------------------------
+    def _check_size(self) -> None:
+        size = self.job._objects.size(self.record.object_key)
+        if size is None:
+            raise ImportFailed(0, "the file was not uploaded (PUT it to uploadUrl first)")
+        if size > self.job._limits.max_bytes:
+            raise ImportFailed(0, f"the file is {size} bytes, over the limit of "
+                                  f"{self.job._limits.max_bytes} (MAX_IMPORT_BYTES)")
+
+    def _prepare(self, point: dict[str, Any]) -> None:
+        r = self.request
+        steps = r.get("steps") or []
+        templates = compile_templates(r["subject"], r["body"], [
+            (s.get("subject") if isinstance(s.get("subject"), str) else None,
+             str(s.get("body", ""))) for s in steps])
+        self.needed = required_fields(templates)
+        self.window_set = r.get("sendingWindow") is not None
+        shape = self._shape()
+        sender_ids = [uuid.UUID(s) for s in r["senderIds"]]
+        with self.job._batches.transaction() as session:
+            try:
+                self.senders = session.lock_senders(self.record.user_id, sender_ids)
+            except NotFound:
+                raise ImportFailed(0, "a sender of this batch was deleted") from None
+            self.planners = [share_planner(session, s.id, s.limits, int(r["startMs"]),
+                                           int(r["hourlyLimit"]), int(r["delayMs"]),
+                                           self.job._pacing, shape) for s in self.senders]
+        for planner, state in zip(self.planners, point.get("planners") or [], strict=False):
+            planner.restore(state)
+        self.seen = {a.casefold() for a in self.job._store.staged_addresses(self.record.id)}
+        self.seen.update(point.get("seenNotStaged") or [])
+
+    def _shape(self) -> BatchShape:
+        r = self.request
+        return BatchShape.stored(r.get("sendingWindow"), int(r.get("randomDelayMs", 0)),
+                                 int(r["planSeed"]))
+
+    # --- reading ----------------------------------------------------------------------
+    def _read(self) -> bool:
+        lines = ByteLines(self.job._objects.read(self.record.object_key, self.offset),
+                          self.offset, self.line)
+        reader = RecipientCsvReader(lines, self.layout, self.line)
+        pending: list[tuple[str, dict[str, str]]] = []
+        since_save = 0
+        try:
+            for item in reader:
+                since_save += 1
+                self._count(rows=1)
+                if self.counts.rows > self.job._limits.max_rows:
+                    raise ImportFailed(item.line, f"more than {self.job._limits.max_rows} "
+                                                  "rows (MAX_IMPORT_ROWS)")
+                if isinstance(item, CsvRowError):
+                    self._invalid(item.line, item.message)
+                else:
+                    self._take(item.line, item.email, item.fields, pending)
+                if since_save >= self.job._limits.chunk_rows:
+                    self.layout = reader.layout
+                    self._save(pending, lines)
+                    pending, since_save = [], 0
+                    if self._out_of_budget():
+                        return False
+        except EmailschedError as error:  # the header: InvalidRequest with its line
+            raise ImportFailed(1, error.message) from None
+        self.layout = reader.layout
+        self._save(pending, lines)
+        return True
+
+    def _take(self, line: int, email: str, fields: dict[str, str],
+              pending: list[tuple[str, dict[str, str]]]) -> None:
+        missing = sorted(name for name in self.needed if name not in fields)
+        if missing:
+            self._invalid(line, missing_message(missing, self.needed))
+            return
+        if self.window_set and recipient_zone(fields) is not None:
+            self._invalid(line, "a timezone field with a sendingWindow is not supported in "
+                                "imports yet: schedule this list as JSON, or drop the column")
+            return
+        key = email.casefold()
+        if key in self.seen:
+            self._count(duplicates=1)
+            return
+        self.seen.add(key)
+        pending.append((email, fields))
+
+    def _invalid(self, line: int, message: str) -> None:
+        self.failed = True
+        self._count(invalid=1)
+        self._error(line, message)
+
+    def _error(self, line: int, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append({"line": line, "message": message})
+
+    def _count(self, **more: int) -> None:
+        self.counts = replace(self.counts, **{k: getattr(self.counts, k) + v
+                                             for k, v in more.items()})
+
+    def _out_of_budget(self) -> bool:
+        per_invocation = self.job._limits.rows_per_invocation
+        self.read_here += self.job._limits.chunk_rows
+        if per_invocation and self.read_here >= per_invocation:
+            return True
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    # --- a chunk ----------------------------------------------------------------------
+    def _save(self, pending: list[tuple[str, dict[str, str]]], lines: ByteLines) -> None:
+        kept = self._unsuppressed(pending)
+        staged: list[StagedRow] = []
+        if not self.failed:
+            staged = self._plan(kept)
+        self._count(valid=len(kept))
+        # Once failed nothing is staged: remember what was read, for duplicates after it.
+        not_staged = [email.casefold() for email, _ in kept] if self.failed else []
+        point = {"offset": lines.offset, "line": lines.next_line,
+                 "layout": None if self.layout is None else self.layout.to_json(),
+                 "failed": self.failed, "planners": [p.state() for p in self.planners],
+                 "seenNotStaged": [*(self.record.checkpoint or {}).get("seenNotStaged", []),
+                                   *not_staged] if self.failed else []}
+        if point["layout"] is None:
+            del point["layout"]
+        self.job._store.save(self.record.id, staged, self.counts, self.errors, point)
+        self.record = replace(self.record, checkpoint=point)
+
+    def _unsuppressed(self, pending: list[tuple[str, dict[str, str]]]
+                      ) -> list[tuple[str, dict[str, str]]]:
+        if not pending or self.job._suppressions is None:
+            return pending
+        suppressed = self.job._suppressions.suppressed_among(
+            self.record.user_id, [email for email, _ in pending])
+        if not suppressed:
+            return pending
+        kept = [entry for entry in pending if entry[0].lower() not in suppressed]
+        self._count(suppressed=len(pending) - len(kept))
+        return kept
+
+    def _plan(self, kept: list[tuple[str, dict[str, str]]]) -> list[StagedRow]:
+        n = len(self.planners)
+        ms, rand = int(time.time() * 1000), random.getrandbits(32)
+        rows = []
+        seq = self.counts.valid
+        for email, fields in kept:
+            k = seq % n
+            rows.append(StagedRow(seq, k, uuid7(ms, seq, rand), email,
+                                  self.planners[k].next(),
+                                  json.dumps(fields) if fields else None))
+            seq += 1
+        return rows
+
+    # --- the end ----------------------------------------------------------------------
+    def _end(self) -> bool:
+        if self.failed:
+            return self._fail()
+        if self.counts.rows == 0:
+            self._error(0, "the file has a header but no rows")
+            return self._fail()
+        if self.counts.valid == 0:
+            self._error(0, "every recipient is on your suppression list")
+            return self._fail()
+        key = None
+        if self.job._quotas is not None:
+            try:
+                key = self.job._quotas.reserve_recipients(self.record.user_id,
+                                                          self.counts.valid, time.time())
+            except EmailschedError as error:
+                self._error(0, error.message)
+                return self._fail()
+        done = False
+        try:
+            self._finish()
+            done = True
+        finally:
+            if not done and key is not None and self.job._quotas is not None:
+                self.job._quotas.release(key, self.counts.valid)
+        self._drop_object()
+        return True
+
+    def _finish(self) -> None:
+        r, start = self.request, int(self.request["startMs"])
+        ends = [p.last_ms if p.planned else start for p in self.planners]
+        n = len(self.planners)
+        shares = [(s.id, len(range(k, self.counts.valid, n)), end)
+                  for k, (s, end) in enumerate(zip(self.senders, ends, strict=True))]
+        shape = self._shape()
+        batch = {"sender_id": self.senders[0].id, "sender_name": r.get("senderName", ""),
+                 "subject": r["subject"], "body": r["body"], "start_time": _moment(start),
+                 "delay_ms": int(r["delayMs"]), "hourly_limit": int(r["hourlyLimit"]),
+                 "email_count": self.counts.valid,
+                 "duplicates_removed": self.counts.duplicates,
+                 "estimated_end_time": _moment(max(ends)),
+                 "sending_window": shape.window_json(),
+                 "random_delay_ms": shape.random_delay_ms, "plan_seed": shape.seed,
+                 "suppressed_removed": self.counts.suppressed}
+        hold = [s.id for s in self.senders if s.status == SenderStatus.FAILING]
+        self.job._store.finish(self.record, batch, [s.id for s in self.senders], shares,
+                               hold, list(r.get("steps") or []), self.counts)
+
+    def _fail(self) -> bool:
+        self.job._store.fail(self.record.id, self.counts, self.errors)
+        self._drop_object()
+        return True
+
+    def _drop_object(self) -> None:
+        with contextlib.suppress(EmailschedError):  # the bucket's lifecycle would anyway
+            self.job._objects.delete(self.record.object_key)
+
+
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
