@@ -52,6 +52,13 @@ def parser() -> argparse.ArgumentParser:
                          help="most sender instances at once (default 5)")
     choices.add_argument("--api-concurrency", type=int,
                          help="most API containers at once (reserved concurrency, default 10)")
+    choices.add_argument("--public-url", metavar="URL",
+                         help="where unsubscribe links point (PUBLIC_URL), e.g. a custom "
+                              "domain of the API; default: the API Gateway stage URL")
+    choices.add_argument("--rds-proxy", action=argparse.BooleanOptionalAction, default=None,
+                         help="--package: put an RDS Proxy between the functions and Postgres "
+                              "(the template takes the database's instance, user, password "
+                              "and name; needs a VPC)")
     choices.add_argument("--batching-window", type=int,
                          help="seconds the SQS poller may wait to fill a batch (default 1)")
     choices.add_argument("--subnet-ids", type=_ids, help="comma-separated: run in a VPC")
@@ -88,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     choices = StageChoices(
         memory_mb=args.memory, sender_concurrency=args.sender_concurrency,
         batching_window_seconds=args.batching_window, api_concurrency=args.api_concurrency,
-        subnet_ids=args.subnet_ids,
+        public_url=args.public_url, rds_proxy=args.rds_proxy, subnet_ids=args.subnet_ids,
         security_group_ids=args.security_group_ids, settings=dict(args.settings),
         unset=args.unset)
     options = Options(stage, choices, args.project_dir.resolve(), args.layer_dir.resolve(),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emailsched.adapters.metrics import NAMESPACE
-from emailsched_infra.stage import APP_NAME, PUMP, SENDER, Stage
+from emailsched_infra.stage import APP_NAME, PUMP, REPLIES, SENDER, Stage
 
 # Thresholds (README "Alarms").
 FAILURE_RATE_PERCENT = 5.0
@@ -88,6 +88,11 @@ def alarm_definitions(stage: Stage) -> list[dict[str, Any]]:
                 {"FunctionName": stage.function_name(SENDER)}, "Sum", 300,
                 "GreaterThanOrEqualToThreshold", 1, 1, "notBreaching",
                 "The sender function raised: its messages come back and may dead-letter."),
+        _simple(stage, "replies-errors", "AWS/Lambda", "Errors",
+                {"FunctionName": stage.function_name(REPLIES)}, "Sum", 900,
+                "GreaterThanOrEqualToThreshold", 1, 1, "notBreaching",
+                "The reply poller raised (or timed out): replies and bounce reports wait, "
+                "follow-ups to those recipients may still go out."),
         _simple(stage, "pump-stopped", "AWS/Lambda", "Invocations",
                 {"FunctionName": stage.function_name(PUMP)}, "Sum", 300,
                 "LessThanThreshold", 1, 1, "breaching",
@@ -140,7 +145,9 @@ def dashboard_body(stage: Stage) -> dict[str, Any]:
         widget("Sender function", [["AWS/Lambda", "Errors", "FunctionName",
                                     stage.function_name(SENDER)],
                                    ["AWS/Lambda", "Throttles", "FunctionName",
-                                    stage.function_name(SENDER)]], 12, 12),
+                                    stage.function_name(SENDER)],
+                                   ["AWS/Lambda", "Errors", "FunctionName",
+                                    stage.function_name(REPLIES)]], 12, 12),
     ]}
 
 

@@ -13,21 +13,40 @@ from pathlib import Path
 from typing import Any
 
 from emailsched.adapters.queues import SENDER_TIMEOUT_SECONDS
-from emailsched_infra.stage import API_HANDLER, APP_NAME, FUNCTIONS, PUMP, SENDER, Stage
+from emailsched_infra.stage import (
+    API_HANDLER,
+    APP_NAME,
+    FUNCTIONS,
+    PUMP,
+    REPLIES,
+    SENDER,
+    Stage,
+)
 
 # API Gateway gives up on an integration after 29 s: a longer API timeout buys nothing.
 API_TIMEOUT_SECONDS = 29
 # The pump runs every minute; one run must end before the next starts.
 PUMP_TIMEOUT_SECONDS = 60
+# The reply poller works within its invocation's time left (services/replies.py stops
+# SAFETY_SECONDS before it, checkpointing per chunk) and runs every REPLY_POLL_SECONDS: a
+# minute is enough for a few mailboxes per run, the next run takes the least recently polled.
+REPLIES_TIMEOUT_SECONDS = 60
+# IMAP fetches and parses one chunk of messages at a time: it needs less than the others.
+REPLIES_MEMORY_MB = 256
+REPLY_POLL_SECONDS = 60  # Settings' default
+# Functions that read sender passwords (KMS Decrypt) get the key's id.
+KEY_USERS = (API_HANDLER, SENDER, REPLIES)
 METRICS_NAMESPACE = "emailsched"
 # Postgres connections per container. A Lambda container serves one invocation at a time:
 # the API and the pump need one; the sender two (a message's pinned connection, and the
 # limiter rebuilding a lost window from the ledger meanwhile). No overflow anywhere, so
-# connections <= 1 x API concurrency + 2 x sender concurrency + 1 (pump).
+# connections <= 1 x API concurrency + 2 x sender concurrency + 1 (pump) + 1 (replies;
+# a scheduled function runs one invocation at a time unless a run outlasts its rate).
 DB_POOLS: dict[str, dict[str, int]] = {
     API_HANDLER: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
     SENDER: {"DB_POOL_SIZE": 2, "DB_MAX_OVERFLOW": 0},
     PUMP: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
+    REPLIES: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
 }
 DEFAULTS: dict[str, Any] = {
     "memory_mb": 512,
@@ -38,6 +57,10 @@ DEFAULTS: dict[str, Any] = {
     # Most API containers at once. Each holds one Postgres connection (DB_POOL_SIZE 1), so
     # this bounds the API's share of the database's connections in a traffic spike.
     "api_concurrency": 10,
+    # Where unsubscribe links point (PUBLIC_URL): None = the stage's API Gateway URL.
+    "public_url": None,
+    # An RDS Proxy between the functions and Postgres (template.py; needs a VPC).
+    "rds_proxy": False,
     "subnet_ids": [],
     "security_group_ids": [],
 }
@@ -51,6 +74,8 @@ class StageChoices:
     sender_concurrency: int | None = None
     batching_window_seconds: int | None = None
     api_concurrency: int | None = None
+    public_url: str | None = None  # PUBLIC_URL of the sender's links; default: the API's URL
+    rds_proxy: bool | None = None  # --rds-proxy: the functions reach Postgres through one
     subnet_ids: list[str] | None = None
     security_group_ids: list[str] | None = None
     settings: dict[str, str] = field(default_factory=dict)  # non-secret environment
@@ -63,6 +88,8 @@ class Resolved:
     sender_concurrency: int
     batching_window_seconds: int
     api_concurrency: int
+    public_url: str | None
+    rds_proxy: bool
     subnet_ids: list[str]
     security_group_ids: list[str]
     settings: dict[str, str]
@@ -95,15 +122,22 @@ def resolve(choices: StageChoices, config: dict[str, Any], stage: Stage) -> Reso
                          "an SQS event source takes)")
     if resolved.api_concurrency < 1:
         raise SystemExit("--api-concurrency must be at least 1")
+    if resolved.rds_proxy and not resolved.vpc:
+        raise SystemExit("--rds-proxy needs --subnet-ids and --security-group-ids (a proxy "
+                         "lives in the database's VPC)")
+    if resolved.public_url and not resolved.public_url.startswith(("https://", "http://")):
+        raise SystemExit("--public-url must be an http(s) URL")
     if bool(resolved.subnet_ids) != bool(resolved.security_group_ids):
         raise SystemExit("give both --subnet-ids and --security-group-ids, or neither")
     return resolved
 
 
 def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
-                 secret_arn: str | None = None, key_arn: str | None = None) -> dict[str, Any]:
+                 secret_arn: str | None = None, key_arn: str | None = None,
+                 public_url: str | None = None) -> dict[str, Any]:
     """The stage's entry in config.json: everything but secret values. The functions find
-    those through APP_SECRET_ARN at cold start (emailsched.adapters.secrets)."""
+    those through APP_SECRET_ARN at cold start (emailsched.adapters.secrets). `public_url`:
+    PUBLIC_URL of the API and the sender (unsubscribe links), when known."""
     environment = {**resolved.settings, "SEND_QUEUE_NAME": stage.queue_name,
                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                    "POWERTOOLS_SERVICE_NAME": f"{APP_NAME}-{stage.name}"}
@@ -121,6 +155,8 @@ def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
             SENDER: {"lambda_timeout": SENDER_TIMEOUT_SECONDS,
                      "reserved_concurrency": resolved.sender_concurrency},
             PUMP: {"lambda_timeout": PUMP_TIMEOUT_SECONDS},
+            REPLIES: {"lambda_timeout": REPLIES_TIMEOUT_SECONDS,
+                      "lambda_memory_size": min(REPLIES_MEMORY_MB, resolved.memory_mb)},
         },
         # Chalice ignores keys it does not know; deploy.py keeps the choices it derives
         # the rest from here, so the next run starts from them.
@@ -129,6 +165,8 @@ def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
             "sender_concurrency": resolved.sender_concurrency,
             "batching_window_seconds": resolved.batching_window_seconds,
             "api_concurrency": resolved.api_concurrency,
+            "public_url": resolved.public_url,
+            "rds_proxy": resolved.rds_proxy,
             "subnet_ids": resolved.subnet_ids,
             "security_group_ids": resolved.security_group_ids,
             "settings": resolved.settings,
@@ -138,9 +176,15 @@ def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
         config["lambda_functions"][function]["iam_policy_file"] = stage.policy_file(function)
         config["lambda_functions"][function]["environment_variables"] = {
             name: str(value) for name, value in DB_POOLS[function].items()}
-        if key_arn and function in (API_HANDLER, SENDER):  # the pump has no use for it
-            config["lambda_functions"][function]["environment_variables"][
-                "CREDENTIALS_KMS_KEY_ID"] = key_arn
+        own = config["lambda_functions"][function]["environment_variables"]
+        if key_arn and function in KEY_USERS:  # the pump has no use for it
+            own["CREDENTIALS_KMS_KEY_ID"] = key_arn
+        if public_url and function in (API_HANDLER, SENDER):
+            # The sender signs the links, the API serves them: both under the same URL.
+            own["PUBLIC_URL"] = public_url
+    # Read at deploy time too (app.py's schedule rate, chalice_run.chalice) and by the poller.
+    config["lambda_functions"][REPLIES]["environment_variables"]["REPLY_POLL_SECONDS"] = (
+        resolved.settings.get("REPLY_POLL_SECONDS", str(REPLY_POLL_SECONDS)))
     if resolved.vpc:
         config["subnet_ids"] = resolved.subnet_ids
         config["security_group_ids"] = resolved.security_group_ids

@@ -1,7 +1,7 @@
 """Runs `chalice deploy` and `chalice package` on a staged copy of functions/.
 
-The staged config.json carries the secret values as environment variables; the real
-functions/.chalice/config.json never does, so it can be committed. Chalice's record of what
+No secret value is in either config.json: the functions read them through APP_SECRET_ARN
+at cold start, so functions/.chalice/config.json can be committed. Chalice's record of what
 it deployed (.chalice/deployed/<stage>.json) is copied back; commit it too, since Chalice
 needs it to update rather than duplicate the REST API.
 
@@ -26,7 +26,7 @@ from typing import Any
 
 from chalice import __version__ as CHALICE_VERSION
 
-from emailsched_infra.stage import FUNCTIONS, Stage
+from emailsched_infra.stage import FUNCTIONS, REPLIES, Stage
 
 FINGERPRINT_TAG = "emailsched:fingerprint"
 PROJECT_FILES = ("app.py", "requirements.txt")
@@ -58,16 +58,10 @@ def already_deployed(lambda_client: Any, project_dir: Path, stage: Stage, digest
     return True
 
 
-def with_secrets(config: dict[str, Any], stage: Stage,
-                 environments: Mapping[str, Mapping[str, str]],
-                 tags: Mapping[str, str]) -> dict[str, Any]:
-    """A copy of `config` whose stage gives each function its secret environment and tags."""
+def with_tags(config: dict[str, Any], stage: Stage, tags: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of `config` whose stage carries `tags` (the deploy's fingerprint)."""
     config = copy.deepcopy(config)
     entry = config["stages"][stage.name]
-    for function, environment in environments.items():
-        settings = entry.setdefault("lambda_functions", {}).setdefault(function, {})
-        settings["environment_variables"] = {**settings.get("environment_variables", {}),
-                                             **environment}
     entry["tags"] = {**entry.get("tags", {}), **tags}
     return config
 
@@ -95,9 +89,14 @@ def staged(project_dir: Path, stage: Stage, config: dict[str, Any],
 
 
 def chalice(staging: Path, stage: Stage, *args: str) -> None:
-    """Run the chalice CLI on the staged project, with the queue name app.py reads at import."""
+    """Run the chalice CLI on the staged project, with what app.py reads at import: the
+    queue name, and the reply poller's interval (its schedule's rate)."""
     env = {**os.environ, "SEND_QUEUE_NAME": stage.queue_name,
            "AWS_DEFAULT_REGION": stage.region, "AWS_REGION": stage.region}
+    entry = json.loads((staging / ".chalice" / "config.json").read_text())["stages"][stage.name]
+    replies = entry.get("lambda_functions", {}).get(REPLIES, {}).get("environment_variables", {})
+    if "REPLY_POLL_SECONDS" in replies:
+        env["REPLY_POLL_SECONDS"] = replies["REPLY_POLL_SECONDS"]
     # The chalice beside this interpreter (whose import of app.py sees emailsched), else PATH's.
     beside = Path(sys.executable).with_name("chalice")
     executable = str(beside) if beside.exists() else shutil.which("chalice") or "chalice"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emailsched_infra.kms_key import API_KEY_ACTIONS, SENDER_KEY_ACTIONS
-from emailsched_infra.stage import API_HANDLER, FUNCTIONS, PUMP, SENDER, Stage
+from emailsched_infra.stage import API_HANDLER, FUNCTIONS, PUMP, REPLIES, SENDER, Stage
 
 # The sender's event source mapping receives, deletes and reads attributes with the
 # function's role; the sender itself defers a message with ChangeMessageVisibility and
@@ -32,9 +32,11 @@ VPC_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
                "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
 
 
-# Sender credentials: the API encrypts, the sender decrypts (see kms_key.py).
+# Sender credentials: the API encrypts, the sender decrypts (see kms_key.py), and so does
+# the reply poller (a sender's IMAP password is stored like its SMTP one).
 KEY_ACTIONS = {API_HANDLER: ("EncryptSenderCredentials", API_KEY_ACTIONS),
-               SENDER: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS)}
+               SENDER: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS),
+               REPLIES: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS)}
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ def function_policies(refs: PolicyRefs, vpc: bool) -> dict[str, dict[str, Any]]:
                  _statement("DeadLetterPoison", SENDER_DEAD_LETTER_ACTIONS,
                             [refs.dead_letter_queue])],
         PUMP: [_statement("FillSendQueue", PUMP_QUEUE_ACTIONS, [refs.send_queue])],
+        # The poller reads mailboxes over IMAP (network, not IAM: the VPC's egress to port
+        # 993 when in a VPC) and writes the ledger: no AWS call beyond logs, secret, key.
+        REPLIES: [],
     }
     policies = {}
     for function in FUNCTIONS:

@@ -74,6 +74,10 @@ def deploy(options: Options) -> None:
     config = chalice_config.load(options.project_dir)
     resolved = chalice_config.resolve(options.choices, config, stage)
     settings_check.check_names(options.choices.settings)
+    if resolved.rds_proxy:
+        raise SystemExit("--rds-proxy is made by the CloudFormation template (--package); "
+                         "for a direct deploy, create the proxy (infra/README.md) and export "
+                         "DATABASE_URL naming its endpoint")
 
     secret = ensure_secret(session.client("secretsmanager"), stage, os.environ,
                            lambda values: settings_check.check_values({**resolved.settings,
@@ -98,11 +102,24 @@ def deploy(options: Options) -> None:
 
     policies = function_policies(concrete_refs(stage, account, partition, secret.arn, key.arn),
                                  resolved.vpc)
-    chalice_config.write(options.project_dir, config, stage,
-                         chalice_config.stage_config(stage, resolved, layer_arn, secret.arn,
-                                                     key.arn),
-                         policies)
+
+    def write_config(public_url: str | None) -> None:
+        chalice_config.write(options.project_dir, config, stage,
+                             chalice_config.stage_config(stage, resolved, layer_arn, secret.arn,
+                                                         key.arn, public_url),
+                             policies)
+
+    # PUBLIC_URL (the sender's unsubscribe links): --public-url, else the API's stage URL,
+    # which a first deploy learns only once the API exists: then the functions get it in
+    # a second pass (later runs know it from Chalice's record and deploy once, or not).
+    public_url = resolved.public_url or _known_api_url(options.project_dir, stage)
+    write_config(public_url)
     _chalice_deploy(options, lambda_client, secret.version_id)
+    if public_url is None:
+        public_url = api_url(options.project_dir, stage).rstrip("/")
+        write_config(public_url)
+        _chalice_deploy(options, lambda_client, secret.version_id)
+    _report("public url", False, f"PUBLIC_URL={public_url} (unsubscribe links)")
 
     sender_arn = lambda_client.get_function(
         FunctionName=stage.function_name(SENDER))["Configuration"]["FunctionArn"]
@@ -147,6 +164,15 @@ def api_url(project_dir: Path, stage: Stage) -> str:
     raise SystemExit(f"no REST API in Chalice's record of stage {stage.name}")
 
 
+def _known_api_url(project_dir: Path, stage: Stage) -> str | None:
+    if not (project_dir / ".chalice" / "deployed" / f"{stage.name}.json").exists():
+        return None
+    try:
+        return api_url(project_dir, stage).rstrip("/")
+    except SystemExit:
+        return None
+
+
 def _chalice_deploy(options: Options, lambda_client: Any, secret_version: str) -> None:
     stage, project_dir = options.stage, options.project_dir
     digest = chalice_run.fingerprint(project_dir, stage, secret_version)
@@ -158,8 +184,7 @@ def _chalice_deploy(options: Options, lambda_client: Any, secret_version: str) -
     # No secret values: the functions read them through APP_SECRET_ARN at cold start. The
     # secret's version is in the fingerprint, so a changed secret redeploys (new containers
     # read the new values).
-    config = chalice_run.with_secrets(committed, stage, {},
-                                      {chalice_run.FINGERPRINT_TAG: digest})
+    config = chalice_run.with_tags(committed, stage, {chalice_run.FINGERPRINT_TAG: digest})
     policies = {fn: json.loads((project_dir / ".chalice" / stage.policy_file(fn)).read_text())
                 for fn in FUNCTIONS}
     with chalice_run.staged(project_dir, stage, config, policies) as staging:

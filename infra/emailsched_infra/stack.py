@@ -17,16 +17,12 @@ from emailsched.adapters.queues import (
     ensure_queues,
     send_queue_attributes,
 )
-from emailsched_infra.stage import API_HANDLER, FUNCTIONS, SENDER, Stage
+from emailsched_infra.stage import Stage
 
 REQUIRED_SECRETS = ("DATABASE_URL", "REDIS_URL", "SESSION_SECRET")
-OPTIONAL_SECRETS = ("SMTP_PASSWORD",)
+# UNSUBSCRIBE_KEY: unset, the API and the sender derive the same key from SESSION_SECRET.
+OPTIONAL_SECRETS = ("SMTP_PASSWORD", "UNSUBSCRIBE_KEY")
 SECRET_KEYS = REQUIRED_SECRETS + OPTIONAL_SECRETS
-# Which functions see which secret: Settings needs the two URLs everywhere; only the API
-# signs sessions and only the sender logs in to the SMTP relay.
-SECRET_SCOPE: dict[str, tuple[str, ...]] = {
-    "DATABASE_URL": FUNCTIONS, "REDIS_URL": FUNCTIONS,
-    "SESSION_SECRET": (API_HANDLER,), "SMTP_PASSWORD": (SENDER,)}
 
 
 @dataclass(frozen=True)
@@ -115,9 +111,3 @@ def ensure_secret(secrets: Any, stage: Stage, given: Mapping[str, str],
     put = secrets.put_secret_value(SecretId=stage.secret_name, SecretString=text)
     return Secret(put["ARN"], put["VersionId"], values, changed=True)
 
-
-def function_environments(values: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """The secret values each function gets as environment variables."""
-    return {function: {name: values[name] for name, scope in SECRET_SCOPE.items()
-                       if function in scope and values.get(name)}
-            for function in FUNCTIONS}

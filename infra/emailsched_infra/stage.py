@@ -8,10 +8,11 @@ from dataclasses import dataclass
 APP_NAME = "emailsched"
 PYTHON_VERSION = "3.11"
 RUNTIME = f"python{PYTHON_VERSION}"
-# Chalice's names for the app's three functions: the API handler, then the event handlers
-# by the `name=` their decorators give in functions/app.py.
-API_HANDLER, SENDER, PUMP = "api_handler", "sender", "pump"
-FUNCTIONS = (API_HANDLER, SENDER, PUMP)
+# Chalice's names for the app's functions: the API handler, then the event handlers by the
+# `name=` their decorators give in functions/app.py. A new function is one name here plus
+# its entries in chalice_config.FUNCTION_SETTINGS, policies and template.LOGICAL_IDS.
+API_HANDLER, SENDER, PUMP, REPLIES = "api_handler", "sender", "pump", "replies"
+FUNCTIONS = (API_HANDLER, SENDER, PUMP, REPLIES)
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 # functions/.chalice/config.json's committed stage for `chalice local` (no AWS resources).
 LOCAL_STAGE = "local"

@@ -14,13 +14,17 @@ from typing import Any
 from emailsched.adapters.queues import dead_letter_attributes, send_queue_attributes
 from emailsched_infra import event_source
 from emailsched_infra.chalice_config import Resolved
-from emailsched_infra.stage import API_HANDLER, PUMP, RUNTIME, SENDER, Stage
+from emailsched_infra.stage import API_HANDLER, PUMP, REPLIES, RUNTIME, SENDER, Stage
 
 SEND_QUEUE, DEAD_LETTER_QUEUE = "SendQueue", "DeadLetterQueue"
 APP_SECRET, COMMON_LAYER = "AppSecret", "CommonLayer"
 LAYER_FILE = "common-layer.zip"
 # Chalice's logical ids for the functions and for the sender's SQS event.
-LOGICAL_IDS = {API_HANDLER: "APIHandler", SENDER: "Sender", PUMP: "Pump"}
+LOGICAL_IDS = {API_HANDLER: "APIHandler", SENDER: "Sender", PUMP: "Pump", REPLIES: "Replies"}
+REST_API = "RestAPI"  # Chalice's logical id of the API
+# Unsubscribe links point at the API's stage URL unless --public-url names another.
+API_STAGE_URL = {"Fn::Sub": f"https://${{{REST_API}}}.execute-api.${{AWS::Region}}"
+                            ".${AWS::URLSuffix}/api"}
 SQS_EVENT = "SenderSqsEventSource"
 PARAMETERS = {"DATABASE_URL": "DatabaseUrl", "REDIS_URL": "RedisUrl",
               "SESSION_SECRET": "SessionSecret", "SMTP_PASSWORD": "SmtpPassword"}
@@ -39,18 +43,78 @@ def _queue(name: str, attributes: dict[str, str]) -> dict[str, Any]:
     return {"Type": "AWS::SQS::Queue", "Properties": properties}
 
 
-def _parameters() -> dict[str, Any]:
+# --rds-proxy: the functions reach Postgres through an RDS Proxy, which pools connections
+# across containers; DATABASE_URL is then built from the proxy's endpoint and these.
+DB_PROXY, DB_PROXY_TARGETS = "DbProxy", "DbProxyTargetGroup"
+DB_PROXY_SECRET, DB_PROXY_ROLE = "DbProxySecret", "DbProxyRole"
+PROXY_PARAMETERS = {"DbInstanceIdentifier": ("The RDS for PostgreSQL instance behind the proxy",
+                                             False),
+                    "DbUser": ("Postgres user the proxy logs in as", False),
+                    "DbPassword": ("Its password (kept in DbProxySecret and AppSecret)", True),
+                    "DbName": ("The database", False)}
+# Of the instance's max_connections, what the proxy may open; idle client connections (a
+# warm Lambda container's) are closed after 30 minutes.
+PROXY_MAX_CONNECTIONS_PERCENT = 90
+PROXY_IDLE_CLIENT_SECONDS = 1800
+
+
+def _parameters(resolved: Resolved) -> dict[str, Any]:
     parameters = {logical: {"Type": "String", "NoEcho": True,
                             "Description": f"{name} of the functions (kept in {APP_SECRET})"}
                   for name, logical in PARAMETERS.items()}
     for name in OPTIONAL:
         parameters[PARAMETERS[name]]["Default"] = ""
+    if resolved.rds_proxy:
+        del parameters[PARAMETERS["DATABASE_URL"]]  # built from the proxy's endpoint
+        for logical, (description, secret) in PROXY_PARAMETERS.items():
+            parameters[logical] = {"Type": "String", "Description": description,
+                                   **({"NoEcho": True} if secret else {})}
     return parameters
 
 
-def _secret(stage: Stage) -> dict[str, Any]:
+def _proxy_resources(stage: Stage, resolved: Resolved) -> dict[str, Any]:
+    name = f"emailsched-{stage.name}"
+    return {
+        DB_PROXY_SECRET: {"Type": "AWS::SecretsManager::Secret", "Properties": {
+            "Name": f"{stage.secret_name}-db-proxy",
+            "Description": f"emailsched {stage.name}: the login the RDS Proxy uses",
+            "SecretString": {"Fn::Sub": '{"username": "${DbUser}", "password": "${DbPassword}"}'},
+        }},
+        DB_PROXY_ROLE: {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "rds.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": "ReadProxyLogin", "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{
+                    "Sid": "ReadProxyLogin", "Effect": "Allow",
+                    "Action": ["secretsmanager:GetSecretValue"],
+                    "Resource": [{"Ref": DB_PROXY_SECRET}]}]}}],
+        }},
+        DB_PROXY: {"Type": "AWS::RDS::DBProxy", "Properties": {
+            "DBProxyName": name, "EngineFamily": "POSTGRESQL", "RequireTLS": True,
+            "IdleClientTimeout": PROXY_IDLE_CLIENT_SECONDS,
+            "Auth": [{"AuthScheme": "SECRETS", "IAMAuth": "DISABLED",
+                      "SecretArn": {"Ref": DB_PROXY_SECRET}}],
+            "RoleArn": {"Fn::GetAtt": [DB_PROXY_ROLE, "Arn"]},
+            "VpcSubnetIds": resolved.subnet_ids,
+            "VpcSecurityGroupIds": resolved.security_group_ids,
+        }},
+        DB_PROXY_TARGETS: {"Type": "AWS::RDS::DBProxyTargetGroup", "Properties": {
+            "DBProxyName": {"Ref": DB_PROXY}, "TargetGroupName": "default",
+            "DBInstanceIdentifiers": [{"Ref": "DbInstanceIdentifier"}],
+            "ConnectionPoolConfigurationInfo": {
+                "MaxConnectionsPercent": PROXY_MAX_CONNECTIONS_PERCENT},
+        }},
+    }
+
+
+def _secret(stage: Stage, resolved: Resolved) -> dict[str, Any]:
     # A JSON object built by Fn::Sub: values must not contain '"' or '\'.
     fields = ", ".join(f'"{name}": "${{{logical}}}"' for name, logical in PARAMETERS.items())
+    if resolved.rds_proxy:  # the proxy requires TLS (RequireTLS), as RDS itself may
+        fields = fields.replace(
+            "${DatabaseUrl}",
+            "postgresql+pg8000://${DbUser}:${DbPassword}@${DbProxy.Endpoint}:5432/${DbName}")
     return {"Type": "AWS::SecretsManager::Secret",
             "Properties": {"Name": stage.secret_name, "SecretString": {"Fn::Sub": f"{{{fields}}}"},
                            "Description": f"emailsched {stage.name}: connection strings and "
@@ -63,14 +127,19 @@ def _secret_environment(function: str) -> dict[str, Any]:
     return {"APP_SECRET_ARN": {"Ref": APP_SECRET}}
 
 
-def _function(stage: Stage, function: str) -> dict[str, Any]:
+def _function(stage: Stage, function: str, resolved: Resolved) -> dict[str, Any]:
+    variables = _secret_environment(function)
+    if function in (API_HANDLER, SENDER):
+        # The sender signs unsubscribe links, the API serves them (no authorizer: the
+        # routes are public, rate-limited in Redis).
+        variables["PUBLIC_URL"] = resolved.public_url or API_STAGE_URL
     return {"Properties": {"FunctionName": stage.function_name(function),
                            "Layers": [{"Ref": COMMON_LAYER}],
-                           "Environment": {"Variables": _secret_environment(function)}}}
+                           "Environment": {"Variables": variables}}}
 
 
 def merge_template(stage: Stage, resolved: Resolved) -> dict[str, Any]:
-    functions = {LOGICAL_IDS[fn]: _function(stage, fn) for fn in LOGICAL_IDS}
+    functions = {LOGICAL_IDS[fn]: _function(stage, fn, resolved) for fn in LOGICAL_IDS}
     sender = functions[LOGICAL_IDS[SENDER]]
     # Chalice names the queue by ARN (Fn::Sub of its name); a merge cannot swap that for a
     # GetAtt, so the function waits for the queue, and the mapping for the function.
@@ -78,11 +147,12 @@ def merge_template(stage: Stage, resolved: Resolved) -> dict[str, Any]:
     sender["Properties"]["Events"] = {SQS_EVENT: {"Properties": event_source.wanted(
         resolved.batching_window_seconds, resolved.sender_concurrency)}}
     return {
-        "Parameters": _parameters(),
+        "Parameters": _parameters(resolved),
         "Resources": {
             DEAD_LETTER_QUEUE: _queue(stage.dead_letter_queue_name, dead_letter_attributes()),
             SEND_QUEUE: _queue(stage.queue_name, send_queue_attributes("<dead-letter>")),
-            APP_SECRET: _secret(stage),
+            APP_SECRET: _secret(stage, resolved),
+            **(_proxy_resources(stage, resolved) if resolved.rds_proxy else {}),
             COMMON_LAYER: {"Type": "AWS::Serverless::LayerVersion",
                            "Properties": {"LayerName": stage.layer_name,
                                           "ContentUri": f"./{LAYER_FILE}",
@@ -93,5 +163,7 @@ def merge_template(stage: Stage, resolved: Resolved) -> dict[str, Any]:
         "Outputs": {
             "SendQueueUrl": {"Value": {"Ref": SEND_QUEUE}},
             "DeadLetterQueueUrl": {"Value": {"Ref": DEAD_LETTER_QUEUE}},
+            **({"DbProxyEndpoint": {"Value": {"Fn::GetAtt": [DB_PROXY, "Endpoint"]}}}
+               if resolved.rds_proxy else {}),
         },
     }

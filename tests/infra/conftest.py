@@ -7,6 +7,7 @@ first session on a machine downloads from PyPI.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -32,6 +33,9 @@ from tests.infra.support import (
 
 # The tests import infra/emailsched_infra the way infra/deploy.py does.
 sys.path.insert(0, str(REPO / "infra"))
+
+
+ARTIFACTS = "emailsched-test-artifacts"
 
 
 def _free_port() -> int:
@@ -92,6 +96,10 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "functions").mkdir()
     for name in ("app.py", "requirements.txt"):
         shutil.copy2(REPO / "functions" / name, root / "functions" / name)
+    # EMAILSCHED_INFRA_APP: deploy another app.py (e.g. the committed one while a new
+    # function's infra is still being written in the working tree).
+    if os.environ.get("EMAILSCHED_INFRA_APP"):
+        shutil.copy2(os.environ["EMAILSCHED_INFRA_APP"], root / "functions" / "app.py")
     shutil.copytree(REPO / "layers" / "common" / "python" / "emailsched",
                     root / "layer" / "python" / "emailsched",
                     ignore=shutil.ignore_patterns("__pycache__"))
@@ -108,7 +116,11 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def deployed(aws: dict[str, str], session: Any, snapshot: Path) -> Deployed:
     """deploy.py run against moto with secrets and stage choices, then again bare."""
     project, layer = snapshot / "functions", snapshot / "layer"
-    dist = ["--dashboard-dist", str(snapshot / "dashboard-dist")]
+    # The layer zip is about 50 MiB, at Lambda's direct-upload limit: publish it from S3,
+    # as a real deployment of this size must.
+    session.client("s3", endpoint_url=aws["AWS_ENDPOINT_URL"]).create_bucket(
+        Bucket=ARTIFACTS)
+    dist = ["--dashboard-dist", str(snapshot / "dashboard-dist"), "--artifact-bucket", ARTIFACTS]
     first = run_deploy([*CHOICES, *dist, "--alarm-email", ALARM_EMAIL], {**aws, **SECRETS},
                        project, layer)
     before = account_state(session, aws)

@@ -23,6 +23,7 @@ ALARM_EMAIL = "oncall@example.com"
 SUBNETS = "subnet-0123456789abcdef0,subnet-0fedcba9876543210"
 SECURITY_GROUP = "sg-0123456789abcdef0"
 CHOICES = ["--set", "GOOGLE_CLIENT_ID=client.apps.example", "--set", "PUMP_MAX_IN_FLIGHT=5000",
+           "--set", "REPLY_POLL_SECONDS=120",
            "--subnet-ids", SUBNETS, "--security-group-ids", SECURITY_GROUP,
            "--sender-concurrency", "4", "--batching-window", "2", "--memory", "1024",
            "--api-concurrency", "7"]

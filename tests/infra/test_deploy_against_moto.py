@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 QUEUE, DLQ = "emailsched-test-send", "emailsched-test-send-dlq"
 FUNCTIONS = {"api": "emailsched-test", "sender": "emailsched-test-sender",
-             "pump": "emailsched-test-pump"}
+             "pump": "emailsched-test-pump", "replies": "emailsched-test-replies"}
 
 
 def _function(session: Any, aws: dict[str, str], name: str) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def test_layer_is_published_once_and_used_by_every_function(
 
 def test_functions_get_their_environment_timeouts_memory_and_vpc(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
-    timeouts = {"api": 29, "sender": SENDER_TIMEOUT_SECONDS, "pump": 60}
+    timeouts = {"api": 29, "sender": SENDER_TIMEOUT_SECONDS, "pump": 60, "replies": 60}
     for role, name in FUNCTIONS.items():
         config = _function(session, aws, name)["Configuration"]
         env = config["Environment"]["Variables"]
@@ -79,7 +79,8 @@ def test_functions_get_their_environment_timeouts_memory_and_vpc(
         assert env["POWERTOOLS_SERVICE_NAME"] == "emailsched-test"
         assert not any(key.startswith("AWS_") for key in env)
         assert config["Timeout"] == timeouts[role]
-        assert config["MemorySize"] == 1024
+        # The reply poller parses a chunk of messages at a time: 256 MB (REPLIES_MEMORY_MB).
+        assert config["MemorySize"] == (256 if role == "replies" else 1024)
         assert config["Runtime"] == "python3.11"
         assert sorted(config["VpcConfig"]["SubnetIds"]) == sorted(SUBNETS.split(","))
         assert config["VpcConfig"]["SecurityGroupIds"] == [SECURITY_GROUP]
@@ -106,19 +107,24 @@ def test_sender_event_source_reports_batch_item_failures(
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 4}
 
 
-def test_pump_runs_every_minute(deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+def test_pump_and_reply_poller_run_on_their_schedules(deployed: Deployed, session: Any,
+                                                      aws: dict[str, str]) -> None:
     events = client(session, aws, "events")
-    rules = events.list_rules()["Rules"]
-    assert [rule["ScheduleExpression"] for rule in rules] == ["rate(1 minute)"]
-    targets = events.list_targets_by_rule(Rule=rules[0]["Name"])["Targets"]
-    assert [t["Arn"].rsplit(":", 1)[1] for t in targets] == [FUNCTIONS["pump"]]
+    schedules = {}
+    for rule in events.list_rules()["Rules"]:
+        targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        for target in targets:
+            schedules[target["Arn"].rsplit(":", 1)[1]] = rule["ScheduleExpression"]
+    # The poller's rate is REPLY_POLL_SECONDS (support.CHOICES sets 120) in whole minutes.
+    assert schedules == {FUNCTIONS["pump"]: "rate(1 minute)",
+                         FUNCTIONS["replies"]: "rate(2 minutes)"}
 
 
 def test_each_function_role_allows_only_its_own_queue_actions(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
     iam = client(session, aws, "iam")
     actions = {}
-    for role in ("sender", "pump", "api_handler"):
+    for role in ("sender", "pump", "api_handler", "replies"):
         name = f"emailsched-test-{role}"
         documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
                      for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
@@ -132,9 +138,10 @@ def test_each_function_role_allows_only_its_own_queue_actions(
         ("sqs:GetQueueUrl", QUEUE), ("sqs:SendMessage", DLQ), ("sqs:GetQueueUrl", DLQ)}
     assert actions["pump"] == {("sqs:SendMessage", QUEUE), ("sqs:GetQueueUrl", QUEUE)}
     assert actions["api_handler"] == set()
+    assert actions["replies"] == set()
 
 
-def test_the_credentials_key_is_made_once_and_only_api_and_sender_may_use_it(
+def test_the_credentials_key_is_made_once_and_only_api_sender_and_poller_may_use_it(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
     kms, iam = client(session, aws, "kms"), client(session, aws, "iam")
     key_arn = kms.describe_key(KeyId="alias/emailsched-test-credentials")["KeyMetadata"]["Arn"]
@@ -142,7 +149,7 @@ def test_the_credentials_key_is_made_once_and_only_api_and_sender_may_use_it(
                if a["AliasName"] == "alias/emailsched-test-credentials"]
     assert len(aliases) == 1
     granted = {}
-    for role in ("sender", "pump", "api_handler"):
+    for role in ("sender", "pump", "api_handler", "replies"):
         name = f"emailsched-test-{role}"
         documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
                      for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
@@ -152,6 +159,8 @@ def test_the_credentials_key_is_made_once_and_only_api_and_sender_may_use_it(
     assert granted["api_handler"] == {("kms:GenerateDataKey", key_arn),
                                       ("kms:DescribeKey", key_arn)}
     assert granted["sender"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}
+    # The poller decrypts IMAP passwords, stored like SMTP ones.
+    assert granted["replies"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}
     assert granted["pump"] == set()
     for role, name in FUNCTIONS.items():
         env = _function(session, aws, name)["Configuration"]["Environment"]["Variables"]
@@ -170,9 +179,10 @@ def test_rest_api_is_deployed_to_its_stage(deployed: Deployed, session: Any,
 
 def test_second_run_changes_nothing(deployed: Deployed) -> None:
     steps = dict(re.findall(r"^(\w[\w ]*?) +(changed|unchanged) ", deployed.second, re.M))
-    assert steps == dict.fromkeys(
-        ["secret", "queues", "credentials key", "dashboard", "layer", "chalice",
-         "event source", "alarms", "dashboard files"], "unchanged"), deployed.second
+    wanted = dict.fromkeys(["secret", "queues", "credentials key", "dashboard", "layer",
+                            "chalice", "public url", "event source", "alarms",
+                            "dashboard files"], "unchanged")
+    assert steps == wanted, deployed.second
     assert deployed.after_second == deployed.before_second
 
 
@@ -186,4 +196,34 @@ def test_config_records_choices_but_no_secret_values(deployed: Deployed) -> None
     assert stage["autogen_policy"] is False
     assert (chalice_dir / "deployed" / "test.json").exists()
     assert sorted(p.name for p in chalice_dir.glob("policy-test-*.json")) == [
-        "policy-test-api_handler.json", "policy-test-pump.json", "policy-test-sender.json"]
+        "policy-test-api_handler.json", "policy-test-pump.json", "policy-test-replies.json",
+        "policy-test-sender.json"]
+
+
+def test_sender_and_api_sign_and_serve_links_under_the_api_url(
+        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    record = json.loads((deployed.project_dir / ".chalice" / "deployed" / "test.json")
+                        .read_text())
+    api_url = next(r["rest_api_url"] for r in record["resources"]
+                   if r["resource_type"] == "rest_api").rstrip("/")
+    for role in ("sender", "api"):
+        env = _function(session, aws, FUNCTIONS[role])["Configuration"]["Environment"][
+            "Variables"]
+        assert env["PUBLIC_URL"] == api_url, role
+    for role in ("pump", "replies"):
+        env = _function(session, aws, FUNCTIONS[role])["Configuration"]["Environment"][
+            "Variables"]
+        assert "PUBLIC_URL" not in env, role
+    # A first deploy learns the API's URL after creating it: the functions get it in a
+    # second chalice pass; the second run of deploy.py knows it and deploys nothing.
+    assert deployed.first.count("chalice        changed") == 2
+    assert f"PUBLIC_URL={api_url}" in deployed.second
+
+
+def test_reply_poller_gets_its_interval_and_the_credentials_key(
+        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    env = _function(session, aws, FUNCTIONS["replies"])["Configuration"]["Environment"][
+        "Variables"]
+    assert env["REPLY_POLL_SECONDS"] == "120"
+    assert env["CREDENTIALS_KMS_KEY_ID"].startswith("arn:aws:kms:")
+    assert (env["DB_POOL_SIZE"], env["DB_MAX_OVERFLOW"]) == ("1", "0")

@@ -18,7 +18,7 @@ from tests.infra.support import ALARM_EMAIL, REPO, SECRETS, Deployed, client
 
 pytestmark = pytest.mark.integration
 FUNCTIONS = {"api_handler": "emailsched-test", "sender": "emailsched-test-sender",
-             "pump": "emailsched-test-pump"}
+             "pump": "emailsched-test-pump", "replies": "emailsched-test-replies"}
 
 
 def test_alarms_go_to_the_topic_with_their_thresholds(deployed: Deployed, session: Any,
@@ -31,8 +31,8 @@ def test_alarms_go_to_the_topic_with_their_thresholds(deployed: Deployed, sessio
     found = {a["AlarmName"]: a for a in
              client(session, aws, "cloudwatch").describe_alarms()["MetricAlarms"]}
     assert sorted(found) == sorted(f"emailsched-test-{n}" for n in (
-        "dead-letters", "sender-errors", "pump-stopped", "failure-rate", "hard-bounce-rate",
-        "send-queue-age"))
+        "dead-letters", "sender-errors", "replies-errors", "pump-stopped", "failure-rate",
+        "hard-bounce-rate", "send-queue-age"))
     for alarm in found.values():
         assert alarm["AlarmActions"] == topics
     dlq = found["emailsched-test-dead-letters"]
@@ -45,6 +45,10 @@ def test_alarms_go_to_the_topic_with_their_thresholds(deployed: Deployed, sessio
     assert pump["ComparisonOperator"] == "LessThanThreshold"
     errors = found["emailsched-test-sender-errors"]
     assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": "emailsched-test-sender"}]
+    replies = found["emailsched-test-replies-errors"]
+    assert (replies["MetricName"], replies["Threshold"], replies["Period"]) == ("Errors", 1, 900)
+    assert replies["Dimensions"] == [{"Name": "FunctionName",
+                                      "Value": "emailsched-test-replies"}]
     rate = found["emailsched-test-failure-rate"]
     assert rate["Threshold"] == 5
     stats = {m["Id"]: m["MetricStat"]["Metric"] for m in rate["Metrics"] if "MetricStat" in m}

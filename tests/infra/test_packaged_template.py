@@ -7,6 +7,7 @@ moto cannot show what API Gateway gets from Chalice (its ImportRestApi takes no 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -47,7 +48,7 @@ def test_template_has_the_app_and_the_infra(packaged: Path) -> None:
     template = _template(packaged)
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
     types = Counter(resource["Type"] for resource in template["Resources"].values())
-    assert types == {"AWS::Serverless::Function": 3, "AWS::IAM::Role": 3,
+    assert types == {"AWS::Serverless::Function": 4, "AWS::IAM::Role": 4,
                      "AWS::Serverless::Api": 1, "AWS::Lambda::Permission": 1,
                      "AWS::SQS::Queue": 2, "AWS::SecretsManager::Secret": 1,
                      "AWS::Serverless::LayerVersion": 1}
@@ -96,7 +97,7 @@ def test_pump_is_scheduled_every_minute(packaged: Path) -> None:
 def test_functions_use_the_layer_and_read_secrets_from_secrets_manager(packaged: Path) -> None:
     resources = _template(packaged)["Resources"]
     names = {"APIHandler": "emailsched-test", "Sender": "emailsched-test-sender",
-             "Pump": "emailsched-test-pump"}
+             "Pump": "emailsched-test-pump", "Replies": "emailsched-test-replies"}
     for logical, name in names.items():
         properties = resources[logical]["Properties"]
         assert properties["FunctionName"] == name
@@ -126,7 +127,8 @@ def test_each_role_gets_least_privilege(packaged: Path) -> None:
                                           "DeadLetterPoison", "ManageVpcInterfaces"}),
                           ("PumpRole", {"WriteOwnLogs", "FillSendQueue",
                                         "ManageVpcInterfaces"}),
-                          ("ApiHandlerRole", {"WriteOwnLogs", "ManageVpcInterfaces"})):
+                          ("ApiHandlerRole", {"WriteOwnLogs", "ManageVpcInterfaces"}),
+                          ("RepliesRole", {"WriteOwnLogs", "ManageVpcInterfaces"})):
         statements = _statements(resources, role)
         assert {s["Sid"] for s in statements} == allowed | {"ReadAppSecret"}
         secret = next(s for s in statements if s["Sid"] == "ReadAppSecret")
@@ -146,3 +148,78 @@ def test_api_routes_reach_the_api_handler(packaged: Path) -> None:
     integration = swagger["paths"]["/emails/schedule"]["post"]["x-amazon-apigateway-integration"]
     assert "${APIHandler.Arn}" in integration["uri"]["Fn::Sub"]
     assert resources["RestAPI"]["Properties"]["StageName"] == "api"
+
+
+def test_api_concurrency_and_the_reply_poller_are_in_the_template(packaged: Path) -> None:
+    resources = _template(packaged)["Resources"]
+    assert resources["APIHandler"]["Properties"]["ReservedConcurrentExecutions"] == 7
+    replies = resources["Replies"]["Properties"]
+    assert (replies["Timeout"], replies["MemorySize"]) == (60, 256)
+    assert [(e["Type"], e["Properties"]["Schedule"]) for e in replies["Events"].values()] == [
+        ("Schedule", "rate(2 minutes)")]
+    env = replies["Environment"]["Variables"]
+    assert (env["REPLY_POLL_SECONDS"], env["DB_POOL_SIZE"], env["DB_MAX_OVERFLOW"]) == (
+        "120", "1", "0")
+
+
+def test_unsubscribe_links_use_the_api_url_and_need_no_authorizer(packaged: Path) -> None:
+    template = _template(packaged)
+    resources = template["Resources"]
+    url = {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"}
+    for logical in ("Sender", "APIHandler"):
+        assert resources[logical]["Properties"]["Environment"]["Variables"]["PUBLIC_URL"] == url
+    swagger = resources["RestAPI"]["Properties"]["DefinitionBody"]
+    assert "securityDefinitions" not in swagger
+    for method in ("get", "post"):
+        operation = swagger["paths"]["/u/{token}"][method]
+        assert "security" not in operation
+        assert "${APIHandler.Arn}" in operation["x-amazon-apigateway-integration"]["uri"][
+            "Fn::Sub"]
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory: pytest.TempPathFactory, aws_env: dict[str, str],
+            snapshot: Path) -> Path:
+    """deploy.py --package --rds-proxy."""
+    from tests.infra.support import CHOICES, run_deploy
+
+    root = tmp_path_factory.mktemp("proxied")
+    project = root / "functions"
+    project.mkdir()
+    for name in ("app.py", "requirements.txt"):
+        shutil.copy2(snapshot / "functions" / name, project / name)
+    run_deploy(["--package", str(root / "out"), "--rds-proxy", *CHOICES], aws_env, project,
+               snapshot / "layer")
+    return root / "out"
+
+
+def test_rds_proxy_template_passes_cfn_lint_and_points_the_functions_at_it(
+        proxied: Path) -> None:
+    lint = Path(sys.executable).with_name("cfn-lint")
+    done = subprocess.run([str(lint), str(proxied / "sam.json")], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    template = _template(proxied)
+    resources = template["Resources"]
+    proxy = resources["DbProxy"]["Properties"]
+    assert (proxy["EngineFamily"], proxy["RequireTLS"]) == ("POSTGRESQL", True)
+    assert proxy["Auth"] == [{"AuthScheme": "SECRETS", "IAMAuth": "DISABLED",
+                              "SecretArn": {"Ref": "DbProxySecret"}}]
+    assert proxy["RoleArn"] == {"Fn::GetAtt": ["DbProxyRole", "Arn"]}
+    assert proxy["VpcSecurityGroupIds"] == ["sg-0123456789abcdef0"]
+    assert len(proxy["VpcSubnetIds"]) == 2
+    targets = resources["DbProxyTargetGroup"]["Properties"]
+    assert targets["DBProxyName"] == {"Ref": "DbProxy"}
+    assert targets["DBInstanceIdentifiers"] == [{"Ref": "DbInstanceIdentifier"}]
+    role = resources["DbProxyRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "rds.amazonaws.com"}
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert [(s["Action"], s["Resource"]) for s in statements] == [
+        (["secretsmanager:GetSecretValue"], [{"Ref": "DbProxySecret"}])]
+    # DATABASE_URL (in the app secret the functions read at cold start) names the proxy.
+    app_secret = resources["AppSecret"]["Properties"]["SecretString"]["Fn::Sub"]
+    assert ('"DATABASE_URL": "postgresql+pg8000://${DbUser}:${DbPassword}@'
+            '${DbProxy.Endpoint}:5432/${DbName}"') in app_secret
+    assert "DatabaseUrl" not in template["Parameters"]
+    assert template["Parameters"]["DbPassword"]["NoEcho"] is True

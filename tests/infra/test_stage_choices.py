@@ -43,7 +43,9 @@ def test_a_new_stage_gets_the_defaults() -> None:
 
 
 @pytest.mark.parametrize("choices", [StageChoices(sender_concurrency=1),
-                                     StageChoices(subnet_ids=["subnet-1"])])
+                                     StageChoices(subnet_ids=["subnet-1"]),
+                                     StageChoices(rds_proxy=True),
+                                     StageChoices(public_url="api.example.com")])
 def test_impossible_choices_are_refused(choices: StageChoices) -> None:
     with pytest.raises(SystemExit):
         resolve(choices, {}, STAGE)
