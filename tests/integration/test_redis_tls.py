@@ -8,13 +8,16 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from emailsched.adapters.redis_client import check_redis, make_redis, redacted
+from emailsched.adapters.redis_limiter import RedisRateLimiter
 from emailsched.adapters.redis_quotas import QuotaLimits, RedisQuotas
 from emailsched.errors import ConfigurationError
+from emailsched.ports import Seed, SendLimits
 
 pytestmark = pytest.mark.integration
 USER, PASSWORD = "emailsched", "s3cret-pass"
@@ -57,6 +60,14 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, P
     server.wait(timeout=10)
 
 
+class _NoHistory:
+    """A sender with nothing sent yet (the ledger's seed for a fresh window)."""
+
+    def seed(self, sender_id: str, window_start: datetime,
+             day_start: datetime | None = None) -> Seed:
+        return Seed(count=0, last_send_ms=None, day_count=None if day_start is None else 0)
+
+
 def test_limiter_and_quotas_work_over_tls_with_auth(tls_redis: tuple[int, Path]) -> None:
     port, ca = tls_redis
     url = f"rediss://{USER}:{PASSWORD}@127.0.0.1:{port}/0"
@@ -76,9 +87,20 @@ def test_limiter_and_quotas_work_over_tls_with_auth(tls_redis: tuple[int, Path])
         quotas.reserve_recipients(user, 3, now)
     quotas.release(key, 8)
     quotas.reserve_recipients(user, 3, now)
-    # The limiter is Lua scripts (EVAL/EVALSHA) on a client made the same way; its
-    # acquire() signature is being changed by the limiter work, so only EVAL is run here.
     assert client.eval("return redis.call('INCR', KEYS[1])", 1, f"{prefix}n") == 1
+    # The limiter itself (Lua scripts, EVALSHA, Redis TIME) over the same TLS+AUTH client:
+    # a sender's hourly limit of 5 and daily cap of 3, counted together in one step.
+    limiter = RedisRateLimiter(client, _NoHistory(), window_ms=3_600_000, min_gap_ms=0,
+                               prefix=prefix)
+    sender, limits = str(uuid.uuid4()), SendLimits(hourly=5, daily=3)
+    first = limiter.acquire(sender, limits, 2)
+    assert first.slots == 2
+    second = limiter.acquire(sender, limits, 5)
+    assert second.slots == 1  # the day's third: the daily cap holds first
+    refused = limiter.acquire(sender, limits, 1)
+    assert refused.slots == 0 and refused.wait_ms > 0
+    limiter.refund(sender, second.granted_at_ms, limits)
+    assert limiter.acquire(sender, limits, 1).slots == 1  # the refunded slot, again
 
 
 def test_a_wrong_password_is_a_clear_start_up_error(tls_redis: tuple[int, Path]) -> None:
