@@ -173,3 +173,72 @@ def test_multiprocess_mode_sums_every_process(tmp_path: Path) -> None:
                           capture_output=True, text=True).stdout
     assert "emailsched_emails_sent_total 7.0" in text
     assert 'emailsched_emails_failed_total{class="policy"} 2.0' in text
+
+
+HELD_RECIPIENTS = [f"held{i}@example.com" for i in range(6)]
+PASSWORD = "s3cret-Pa55word-nobody-may-see"
+
+
+def test_held_and_suppressed_are_counted_and_the_totals_still_add_up(
+        services: Services) -> None:
+    """A sender whose login starts failing holds its emails (emails_held); while held, one
+    recipient is suppressed (the claim after the release ends it: emails_suppressed); after
+    the sender is verified again the rest are sent: sent + failed + suppressed = scheduled."""
+    from tests.support.smtp_sinks import TlsAuthSink
+
+    sink = TlsAuthSink("metrics-box", PASSWORD).start()
+    container = prepare(services.settings(METRICS_BACKEND="prometheus", SMTP_TLS_VERIFY=False,
+                                          SENDER_FAILURES_BEFORE_HOLD=1))
+    pipeline = Pipeline(container, pollers=2).start()
+    try:
+        before = scrape(pipeline.url)
+        api = Api(pipeline.url)
+        sender = api.post("/senders", {
+            "email": "held@example.com", "name": "Held",
+            "smtp": {"host": sink.host, "port": sink.port, "security": "starttls",
+                     "username": sink.user, "password": PASSWORD}})
+        assert sender.status_code == 201, sender.text
+        sender_id = sender.json()["id"]
+        sink.password = "changed-on-the-server"  # every login now gets 535: held
+        answer = api.post("/emails/schedule", {
+            "subject": "Held", "body": "<p>hi</p>", "recipients": HELD_RECIPIENTS,
+            "startTime": datetime.now(UTC).isoformat(), "delayMs": 0, "hourlyLimit": 1000,
+            "senderIds": [sender_id]})
+        assert answer.status_code == 201, answer.text
+
+        def held() -> float:
+            return scrape(pipeline.url).get("emailsched_emails_held_total", 0) - before.get(
+                "emailsched_emails_held_total", 0)
+
+        wait_until(lambda: held() >= 1, timeout=60, every=0.5)
+        assert api.post("/suppressions", {"emails": [HELD_RECIPIENTS[0]]}).status_code in (
+            200, 201)
+        sink.password = PASSWORD
+        verified = api.post(f"/senders/{sender_id}/verify")
+        assert verified.status_code == 200, verified.text
+
+        def finished() -> bool:
+            stats = api.get("/emails/stats").json()
+            return bool(stats["sent"] + stats["failed"] == len(HELD_RECIPIENTS) - 1)
+
+        wait_until(finished, timeout=90, every=0.5)
+        time.sleep(0.5)
+        after = scrape(pipeline.url)
+    finally:
+        pipeline.close()
+        pipeline.container.close()
+        sink.stop()
+
+    def delta(name: str) -> float:
+        return after.get(name, 0) - before.get(name, 0)
+
+    sent = delta("emailsched_emails_sent_total")
+    failed = sum(delta(f"emailsched_emails_failed_total{{class={c}}}")
+                 for c in ("hard_bounce", "policy", "transient_exhausted", "other"))
+    suppressed = delta("emailsched_emails_suppressed_total")
+    print(f"\nheld {delta('emailsched_emails_held_total'):g}, sent {sent:g}, "
+          f"failed {failed:g}, suppressed {suppressed:g}, scheduled {len(HELD_RECIPIENTS)}")
+    assert (sent, failed, suppressed) == (len(HELD_RECIPIENTS) - 1, 0, 1)
+    assert sent + failed + suppressed == len(HELD_RECIPIENTS)
+    assert 1 <= delta("emailsched_emails_held_total") <= len(HELD_RECIPIENTS)
+    assert sorted(m.to[0] for m in sink.messages) == HELD_RECIPIENTS[1:]

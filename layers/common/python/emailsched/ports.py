@@ -10,7 +10,7 @@ declares its Store: one Postgres adapter implements several of them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -219,6 +219,15 @@ class ClaimedEmail:
     # Sequences: for a follow-up, the recipient's earlier Message-IDs in this batch, oldest
     # first (its In-Reply-To and References); empty for a first email.
     references: tuple[str, ...] = ()
+
+
+class ClaimedEmails(list[ClaimedEmail]):
+    """What a claim took, and how many of the named emails it ended as suppressed instead
+    (their recipient suppressed since scheduling): the emails_suppressed metric."""
+
+    def __init__(self, emails: Iterable[ClaimedEmail] = (), suppressed: int = 0):
+        super().__init__(emails)
+        self.suppressed = suppressed
 
 
 class SenderLedger(Protocol):

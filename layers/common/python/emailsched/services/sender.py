@@ -36,6 +36,7 @@ from emailsched.domain.retry import Decision, RetryPolicy, SendResult, Verdict
 from emailsched.errors import ServiceUnavailable
 from emailsched.ports import (
     ClaimedEmail,
+    ClaimedEmails,
     Clock,
     EmailState,
     Mailer,
@@ -230,8 +231,11 @@ class SenderService:
             self._refund(group)
             log.warning("cannot claim emails, retrying later: %s", error.message)
             return [], [SERVICE_RETRY_SECONDS]
+        if isinstance(claimed, ClaimedEmails) and claimed.suppressed:
+            self._metrics.count("emails_suppressed", claimed.suppressed)
         by_id = {email.id: email for email in claimed}
-        # The others were taken by a duplicate delivery, or paused or cancelled meanwhile.
+        # The others were taken by a duplicate delivery, or paused or cancelled meanwhile
+        # (or suppressed since scheduling: ended by the claim, counted above).
         self._refund([s for s in group if s.state.id not in by_id])
         mine = [s for s in group if s.state.id in by_id]
         composed = self._compose(mine, by_id, token)
@@ -355,6 +359,7 @@ class SenderService:
                                        self._config.failures_before_hold):
             held = self._health.hold_sender(first.sender_id, [emails[i].id for i in failed],
                                             token)
+            self._metrics.count("emails_held", held)
             log.warning("sender %s is failing (%s): %d email(s) held", first.sender_id,
                         reason, held)
             waits: list[float] = []

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, text
 from emailsched.adapters.db import senders
 from emailsched.adapters.db.errors import wrap_db_errors
 from emailsched.domain.model import EmailStatus, sql_list
-from emailsched.ports import ClaimedEmail, DueEmail, EmailState, Seed, SmtpAccount
+from emailsched.ports import ClaimedEmail, ClaimedEmails, DueEmail, EmailState, Seed, SmtpAccount
 
 # The statuses as SQL literals, built from the enum (domain/model.py).
 _SCHEDULED, _QUEUED, _SENDING, _SENT, _FAILED, _SUPPRESSED = (
@@ -123,7 +123,8 @@ CLAIM = text(f"""
         UPDATE emails e SET status = {_SUPPRESSED}, finished_at = now(), claim_token = NULL,
                             updated_at = now()
         FROM named WHERE e.id = named.id AND named.suppressed AND e.status = {_QUEUED}
-    )
+        RETURNING e.id
+    ), claimed AS (
     UPDATE emails e SET status = {_SENDING}, wake_at = :lease_until, claim_token = :token,
                         updated_at = now()
     FROM named, batches b, senders s, users u
@@ -135,13 +136,18 @@ CLAIM = text(f"""
                    THEN COALESCE(b.steps -> (e.step - 2) ->> 'subject', 'Re: ' || b.subject)
                    ELSE b.subject END,
               CASE WHEN e.step > 1 THEN b.steps -> (e.step - 2) ->> 'body' ELSE b.body END,
-              e.attempts, s.id, s.kind, s.consecutive_failures,
+              e.attempts, s.id AS sender_id, s.kind, s.consecutive_failures,
               b.templated, e.fields, u.postal_address,
               CASE WHEN e.step > 1 THEN ARRAY(
                   SELECT p.message_id FROM emails p
                   WHERE p.batch_id = e.batch_id AND p.recipient_email = e.recipient_email
                     AND p.step < e.step AND p.message_id IS NOT NULL
-                  ORDER BY p.step) END
+                  ORDER BY p.step) END AS refs
+    )
+    -- Issue 19: how many this statement suppressed (emails_suppressed), on every row; one
+    -- row of NULLs then the count when none was claimed.
+    SELECT c.*, d.suppressed FROM (SELECT count(*) AS suppressed FROM dropped) d
+    LEFT JOIN claimed c ON true
 """)
 
 # sender_return_to_queue: give claimed emails back to the queue before anything was sent, when a
@@ -305,9 +311,11 @@ class Ledger:
         """The named emails that were still `queued`, now `sending` under `token`."""
         with self._transaction() as connection:
             rows = connection.execute(CLAIM, {"ids": list(ids), "lease_until": lease_until,
-                                              "token": token})
-            return [replace(ClaimedEmail(*row[:-1]), references=tuple(row[-1] or ()))
-                    for row in rows]
+                                              "token": token}).all()
+            return ClaimedEmails(
+                [replace(ClaimedEmail(*row[:-2]), references=tuple(row[-2] or ()))
+                 for row in rows if row[0] is not None],
+                suppressed=int(rows[0][-1]) if rows else 0)
 
     def return_to_queue(self, ids: Sequence[uuid.UUID], token: uuid.UUID,
                 wake_at: datetime) -> list[uuid.UUID]:
