@@ -189,6 +189,10 @@ class EmailState:
     daily_limit: int | None = None
     timezone: str = "UTC"
     min_delay_ms: int | None = None
+    # Issue 15: the batch's sending window (SendingWindow.to_api() or None) and the
+    # recipient's `timezone` field: nothing is sent outside it, whatever delayed the email.
+    sending_window: Mapping[str, Any] | None = None
+    recipient_timezone: str | None = None
 
     @property
     def limits(self) -> SendLimits:

@@ -17,10 +17,17 @@ The message's outcome is either done (delete it) or "come back in N seconds" (th
 hides it that long). Throttling never fails an email; a message throttled again and
 again, or told to wait past the pump's horizon, is handed back to the ledger instead, so
 throttling can never dead-letter it.
+
+Nothing is sent outside an email's sending window (issue 15): the plan puts it inside,
+and an email that something delayed past the window's close (a retry's backoff, a sender
+deferral, a late message) waits for the next opening, handed back to the pump when that
+is past the horizon.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import uuid
 from collections import deque
@@ -32,7 +39,9 @@ from emailsched.domain.bounces import BounceClass, classify_reply
 from emailsched.domain.compose import ComposeRules, RenderFailed
 from emailsched.domain.messages import parse_message
 from emailsched.domain.model import EmailStatus
+from emailsched.domain.recipient_zones import recipient_zone
 from emailsched.domain.retry import Decision, RetryPolicy, SendResult, Verdict
+from emailsched.domain.sending_window import SendingWindow
 from emailsched.errors import ServiceUnavailable
 from emailsched.ports import (
     ClaimedEmail,
@@ -170,6 +179,12 @@ class SenderService:
                 todo.popleft()
                 continue
             self._clock.sleep(early)
+            closed = _seconds_to_window(todo[0], self._now_ms())
+            if closed:  # a retry or a hold ran past its window's close: wait for it to open
+                self._postpone([todo[0].id], closed)
+                waits.append(closed)
+                todo.popleft()
+                continue
             deferred = self._deliverability.deferred_seconds(todo[0].sender_id, self._now_ms())
             if deferred:  # a server deferred this sender: its emails wait, attempts unused
                 self._postpone([s.id for s in todo], deferred)
@@ -215,7 +230,8 @@ class SenderService:
         while count < min(len(todo), MAX_GROUP):
             state = todo[count]
             if (state.ready_at > now or state.sender_id != first.sender_id
-                    or state.limits != first.limits):
+                    or state.limits != first.limits
+                    or _seconds_to_window(state, self._now_ms())):
                 break
             count += 1
         return count
@@ -495,3 +511,21 @@ class _NoMetrics:
     def gauge(self, name: str, value: float) -> None:
         return None
 
+
+def _seconds_to_window(state: EmailState, now_ms: int) -> float:
+    """0 inside the email's sending window (or without one), else the seconds until the
+    next opening (in the recipient's own zone where they have one)."""
+    if state.sending_window is None:
+        return 0.0
+    zone = recipient_zone({"timezone": state.recipient_timezone}
+                          if state.recipient_timezone else None)
+    window = _window(json.dumps(state.sending_window, sort_keys=True), zone)
+    return max(0, window.next_opening_ms(now_ms) - now_ms) / 1000
+
+
+@functools.lru_cache(maxsize=1024)
+def _window(stored: str, zone: str | None) -> SendingWindow:
+    """A batch's window in a recipient's zone, parsed once per worker (its openings are
+    cached on it). A zone was checked when the batch was scheduled."""
+    window = SendingWindow.from_api(json.loads(stored))
+    return window if zone is None else window.in_zone(zone)

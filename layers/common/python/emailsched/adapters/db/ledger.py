@@ -82,7 +82,8 @@ CLAIM_DUE = text(f"""
 # orders the work and skips what is already done.
 LOOK = text("""
     SELECT e.id, e.status, e.sender_id, b.hourly_limit, e.wake_at, e.seq,
-           s.hourly_limit, s.daily_limit, s.timezone, s.min_delay_ms
+           s.hourly_limit, s.daily_limit, s.timezone, s.min_delay_ms, b.sending_window,
+           e.fields->>'timezone'
     FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
     WHERE e.id = ANY(:ids)
 """)
