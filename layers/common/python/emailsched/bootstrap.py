@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import redis
 
     from emailsched.adapters.db.ledger import Ledger
+    from emailsched.adapters.import_objects import S3ImportObjects, SqsImportJobs
     from emailsched.adapters.mailer_pool import SmtpMailerPool
     from emailsched.adapters.metrics import EmfMetrics, NullMetrics, PrometheusMetrics
     from emailsched.adapters.redis_limiter import RedisRateLimiter
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from emailsched.services.deliverability import Deliverability
     from emailsched.services.followups import FollowUpPlanner
     from emailsched.services.health import HealthService
+    from emailsched.services.import_job import ImportJob
+    from emailsched.services.imports import ImportService
     from emailsched.services.pump import PumpService
     from emailsched.services.queries import QueryService
     from emailsched.services.replies import ReplyPoller
@@ -300,6 +303,53 @@ class Container:
                                    per_token=s.UNSUBSCRIBE_REQUESTS_PER_MINUTE_PER_TOKEN)
         return SuppressionService(PgSuppressionStore(self.engine), self.clock,
                                   s.unsubscribe_key, limits)
+
+    # --- Big lists (issue 17) -------------------------------------------------------
+    @cached_property
+    def s3(self) -> Any:
+        from emailsched.adapters.import_objects import make_s3_client
+
+        return make_s3_client(self.settings.AWS_REGION, self.settings.AWS_ENDPOINT_URL)
+
+    @cached_property
+    def import_objects(self) -> S3ImportObjects:
+        from emailsched.adapters.import_objects import S3ImportObjects
+
+        return S3ImportObjects(self.s3, self.settings.import_bucket)
+
+    @cached_property
+    def imports(self) -> ImportService:
+        from emailsched.adapters.db.imports import PgImportStore
+        from emailsched.services.imports import ImportService
+
+        s = self.settings
+        return ImportService(PgImportStore(self.engine), self.import_objects,
+                             self.import_jobs, self.scheduling,
+                             max_bytes=s.MAX_IMPORT_BYTES, url_seconds=s.IMPORT_UPLOAD_URL_SECONDS)
+
+    @cached_property
+    def import_jobs(self) -> SqsImportJobs:
+        from emailsched.adapters.import_objects import SqsImportJobs
+
+        return SqsImportJobs(self.sqs, self.settings.IMPORT_QUEUE_NAME)
+
+    @cached_property
+    def import_job(self) -> ImportJob:
+        from emailsched.adapters.db.imports import PgImportStore
+        from emailsched.adapters.db.stores import PgBatchStore
+        from emailsched.adapters.db.suppressions import PgSuppressionStore
+        from emailsched.adapters.redis_quotas import QuotaLimits, RedisQuotas
+        from emailsched.services.import_job import ImportJob, ImportLimits
+
+        s = self.settings
+        quotas = RedisQuotas(self.redis, s.REDIS_KEY_PREFIX, QuotaLimits(
+            requests_per_minute=s.SCHEDULE_REQUESTS_PER_MINUTE,
+            recipients_per_day=s.MAX_RECIPIENTS_PER_USER_PER_DAY))
+        return ImportJob(PgImportStore(self.engine), self.import_objects,
+                         PgBatchStore(self.engine), PgSuppressionStore(self.engine), quotas,
+                         self.scheduling_rules.pacing,
+                         ImportLimits(s.MAX_IMPORT_ROWS, s.MAX_IMPORT_BYTES,
+                                      s.IMPORT_ROWS_PER_INVOCATION, s.IMPORT_CHUNK_ROWS))
 
     def close(self) -> None:
         if "mailer_pool" in self.__dict__:

@@ -10,7 +10,7 @@ declares its Store: one Postgres adapter implements several of them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -755,3 +755,89 @@ class BounceRecorder(Protocol):
     def record(self, email_id: uuid.UUID, bounce: BounceClass) -> bool:
         """Act on a refusal's class (suppress a hard bounce, count a policy block against
         the sender, pause a batch over its bounce rate); whether the batch paused."""
+
+
+# --- Big lists (issue 17): a CSV uploaded to S3, read by the import job ------------------
+class ImportObjects(Protocol):
+    """Where uploaded lists are (S3)."""
+
+    def upload_url(self, key: str, expires_seconds: int) -> str:
+        """A presigned PUT URL for a text/csv object at `key`."""
+
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes, None while it is not uploaded."""
+
+    def read(self, key: str, start: int = 0) -> Iterator[bytes]:
+        """The object's bytes from offset `start` on, in chunks."""
+
+    def delete(self, key: str) -> None: ...
+
+
+class ImportJobs(Protocol):
+    """Starts (or continues) an import job: a message on the imports queue."""
+
+    def start(self, import_id: uuid.UUID) -> None: ...
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    rows: int = 0
+    valid: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    suppressed: int = 0
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    status: str
+    object_key: str
+    counts: ImportCounts
+    errors: list[dict[str, Any]]
+    request: dict[str, Any] | None
+    checkpoint: dict[str, Any] | None
+    batch_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class StagedRow:
+    seq: int
+    sender_index: int
+    email_id: str
+    email: str
+    due_ms: int
+    fields: str | None  # JSON text, None for no fields
+
+
+class ImportStore(Protocol):
+    def create(self, user_id: uuid.UUID, object_key: str,
+               import_id: uuid.UUID) -> None: ...
+
+    def get(self, import_id: uuid.UUID, user_id: uuid.UUID | None = None
+            ) -> ImportRecord | None: ...
+
+    def start(self, import_id: uuid.UUID, user_id: uuid.UUID, request: dict[str, Any],
+              batch_id: uuid.UUID) -> bool:
+        """uploading -> importing with its request; False when it was not `uploading`."""
+
+    def exclusive(self, import_id: uuid.UUID) -> AbstractContextManager[bool]:
+        """Held for one invocation: False when another invocation works on the import."""
+
+    def staged_addresses(self, import_id: uuid.UUID) -> Iterator[str]: ...
+
+    def save(self, import_id: uuid.UUID, rows: list[StagedRow], counts: ImportCounts,
+             errors: list[dict[str, Any]], checkpoint: dict[str, Any]) -> None:
+        """Staged rows and the progress that includes them, in one transaction."""
+
+    def finish(self, record: ImportRecord, batch: dict[str, Any],
+               sender_ids: list[uuid.UUID], shares: list[tuple[uuid.UUID, int, int]],
+               hold: list[uuid.UUID], steps: list[dict[str, object]],
+               counts: ImportCounts) -> None:
+        """The batch with every staged row as its emails, and the import done: one
+        transaction."""
+
+    def fail(self, import_id: uuid.UUID, counts: ImportCounts,
+             errors: list[dict[str, Any]]) -> None:
+        """Failed, with no batch and no staged rows left."""

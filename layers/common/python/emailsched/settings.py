@@ -33,6 +33,18 @@ class Settings(BaseSettings):
     AWS_ENDPOINT_URL: str | None = None
     AWS_REGION: str = "us-east-1"
     SEND_QUEUE_NAME: str = "emailsched-send"
+    # Big lists (issue 17, SPEC.md): the bucket CSVs are uploaded to (default
+    # emailsched-imports-<region>), the queue that starts and continues import jobs, and
+    # the limits of one import. IMPORT_ROWS_PER_INVOCATION > 0 caps the rows one
+    # invocation reads before it goes on from a checkpoint in a next one (tests; on Lambda
+    # the time left decides).
+    IMPORT_BUCKET: str | None = None
+    IMPORT_QUEUE_NAME: str = "emailsched-imports"
+    MAX_IMPORT_ROWS: int = Field(default=1_000_000, ge=1)
+    MAX_IMPORT_BYTES: int = Field(default=256 * 1024 * 1024, ge=1)
+    IMPORT_UPLOAD_URL_SECONDS: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    IMPORT_ROWS_PER_INVOCATION: int = Field(default=0, ge=0)
+    IMPORT_CHUNK_ROWS: int = Field(default=20_000, ge=1)  # rows per COPY and checkpoint
 
     SMTP_HOST: str = "127.0.0.1"
     SMTP_PORT: int = Field(default=1025, ge=1, le=65535)
@@ -202,6 +214,10 @@ class Settings(BaseSettings):
                              "unsubscribe links")
         return hmac.new(self.SESSION_SECRET.encode(), b"emailsched/unsubscribe-key/v1",
                         hashlib.sha256).digest()
+
+    @property
+    def import_bucket(self) -> str:
+        return self.IMPORT_BUCKET or f"emailsched-imports-{self.AWS_REGION}"
 
     @property
     def dead_letter_queue_name(self) -> str:

@@ -116,7 +116,10 @@ class ScheduleIn(Model):
     subject: StrictStr = Field(min_length=1, max_length=MAX_SUBJECT,
                                description="A template: {{ first_name | default('there') }}")
     body: StrictStr = Field(min_length=1, description="An HTML template, fields escaped")
-    recipients: list[EmailText | RecipientIn] = Field(min_length=1)
+    recipients: list[EmailText | RecipientIn] | None = Field(default=None, min_length=1)
+    recipients_import_id: StrictStr | None = Field(
+        default=None, description="Big lists: an import (POST /imports) whose CSV was "
+        "uploaded; instead of recipients. Answers 202 {batchId, status: importing}")
     start_time: StrictStr = Field(description="ISO 8601 with an offset: 2026-12-01T09:00:00Z",
                                   json_schema_extra={"format": "date-time"})
     delay_ms: StrictInt = Field(ge=0, le=MAX_DELAY_MS)
@@ -132,6 +135,12 @@ class ScheduleIn(Model):
         description="Each gap is delayMs plus a random 0..N ms, drawn once when planned")
     steps: list[StepIn] = Field(default_factory=list, max_length=MAX_STEPS,
                                 description="Follow-ups after the first email (Sequences)")
+
+    @model_validator(mode="after")
+    def _one_way_to_give_recipients(self) -> ScheduleIn:
+        if (self.recipients is None) == (self.recipients_import_id is None):
+            raise ValueError("give either recipients or recipientsImportId")
+        return self
 
     @model_validator(mode="after")
     def _one_way_to_name_senders(self) -> ScheduleIn:
@@ -446,3 +455,36 @@ class SuppressionsAddedOut(Model):
 
 class MePatchIn(Model):
     postal_address: StrictStr | None = Field(default=None, max_length=500)
+
+
+# --- Big lists (issue 17, SPEC.md) -----------------------------------------------------------
+class ImportIn(Model):
+    size: StrictInt | None = Field(default=None, ge=0, description="The file's size in bytes")
+
+
+class ImportCreatedOut(Model):
+    import_id: str
+    upload_url: str = Field(description="PUT the CSV here with Content-Type: text/csv")
+
+
+class ImportErrorOut(Model):
+    line: int = Field(description="The file's line (1 is the header); 0 for the whole file")
+    message: str
+
+
+class ImportOut(Model):
+    import_id: str
+    status: Literal["uploading", "importing", "done", "failed"]
+    rows: int = Field(description="valid + invalid + duplicates + suppressed")
+    valid: int
+    invalid: int
+    duplicates: int
+    suppressed: int
+    batch_id: str | None = None
+    errors: list[ImportErrorOut] = Field(description="The first 100, by line")
+
+
+class ImportScheduledOut(Model):
+    batch_id: str
+    status: Literal["importing"] = "importing"
+    import_id: str

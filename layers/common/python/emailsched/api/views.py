@@ -23,6 +23,7 @@ from emailsched.services.scheduling import ScheduledBatch, ScheduleRequest
 
 # Types only: a cold start loads neither the JWT library nor pydantic-settings.
 if TYPE_CHECKING:
+    from emailsched.ports import ImportRecord
     from emailsched.services.auth import Session
     from emailsched.settings import Settings
 
@@ -42,9 +43,10 @@ def list_params(query: Mapping[str, str] | None) -> tuple[Page, uuid.UUID | None
 
 
 def schedule_request(body: schemas.ScheduleIn, settings: Settings) -> ScheduleRequest:
-    if len(body.recipients) > settings.MAX_RECIPIENTS_PER_BATCH:
+    recipients = body.recipients or []  # none: recipientsImportId (Big lists)
+    if len(recipients) > settings.MAX_RECIPIENTS_PER_BATCH:
         raise PayloadTooLarge(f"at most {settings.MAX_RECIPIENTS_PER_BATCH} recipients per "
-                              f"batch; got {len(body.recipients)}",
+                              f"batch; got {len(recipients)}",
                               details=[{"field": "recipients", "message": "too many"}])
     if len(body.body.encode()) > settings.MAX_BODY_BYTES:
         raise PayloadTooLarge(f"body is over {settings.MAX_BODY_BYTES} bytes",
@@ -66,7 +68,7 @@ def schedule_request(body: schemas.ScheduleIn, settings: Settings) -> ScheduleRe
     window = sending_window(body)  # a bad window is a 400 before anything is stored
     return ScheduleRequest(
         subject=body.subject, body=body.body,
-        recipients=[r if isinstance(r, str) else r.entry() for r in body.recipients],
+        recipients=[r if isinstance(r, str) else r.entry() for r in recipients],
         start_time=schemas.parse_start_time(body.start_time), delay_ms=body.delay_ms,
         hourly_limit=limit, sender_email=sender_email, sender_name=sender_name,
         sender_ids=sender_ids,
@@ -190,3 +192,26 @@ def spec_shaped(response: Response) -> Response:
         response.body = json.dumps({"error": {"code": code, "message": message, "details": []}})
         response.headers["Content-Type"] = "application/json"
     return response
+
+
+# --- Big lists (issue 17) ---------------------------------------------------------------------
+def import_created(import_id: uuid.UUID, upload_url: str) -> Response:
+    return json_response(schemas.ImportCreatedOut(import_id=str(import_id),
+                                                  upload_url=upload_url), status=201)
+
+
+def import_scheduled(batch_id: uuid.UUID, import_id: uuid.UUID) -> Response:
+    return json_response(schemas.ImportScheduledOut(batch_id=str(batch_id),
+                                                    import_id=str(import_id)), status=202)
+
+
+def import_status(record: ImportRecord) -> Response:
+    c = record.counts
+    return json_response(schemas.ImportOut(
+        import_id=str(record.id), status=record.status,
+        rows=c.rows, valid=c.valid, invalid=c.invalid, duplicates=c.duplicates,
+        suppressed=c.suppressed,
+        batch_id=str(record.batch_id) if record.batch_id and record.status != "failed"
+        else None,
+        errors=[schemas.ImportErrorOut(line=int(e["line"]), message=str(e["message"]))
+                for e in record.errors]))

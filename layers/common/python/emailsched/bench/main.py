@@ -34,12 +34,13 @@ class Sizes:
     api_load_stored: tuple[int, ...] = (10_000, 100_000, 1_000_000)
     api_load_seconds: float = 20.0
     cost_emails: int = 2_000
+    import_rows: int = 1_000_000
 
 
 FULL = Sizes((10_000, 100_000), 3, 5_000, (1, 2, 4), 300, 1_000, 1_000_000, 1_000)
 QUICK = Sizes((1_000, 10_000), 1, 1_000, (4,), 60, 100, 100_000, 1_000,
               cold_start_runs=3, api_load_stored=(10_000, 100_000), api_load_seconds=8.0,
-              cost_emails=1_000)
+              cost_emails=1_000, import_rows=100_000)
 
 Runner = Callable[[BenchEnvironment, Sizes, Section], None]
 
@@ -48,6 +49,7 @@ def _runners() -> dict[str, tuple[str, Runner]]:
     from emailsched.bench.api_load import run_api_load
     from emailsched.bench.cold_start import run_cold_start
     from emailsched.bench.cost import run_cost
+    from emailsched.bench.imports import run_imports
     from emailsched.bench.lateness import run_lateness
     from emailsched.bench.limits import run_limits
     from emailsched.bench.pump_cost import run_pump_cost
@@ -75,6 +77,8 @@ def _runners() -> dict[str, tuple[str, Runner]]:
                                                       s.api_load_seconds, sec)),
         "rendering": ("9. Rendering per email: merge fields against one shared body",
                       lambda env, s, sec: run_rendering(s.limit_emails_per_sender * 2, sec)),
+        "imports": ("11. Big lists: a CSV through S3 against psql's \\copy",
+                    lambda env, s, sec: run_imports(env, s.import_rows, sec)),
         "cost": ("10. Dollars per million emails (AWS list prices, bench/prices.py)",
                  lambda env, s, sec: run_cost(env, s.cost_emails, sec)),
     }

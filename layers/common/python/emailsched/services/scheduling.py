@@ -24,6 +24,7 @@ from emailsched.domain.recipient_zones import check_recipient_zones, recipient_z
 from emailsched.domain.recipients import RecipientList, normalise_address
 from emailsched.domain.senders import SenderStatus, relay_allowed
 from emailsched.domain.sending_window import SendingWindow
+from emailsched.domain.templates import compile_templates
 from emailsched.errors import InvalidRequest
 from emailsched.ports import (
     Clock,
@@ -120,6 +121,20 @@ class SchedulingService:
             if stored is None:  # refused or failed: the reservation is given back
                 self._quotas.release(key, len(recipients.addresses))
         return stored
+
+    def check_without_recipients(self, user_id: uuid.UUID,
+                                 request: ScheduleRequest) -> list[SenderAccount]:
+        """Everything but the recipients checked as `schedule` checks it (a list imported
+        from S3 comes later, services/import_job.py): the request quota, the start time,
+        the templates and the senders, made where the old path makes a relay sender."""
+        if self._quotas is not None:
+            self._quotas.check_request(user_id, self._clock.now().timestamp())
+        self._check_start_time(request.start_time)
+        compile_templates(request.subject, request.body, [
+            (_text_or_none(step.get("subject")), str(step.get("body", "")))
+            for step in request.steps])
+        with self._batches.transaction() as store:
+            return self._senders(store, user_id, request)
 
     def _senders(self, store: SchedulingSession, user_id: uuid.UUID,
                  request: ScheduleRequest) -> list[SenderAccount]:

@@ -281,3 +281,44 @@ mailbox_checkpoints = Table(
     Column("last_uid", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# Big lists (issue 17, migration 0010): a CSV uploaded to S3 and read by the import job.
+IMPORT_STATUSES = "('uploading','importing','done','failed')"
+imports = Table(
+    "imports", metadata,
+    _uuid_pk(),
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("status", Text, nullable=False, server_default="uploading"),
+    Column("object_key", Text, nullable=False),
+    # rows = valid + invalid + duplicates + suppressed (data rows; blank lines not counted)
+    Column("rows", Integer, nullable=False, server_default="0"),
+    Column("valid", Integer, nullable=False, server_default="0"),
+    Column("invalid", Integer, nullable=False, server_default="0"),
+    Column("duplicates", Integer, nullable=False, server_default="0"),
+    Column("suppressed", Integer, nullable=False, server_default="0"),
+    Column("errors", JSONB, nullable=False, server_default=text("'[]'::jsonb")),  # first 100
+    # The schedule request (validated when it was made) the batch is built from at the end.
+    Column("request", JSONB, nullable=True),
+    # Where the next invocation goes on: byte offset, line, CSV layout, planner states.
+    Column("checkpoint", JSONB, nullable=True),
+    # Reserved when scheduled; the batch row itself exists only once the import is done.
+    Column("batch_id", UUID(as_uuid=True), nullable=True),
+    *_timestamps(),
+    CheckConstraint(f"status IN {IMPORT_STATUSES}", name="ck_imports_status"),
+    Index("ix_imports_user_created", "user_id", "created_at"),
+)
+
+# The rows of an import in progress, planned, waiting for the import's last step to move
+# them into emails in one statement with the batch. No index and no foreign key: COPY
+# appends and the rows live minutes; the job deletes them when it ends either way.
+import_rows = Table(
+    "import_rows", metadata,
+    Column("import_id", UUID(as_uuid=True), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("sender_index", Integer, nullable=False),  # position in the batch's rotation
+    Column("email_id", UUID(as_uuid=True), nullable=False),  # time-ordered (uuid7)
+    Column("recipient_email", Text, nullable=False),
+    Column("due_ms", BigInteger, nullable=False),
+    Column("fields", JSONB, nullable=True),
+)
