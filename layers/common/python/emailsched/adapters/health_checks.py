@@ -1,4 +1,5 @@
-"""The three checks of GET /health, one round trip each."""
+"""The three checks of GET /health, one round trip each; a failure is ServiceUnavailable,
+translated where the driver raised it."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.adapters.redis_errors import wrap_redis_errors
+
 
 class DatabaseCheck:
     def __init__(self, engine: Engine):
         self._engine = engine
 
     def check(self) -> None:
-        with self._engine.connect() as connection:
+        with wrap_db_errors(), self._engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
 
@@ -21,7 +25,8 @@ class RedisCheck:
         self._client = client
 
     def check(self) -> None:
-        self._client.ping()
+        with wrap_redis_errors():
+            self._client.ping()
 
 
 class QueueCheck:

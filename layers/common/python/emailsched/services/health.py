@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from emailsched.errors import ServiceUnavailable
 from emailsched.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,8 @@ class HealthService:
             ok = True
             try:
                 check.check()
-            except Exception as error:  # a health check reports any failure as not ok
-                log.warning("health check %s failed: %s", name, type(error).__name__)
+            except ServiceUnavailable as error:  # adapters translate what their driver raised
+                log.warning("health check %s failed: %s", name, error.message)
                 ok = False
             elapsed = (self._clock.now() - started).total_seconds() * 1000
             results[name] = CheckResult(ok, round(elapsed, 1))

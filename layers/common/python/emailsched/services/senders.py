@@ -24,7 +24,7 @@ from emailsched.domain.senders import (
     relay_allowed,
     zone,
 )
-from emailsched.errors import Conflict, InvalidRequest, NotFound
+from emailsched.errors import Conflict, EmailschedError, InvalidRequest, NotFound
 from emailsched.ports import (
     Clock,
     CredentialCipher,
@@ -160,8 +160,8 @@ class SenderAccountService:
             current = self._found(store, user_id, sender_id)
         try:
             self._verify(self._stored_login(current, "smtp"), self._stored_login(current, "imap"))
-        except Exception as error:
-            message = getattr(error, "message", str(error))
+        except EmailschedError as error:  # a refusal, or the server unreachable
+            message = error.message
             with self._store.transaction() as store:
                 store.update_sender(sender_id, {"last_error": message})
             raise
