@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emailsched.adapters.queues import SENDER_TIMEOUT_SECONDS
+from emailsched.adapters.queues import IMPORT_TIMEOUT_SECONDS, SENDER_TIMEOUT_SECONDS
 from emailsched_infra.stage import (
     API_HANDLER,
     APP_NAME,
     FUNCTIONS,
+    IMPORTS,
     PUMP,
     REPLIES,
     SENDER,
@@ -34,6 +35,15 @@ REPLIES_TIMEOUT_SECONDS = 60
 # IMAP fetches and parses one chunk of messages at a time: it needs less than the others.
 REPLIES_MEMORY_MB = 256
 REPLY_POLL_SECONDS = 60  # Settings' default
+# The import job streams an uploaded CSV from S3 and COPYs it into Postgres in chunks,
+# up to Lambda's 15 minutes (the imports queue hides a message a minute longer, see
+# adapters.queues), then goes on from its checkpoint in a next invocation. At least 1 GB:
+# a chunk of rows and its planning are held in memory, and CPU comes with memory.
+IMPORTS_TIMEOUT_SECONDS = IMPORT_TIMEOUT_SECONDS
+IMPORTS_MEMORY_MB = 1024
+# Imports running at once (the SQS event source's MaximumConcurrency, at least 2): each
+# holds one Postgres connection.
+IMPORTS_CONCURRENCY = 2
 # Functions that read sender passwords (KMS Decrypt) get the key's id.
 KEY_USERS = (API_HANDLER, SENDER, REPLIES)
 METRICS_NAMESPACE = "emailsched"
@@ -41,13 +51,17 @@ METRICS_NAMESPACE = "emailsched"
 # the API and the pump need one; the sender two (a message's pinned connection, and the
 # limiter rebuilding a lost window from the ledger meanwhile). No overflow anywhere, so
 # connections <= 1 x API concurrency + 2 x sender concurrency + 1 (pump) + 1 (replies;
-# a scheduled function runs one invocation at a time unless a run outlasts its rate).
+# a scheduled function runs one invocation at a time unless a run outlasts its rate)
+# + IMPORTS_CONCURRENCY x 1 (imports).
 DB_POOLS: dict[str, dict[str, int]] = {
     API_HANDLER: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
     SENDER: {"DB_POOL_SIZE": 2, "DB_MAX_OVERFLOW": 0},
     PUMP: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
     REPLIES: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
+    IMPORTS: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
 }
+# The API presigns uploads and starts import jobs; the job reads and deletes the upload.
+IMPORT_USERS = (API_HANDLER, IMPORTS)
 DEFAULTS: dict[str, Any] = {
     "memory_mb": 512,
     # Each sender instance holds a few Postgres connections: this caps them, and the
@@ -132,13 +146,23 @@ def resolve(choices: StageChoices, config: dict[str, Any], stage: Stage) -> Reso
     return resolved
 
 
+def dashboard_origins(resolved: Resolved) -> list[str]:
+    """DASHBOARD_ORIGINS as a list: the origins the API answers CORS for, and that may PUT
+    uploads to the imports bucket."""
+    return [o.strip() for o in resolved.settings.get("DASHBOARD_ORIGINS", "").split(",")
+            if o.strip()]
+
+
 def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
                  secret_arn: str | None = None, key_arn: str | None = None,
-                 public_url: str | None = None) -> dict[str, Any]:
+                 public_url: str | None = None,
+                 import_bucket: str | None = None) -> dict[str, Any]:
     """The stage's entry in config.json: everything but secret values. The functions find
     those through APP_SECRET_ARN at cold start (emailsched.adapters.secrets). `public_url`:
-    PUBLIC_URL of the API and the sender (unsubscribe links), when known."""
+    PUBLIC_URL of the API and the sender (unsubscribe links), when known. `import_bucket`:
+    IMPORT_BUCKET of the API and the import job (the template sets it otherwise)."""
     environment = {**resolved.settings, "SEND_QUEUE_NAME": stage.queue_name,
+                   "IMPORT_QUEUE_NAME": stage.import_queue_name,
                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                    "POWERTOOLS_SERVICE_NAME": f"{APP_NAME}-{stage.name}"}
     if secret_arn:
@@ -157,6 +181,8 @@ def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
             PUMP: {"lambda_timeout": PUMP_TIMEOUT_SECONDS},
             REPLIES: {"lambda_timeout": REPLIES_TIMEOUT_SECONDS,
                       "lambda_memory_size": min(REPLIES_MEMORY_MB, resolved.memory_mb)},
+            IMPORTS: {"lambda_timeout": IMPORTS_TIMEOUT_SECONDS,
+                      "lambda_memory_size": max(IMPORTS_MEMORY_MB, resolved.memory_mb)},
         },
         # Chalice ignores keys it does not know; deploy.py keeps the choices it derives
         # the rest from here, so the next run starts from them.
@@ -182,6 +208,8 @@ def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
         if public_url and function in (API_HANDLER, SENDER):
             # The sender signs the links, the API serves them: both under the same URL.
             own["PUBLIC_URL"] = public_url
+        if import_bucket and function in IMPORT_USERS:
+            own["IMPORT_BUCKET"] = import_bucket
     # Read at deploy time too (app.py's schedule rate, chalice_run.chalice) and by the poller.
     config["lambda_functions"][REPLIES]["environment_variables"]["REPLY_POLL_SECONDS"] = (
         resolved.settings.get("REPLY_POLL_SECONDS", str(REPLY_POLL_SECONDS)))

@@ -90,8 +90,9 @@ def staged(project_dir: Path, stage: Stage, config: dict[str, Any],
 
 def chalice(staging: Path, stage: Stage, *args: str) -> None:
     """Run the chalice CLI on the staged project, with what app.py reads at import: the
-    queue name, and the reply poller's interval (its schedule's rate)."""
+    queue names, and the reply poller's interval (its schedule's rate)."""
     env = {**os.environ, "SEND_QUEUE_NAME": stage.queue_name,
+           "IMPORT_QUEUE_NAME": stage.import_queue_name,
            "AWS_DEFAULT_REGION": stage.region, "AWS_REGION": stage.region}
     entry = json.loads((staging / ".chalice" / "config.json").read_text())["stages"][stage.name]
     replies = entry.get("lambda_functions", {}).get(REPLIES, {}).get("environment_variables", {})

@@ -31,6 +31,13 @@ def wanted(batching_window_seconds: int, max_concurrency: int) -> dict[str, Any]
             "ScalingConfig": {"MaximumConcurrency": max_concurrency}}
 
 
+def wanted_imports(max_concurrency: int) -> dict[str, Any]:
+    """The import function's mapping: batch size 1 (app.py's), no partial batches (a job
+    that raises is received again and resumes from its checkpoint), and at most
+    `max_concurrency` jobs at once (each holds a Postgres connection)."""
+    return {"ScalingConfig": {"MaximumConcurrency": max_concurrency}}
+
+
 def configure(lambda_client: Any, function_arn: str, queue_arn: str,
               settings: dict[str, Any]) -> Mapping:
     """Bring the one mapping from `queue_arn` to `function_arn` to `settings`."""

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from emailsched_infra.kms_key import API_KEY_ACTIONS, SENDER_KEY_ACTIONS
-from emailsched_infra.stage import API_HANDLER, FUNCTIONS, PUMP, REPLIES, SENDER, Stage
+from emailsched_infra.stage import (
+    API_HANDLER,
+    FUNCTIONS,
+    IMPORTS,
+    PUMP,
+    REPLIES,
+    SENDER,
+    Stage,
+)
 
 # The sender's event source mapping receives, deletes and reads attributes with the
 # function's role; the sender itself defers a message with ChangeMessageVisibility and
@@ -22,6 +30,19 @@ SENDER_QUEUE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage",
 SENDER_DEAD_LETTER_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
 # The pump sends in batches of ten; SendMessageBatch is authorised as sqs:SendMessage.
 PUMP_QUEUE_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+# Big lists: the API starts an import job with a message on the imports queue; the import
+# function's event source mapping consumes it with the function's role, and the job puts
+# a message on its own queue to go on from its checkpoint in a next invocation.
+START_IMPORT_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+IMPORT_QUEUE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                        "sqs:SendMessage", "sqs:GetQueueUrl"]
+# The API presigns the browser's PUT (a presigned URL carries the signer's permissions)
+# and checks the upload is there (HeadObject is authorised as s3:GetObject); the job reads
+# it (HeadObject, ranged GetObject) and deletes it once imported. ListBucket on the bucket
+# makes a missing object a 404 (not uploaded yet), not a 403.
+API_UPLOAD_ACTIONS = ["s3:PutObject", "s3:GetObject"]
+IMPORT_OBJECT_ACTIONS = ["s3:GetObject", "s3:DeleteObject"]
+LIST_UPLOADS_ACTIONS = ["s3:ListBucket"]
 # Settings at cold start (emailsched.adapters.secrets): the one secret of the stage.
 SECRET_ACTIONS = ["secretsmanager:GetSecretValue"]
 LOG_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
@@ -48,23 +69,30 @@ class PolicyRefs:
     log_groups: dict[str, list[Any]]  # function -> [log group ARN, its streams' ARN]
     app_secret: Any = None  # the stage's secret: every function reads it at cold start
     credentials_key: Any = None  # the KMS key of sender passwords (kms_key.py)
+    import_queue: Any = None  # the imports queue (the import function's event source)
+    import_bucket: list[Any] | None = None  # [bucket ARN, its objects' ARN]
 
 
 def concrete_refs(stage: Stage, account: str, partition: str = "aws",
                   secret_arn: str | None = None, key_arn: str | None = None) -> PolicyRefs:
     prefix = f"arn:{partition}:sqs:{stage.region}:{account}"
+    bucket = f"arn:{partition}:s3:::{stage.import_bucket_name(account)}"
     logs = f"arn:{partition}:logs:{stage.region}:{account}:log-group:/aws/lambda"
     return PolicyRefs(
         send_queue=f"{prefix}:{stage.queue_name}",
         dead_letter_queue=f"{prefix}:{stage.dead_letter_queue_name}",
         log_groups={fn: [f"{logs}/{stage.function_name(fn)}",
                          f"{logs}/{stage.function_name(fn)}:*"] for fn in FUNCTIONS},
-        app_secret=secret_arn, credentials_key=key_arn)
+        app_secret=secret_arn, credentials_key=key_arn,
+        import_queue=f"{prefix}:{stage.import_queue_name}",
+        import_bucket=[bucket, f"{bucket}/*"])
 
 
 def cloudformation_refs(stage: Stage, send_queue: str, dead_letter_queue: str,
-                        app_secret: str | None = None) -> PolicyRefs:
-    """`send_queue` and `dead_letter_queue` are the logical ids of the queue resources."""
+                        app_secret: str | None = None, import_queue: str | None = None,
+                        import_bucket: str | None = None) -> PolicyRefs:
+    """`send_queue`, `dead_letter_queue`, `import_queue` and `import_bucket` are the
+    logical ids of the queue and bucket resources."""
     logs = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda"
     return PolicyRefs(
         send_queue={"Fn::GetAtt": [send_queue, "Arn"]},
@@ -72,7 +100,10 @@ def cloudformation_refs(stage: Stage, send_queue: str, dead_letter_queue: str,
         log_groups={fn: [{"Fn::Sub": f"{logs}/{stage.function_name(fn)}"},
                          {"Fn::Sub": f"{logs}/{stage.function_name(fn)}:*"}]
                     for fn in FUNCTIONS},
-        app_secret={"Ref": app_secret} if app_secret else None)
+        app_secret={"Ref": app_secret} if app_secret else None,
+        import_queue={"Fn::GetAtt": [import_queue, "Arn"]} if import_queue else None,
+        import_bucket=[{"Fn::GetAtt": [import_bucket, "Arn"]},
+                       {"Fn::Sub": f"${{{import_bucket}.Arn}}/*"}] if import_bucket else None)
 
 
 def _statement(sid: str, actions: list[str], resources: list[Any]) -> dict[str, Any]:
@@ -82,7 +113,8 @@ def _statement(sid: str, actions: list[str], resources: list[Any]) -> dict[str, 
 def function_policies(refs: PolicyRefs, vpc: bool) -> dict[str, dict[str, Any]]:
     """The policy document of each function (by Chalice's function name)."""
     own: dict[str, list[dict[str, Any]]] = {
-        API_HANDLER: [],  # the API only writes the ledger; the pump moves emails to SQS
+        # The API writes the ledger (the pump moves emails to SQS); imports below.
+        API_HANDLER: [],
         SENDER: [_statement("ConsumeSendQueue", SENDER_QUEUE_ACTIONS, [refs.send_queue]),
                  _statement("DeadLetterPoison", SENDER_DEAD_LETTER_ACTIONS,
                             [refs.dead_letter_queue])],
@@ -90,7 +122,19 @@ def function_policies(refs: PolicyRefs, vpc: bool) -> dict[str, dict[str, Any]]:
         # The poller reads mailboxes over IMAP (network, not IAM: the VPC's egress to port
         # 993 when in a VPC) and writes the ledger: no AWS call beyond logs, secret, key.
         REPLIES: [],
+        IMPORTS: [],
     }
+    if refs.import_queue is not None:
+        own[API_HANDLER].append(_statement("StartImports", START_IMPORT_ACTIONS,
+                                           [refs.import_queue]))
+        own[IMPORTS].append(_statement("ConsumeImportQueue", IMPORT_QUEUE_ACTIONS,
+                                       [refs.import_queue]))
+    if refs.import_bucket is not None:
+        bucket, objects = refs.import_bucket
+        own[API_HANDLER] += [_statement("PresignUploads", API_UPLOAD_ACTIONS, [objects]),
+                             _statement("ListUploads", LIST_UPLOADS_ACTIONS, [bucket])]
+        own[IMPORTS] += [_statement("ReadUploads", IMPORT_OBJECT_ACTIONS, [objects]),
+                         _statement("ListUploads", LIST_UPLOADS_ACTIONS, [bucket])]
     policies = {}
     for function in FUNCTIONS:
         statements = [_statement("WriteOwnLogs", LOG_ACTIONS, refs.log_groups[function]),

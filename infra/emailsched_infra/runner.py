@@ -18,17 +18,20 @@ from emailsched_infra import (
     chalice_run,
     dashboard_site,
     event_source,
+    imports_bucket,
     layer,
     settings_check,
 )
 from emailsched_infra.chalice_config import StageChoices
 from emailsched_infra.kms_key import ensure_credentials_key
 from emailsched_infra.policies import cloudformation_refs, concrete_refs, function_policies
-from emailsched_infra.stack import ensure_secret, ensure_stage_queues
-from emailsched_infra.stage import FUNCTIONS, SENDER, Stage
+from emailsched_infra.stack import ensure_secret, ensure_stage_import_queues, ensure_stage_queues
+from emailsched_infra.stage import FUNCTIONS, IMPORTS, SENDER, Stage
 from emailsched_infra.template import (
     APP_SECRET,
     DEAD_LETTER_QUEUE,
+    IMPORT_BUCKET,
+    IMPORT_QUEUE,
     LAYER_FILE,
     SEND_QUEUE,
     merge_template,
@@ -85,6 +88,8 @@ def deploy(options: Options) -> None:
     _report("secret", secret.changed, f"{stage.secret_name} ({', '.join(sorted(secret.values))})")
     queues = ensure_stage_queues(session.client("sqs"), stage)
     _report("queues", queues.changed, queues.send_url)
+    import_queues = ensure_stage_import_queues(session.client("sqs"), stage)
+    _report("import queues", import_queues.changed, import_queues.send_url)
     key = ensure_credentials_key(session.client("kms"), stage)
     _report("credentials key", key.changed, f"{key.alias} {key.arn}")
 
@@ -94,6 +99,12 @@ def deploy(options: Options) -> None:
         site = dashboard_site.ensure_site(session.client("s3"), cloudfront, stage, account)
         _report("dashboard", site.changed, f"s3://{site.bucket} {site.url}")
         resolved = _with_origin(resolved, site.origin)
+    # The dashboard PUTs big lists straight to this bucket: from the origins the API allows.
+    uploads = imports_bucket.ensure_imports_bucket(
+        session.client("s3"), stage.import_bucket_name(account), stage.region,
+        chalice_config.dashboard_origins(resolved))
+    _report("imports bucket", uploads.changed,
+            f"s3://{uploads.name} (PUT from {', '.join(uploads.origins)})")
 
     lambda_client = session.client("lambda")
     layer_arn, published = layer.publish(lambda_client, session.client("s3"), stage.layer_name,
@@ -106,7 +117,7 @@ def deploy(options: Options) -> None:
     def write_config(public_url: str | None) -> None:
         chalice_config.write(options.project_dir, config, stage,
                              chalice_config.stage_config(stage, resolved, layer_arn, secret.arn,
-                                                         key.arn, public_url),
+                                                         key.arn, public_url, uploads.name),
                              policies)
 
     # PUBLIC_URL (the sender's unsubscribe links): --public-url, else the API's stage URL,
@@ -127,6 +138,13 @@ def deploy(options: Options) -> None:
         lambda_client, sender_arn, queues.send_arn,
         event_source.wanted(resolved.batching_window_seconds, resolved.sender_concurrency))
     _report("event source", mapping.changed, f"{mapping.uuid} ReportBatchItemFailures")
+    imports_arn = lambda_client.get_function(
+        FunctionName=stage.function_name(IMPORTS))["Configuration"]["FunctionArn"]
+    import_mapping = event_source.configure(lambda_client, imports_arn, import_queues.send_arn,
+                                            event_source.wanted_imports(
+                                                chalice_config.IMPORTS_CONCURRENCY))
+    _report("import source", import_mapping.changed,
+            f"{import_mapping.uuid} MaximumConcurrency {chalice_config.IMPORTS_CONCURRENCY}")
 
     watched = alarms.ensure_alarms(session.client("cloudwatch"), session.client("sns"), stage,
                                    options.alarm_email)
@@ -146,8 +164,7 @@ def deploy(options: Options) -> None:
 
 def _with_origin(resolved: chalice_config.Resolved, origin: str) -> chalice_config.Resolved:
     """DASHBOARD_ORIGINS with the hosted dashboard's origin added (kept if already there)."""
-    origins = [o.strip() for o in resolved.settings.get("DASHBOARD_ORIGINS", "").split(",")
-               if o.strip()]
+    origins = chalice_config.dashboard_origins(resolved)
     if origin in origins:
         return resolved
     settings = {**resolved.settings, "DASHBOARD_ORIGINS": ",".join([*origins, origin])}
@@ -212,7 +229,8 @@ def package(options: Options, out: Path) -> Path:
     placeholder = f"arn:aws:lambda:{stage.region}:000000000000:layer:{stage.layer_name}:1"
     entry = chalice_config.stage_config(stage, resolved, placeholder)
     config = {**config, "stages": {stage.name: entry}}
-    refs = cloudformation_refs(stage, SEND_QUEUE, DEAD_LETTER_QUEUE, APP_SECRET)
+    refs = cloudformation_refs(stage, SEND_QUEUE, DEAD_LETTER_QUEUE, APP_SECRET, IMPORT_QUEUE,
+                               IMPORT_BUCKET)
     with chalice_run.staged(options.project_dir, stage, config,
                             function_policies(refs, resolved.vpc)) as staging:
         merge = staging / "merge.json"

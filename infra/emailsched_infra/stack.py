@@ -1,5 +1,5 @@
-"""What Chalice cannot create: the send queue with its dead-letter queue, and the secret
-that holds the stage's connection strings.
+"""What Chalice cannot create: the send queue and the imports queue, each with its
+dead-letter queue, and the secret that holds the stage's connection strings.
 
 Both are read before they are written, so a run with nothing to change writes nothing (a
 new secret version, for instance, is made only when a value differs).
@@ -14,7 +14,9 @@ from typing import Any
 
 from emailsched.adapters.queues import (
     dead_letter_attributes,
+    ensure_import_queue,
     ensure_queues,
+    import_queue_attributes,
     send_queue_attributes,
 )
 from emailsched_infra.stage import Stage
@@ -59,29 +61,45 @@ def _matches(actual: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
     return True
 
 
-def _current_queues(sqs: Any, stage: Stage) -> Queues | None:
+def _current_queues(sqs: Any, name: str, dead_letter_name: str,
+                    attributes: Callable[[str], dict[str, str]]) -> Queues | None:
     try:
-        dlq_url = sqs.get_queue_url(QueueName=stage.dead_letter_queue_name)["QueueUrl"]
-        send_url = sqs.get_queue_url(QueueName=stage.queue_name)["QueueUrl"]
+        dlq_url = sqs.get_queue_url(QueueName=dead_letter_name)["QueueUrl"]
+        send_url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
     except sqs.exceptions.QueueDoesNotExist:
         return None
     dlq = _attributes(sqs, dlq_url)
     send = _attributes(sqs, send_url)
-    wanted = send_queue_attributes(dlq["QueueArn"])
+    wanted = attributes(dlq["QueueArn"])
     if not (_matches(dlq, dead_letter_attributes()) and _matches(send, wanted)):
         return None
     return Queues(send_url, send["QueueArn"], dlq["QueueArn"], changed=False)
 
 
-def ensure_stage_queues(sqs: Any, stage: Stage) -> Queues:
-    """Create or correct both queues with the definitions the code uses."""
-    current = _current_queues(sqs, stage)
+def _ensure(sqs: Any, name: str, dead_letter_name: str,
+            attributes: Callable[[str], dict[str, str]],
+            create: Callable[[Any, str], str]) -> Queues:
+    current = _current_queues(sqs, name, dead_letter_name, attributes)
     if current is not None:
         return current
-    send_url = ensure_queues(sqs, stage.queue_name)
-    send_arn = _attributes(sqs, send_url)["QueueArn"]
-    dlq_url = sqs.get_queue_url(QueueName=stage.dead_letter_queue_name)["QueueUrl"]
-    return Queues(send_url, send_arn, _attributes(sqs, dlq_url)["QueueArn"], changed=True)
+    url = create(sqs, name)
+    arn = _attributes(sqs, url)["QueueArn"]
+    dlq_url = sqs.get_queue_url(QueueName=dead_letter_name)["QueueUrl"]
+    return Queues(url, arn, _attributes(sqs, dlq_url)["QueueArn"], changed=True)
+
+
+def ensure_stage_queues(sqs: Any, stage: Stage) -> Queues:
+    """Create or correct the send queue and its dead-letter queue with the definitions the
+    code uses."""
+    return _ensure(sqs, stage.queue_name, stage.dead_letter_queue_name,
+                   send_queue_attributes, ensure_queues)
+
+
+def ensure_stage_import_queues(sqs: Any, stage: Stage) -> Queues:
+    """The same for the imports queue (the import function's event source). `send_*` of the
+    answer name the imports queue."""
+    return _ensure(sqs, stage.import_queue_name, stage.import_dead_letter_queue_name,
+                   import_queue_attributes, ensure_import_queue)
 
 
 def ensure_secret(secrets: Any, stage: Stage, given: Mapping[str, str],

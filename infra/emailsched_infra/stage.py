@@ -12,7 +12,8 @@ RUNTIME = f"python{PYTHON_VERSION}"
 # `name=` their decorators give in functions/app.py. A new function is one name here plus
 # its entries in chalice_config.FUNCTION_SETTINGS, policies and template.LOGICAL_IDS.
 API_HANDLER, SENDER, PUMP, REPLIES = "api_handler", "sender", "pump", "replies"
-FUNCTIONS = (API_HANDLER, SENDER, PUMP, REPLIES)
+IMPORTS = "imports"  # big lists: streams an uploaded CSV from S3 (SQS-triggered)
+FUNCTIONS = (API_HANDLER, SENDER, PUMP, REPLIES, IMPORTS)
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 # functions/.chalice/config.json's committed stage for `chalice local` (no AWS resources).
 LOCAL_STAGE = "local"
@@ -40,6 +41,20 @@ class Stage:
     def dead_letter_queue_name(self) -> str:
         # The same rule as Settings.dead_letter_queue_name and adapters.queues.ensure_queues.
         return f"{self.queue_name}-dlq"
+
+    @property
+    def import_queue_name(self) -> str:
+        return f"{APP_NAME}-{self.name}-imports"
+
+    @property
+    def import_dead_letter_queue_name(self) -> str:
+        # The same rule as adapters.queues.ensure_import_queue.
+        return f"{self.import_queue_name}-dlq"
+
+    def import_bucket_name(self, account: str) -> str:
+        """The bucket of uploaded recipient lists (bucket names are global: the account
+        makes it unique)."""
+        return f"{APP_NAME}-{self.name}-imports-{account}"
 
     @property
     def secret_name(self) -> str:

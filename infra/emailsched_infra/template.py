@@ -11,36 +11,69 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from emailsched.adapters.queues import dead_letter_attributes, send_queue_attributes
+from emailsched.adapters.import_objects import bucket_cors, bucket_lifecycle
+from emailsched.adapters.queues import (
+    dead_letter_attributes,
+    import_queue_attributes,
+    send_queue_attributes,
+)
 from emailsched_infra import event_source
-from emailsched_infra.chalice_config import Resolved
-from emailsched_infra.stage import API_HANDLER, PUMP, REPLIES, RUNTIME, SENDER, Stage
+from emailsched_infra.chalice_config import (
+    IMPORT_USERS,
+    IMPORTS_CONCURRENCY,
+    Resolved,
+    dashboard_origins,
+)
+from emailsched_infra.imports_bucket import PRIVATE
+from emailsched_infra.stage import API_HANDLER, IMPORTS, PUMP, REPLIES, RUNTIME, SENDER, Stage
 
 SEND_QUEUE, DEAD_LETTER_QUEUE = "SendQueue", "DeadLetterQueue"
+IMPORT_QUEUE, IMPORT_DEAD_LETTER_QUEUE = "ImportQueue", "ImportDeadLetterQueue"
+IMPORT_BUCKET = "ImportBucket"
 APP_SECRET, COMMON_LAYER = "AppSecret", "CommonLayer"
 LAYER_FILE = "common-layer.zip"
 # Chalice's logical ids for the functions and for the sender's SQS event.
-LOGICAL_IDS = {API_HANDLER: "APIHandler", SENDER: "Sender", PUMP: "Pump", REPLIES: "Replies"}
+LOGICAL_IDS = {API_HANDLER: "APIHandler", SENDER: "Sender", PUMP: "Pump", REPLIES: "Replies",
+               IMPORTS: "Imports"}
 REST_API = "RestAPI"  # Chalice's logical id of the API
 # Unsubscribe links point at the API's stage URL unless --public-url names another.
 API_STAGE_URL = {"Fn::Sub": f"https://${{{REST_API}}}.execute-api.${{AWS::Region}}"
                             ".${AWS::URLSuffix}/api"}
 SQS_EVENT = "SenderSqsEventSource"
+IMPORTS_SQS_EVENT = "ImportsSqsEventSource"
 PARAMETERS = {"DATABASE_URL": "DatabaseUrl", "REDIS_URL": "RedisUrl",
               "SESSION_SECRET": "SessionSecret", "SMTP_PASSWORD": "SmtpPassword"}
 OPTIONAL = {"SMTP_PASSWORD": "HasSmtpPassword"}
 
 
-def _queue(name: str, attributes: dict[str, str]) -> dict[str, Any]:
+def _queue(name: str, attributes: dict[str, str],
+           dead_letter: str = DEAD_LETTER_QUEUE) -> dict[str, Any]:
     properties: dict[str, Any] = {"QueueName": name}
     for key, value in attributes.items():
         if key == "RedrivePolicy":
             policy = json.loads(value)
-            policy["deadLetterTargetArn"] = {"Fn::GetAtt": [DEAD_LETTER_QUEUE, "Arn"]}
+            policy["deadLetterTargetArn"] = {"Fn::GetAtt": [dead_letter, "Arn"]}
             properties[key] = policy
         else:
             properties[key] = int(value)
     return {"Type": "AWS::SQS::Queue", "Properties": properties}
+
+
+def _import_bucket(resolved: Resolved) -> dict[str, Any]:
+    """The imports bucket as imports_bucket.py makes it (CloudFormation names it: the
+    functions get its name by Ref)."""
+    rules = [{"Id": rule["ID"], "Status": rule["Status"], "Prefix": rule["Filter"]["Prefix"],
+              "ExpirationInDays": rule["Expiration"]["Days"],
+              "AbortIncompleteMultipartUpload": rule["AbortIncompleteMultipartUpload"]}
+             for rule in bucket_lifecycle()["Rules"]]
+    cors = [{"AllowedOrigins": rule["AllowedOrigins"], "AllowedMethods": rule["AllowedMethods"],
+             "AllowedHeaders": rule["AllowedHeaders"], "ExposedHeaders": rule["ExposeHeaders"],
+             "MaxAge": rule["MaxAgeSeconds"]}
+            for rule in bucket_cors(dashboard_origins(resolved))["CORSRules"]]
+    return {"Type": "AWS::S3::Bucket", "Properties": {
+        "PublicAccessBlockConfiguration": PRIVATE,
+        "LifecycleConfiguration": {"Rules": rules},
+        "CorsConfiguration": {"CorsRules": cors}}}
 
 
 # --rds-proxy: the functions reach Postgres through an RDS Proxy, which pools connections
@@ -133,6 +166,8 @@ def _function(stage: Stage, function: str, resolved: Resolved) -> dict[str, Any]
         # The sender signs unsubscribe links, the API serves them (no authorizer: the
         # routes are public, rate-limited in Redis).
         variables["PUBLIC_URL"] = resolved.public_url or API_STAGE_URL
+    if function in IMPORT_USERS:
+        variables["IMPORT_BUCKET"] = {"Ref": IMPORT_BUCKET}
     return {"Properties": {"FunctionName": stage.function_name(function),
                            "Layers": [{"Ref": COMMON_LAYER}],
                            "Environment": {"Variables": variables}}}
@@ -146,11 +181,20 @@ def merge_template(stage: Stage, resolved: Resolved) -> dict[str, Any]:
     sender["DependsOn"] = [SEND_QUEUE]
     sender["Properties"]["Events"] = {SQS_EVENT: {"Properties": event_source.wanted(
         resolved.batching_window_seconds, resolved.sender_concurrency)}}
+    imports = functions[LOGICAL_IDS[IMPORTS]]
+    imports["DependsOn"] = [IMPORT_QUEUE]
+    imports["Properties"]["Events"] = {IMPORTS_SQS_EVENT: {
+        "Properties": event_source.wanted_imports(IMPORTS_CONCURRENCY)}}
     return {
         "Parameters": _parameters(resolved),
         "Resources": {
             DEAD_LETTER_QUEUE: _queue(stage.dead_letter_queue_name, dead_letter_attributes()),
             SEND_QUEUE: _queue(stage.queue_name, send_queue_attributes("<dead-letter>")),
+            IMPORT_DEAD_LETTER_QUEUE: _queue(stage.import_dead_letter_queue_name,
+                                             dead_letter_attributes()),
+            IMPORT_QUEUE: _queue(stage.import_queue_name, import_queue_attributes("<dead-letter>"),
+                                 IMPORT_DEAD_LETTER_QUEUE),
+            IMPORT_BUCKET: _import_bucket(resolved),
             APP_SECRET: _secret(stage, resolved),
             **(_proxy_resources(stage, resolved) if resolved.rds_proxy else {}),
             COMMON_LAYER: {"Type": "AWS::Serverless::LayerVersion",
@@ -163,6 +207,8 @@ def merge_template(stage: Stage, resolved: Resolved) -> dict[str, Any]:
         "Outputs": {
             "SendQueueUrl": {"Value": {"Ref": SEND_QUEUE}},
             "DeadLetterQueueUrl": {"Value": {"Ref": DEAD_LETTER_QUEUE}},
+            "ImportQueueUrl": {"Value": {"Ref": IMPORT_QUEUE}},
+            "ImportBucketName": {"Value": {"Ref": IMPORT_BUCKET}},
             **({"DbProxyEndpoint": {"Value": {"Fn::GetAtt": [DB_PROXY, "Endpoint"]}}}
                if resolved.rds_proxy else {}),
         },

@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
+from emailsched.adapters.import_objects import EXPIRE_AFTER_DAYS
 from emailsched.adapters.queues import (
+    IMPORT_MAX_RECEIVE_COUNT,
+    IMPORT_TIMEOUT_SECONDS,
     MAX_RECEIVE_COUNT,
     SENDER_TIMEOUT_SECONDS,
     VISIBILITY_TIMEOUT_SECONDS,
@@ -19,8 +22,11 @@ from tests.infra.support import SECRETS, SECURITY_GROUP, SUBNETS, Deployed, clie
 pytestmark = pytest.mark.integration
 
 QUEUE, DLQ = "emailsched-test-send", "emailsched-test-send-dlq"
+IMPORT_QUEUE, IMPORT_DLQ = "emailsched-test-imports", "emailsched-test-imports-dlq"
+IMPORT_BUCKET = "emailsched-test-imports-123456789012"
 FUNCTIONS = {"api": "emailsched-test", "sender": "emailsched-test-sender",
-             "pump": "emailsched-test-pump", "replies": "emailsched-test-replies"}
+             "pump": "emailsched-test-pump", "replies": "emailsched-test-replies",
+             "imports": "emailsched-test-imports"}
 
 
 def _function(session: Any, aws: dict[str, str], name: str) -> dict[str, Any]:
@@ -61,7 +67,8 @@ def test_layer_is_published_once_and_used_by_every_function(
 
 def test_functions_get_their_environment_timeouts_memory_and_vpc(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
-    timeouts = {"api": 29, "sender": SENDER_TIMEOUT_SECONDS, "pump": 60, "replies": 60}
+    timeouts = {"api": 29, "sender": SENDER_TIMEOUT_SECONDS, "pump": 60, "replies": 60,
+                "imports": IMPORT_TIMEOUT_SECONDS}
     for role, name in FUNCTIONS.items():
         config = _function(session, aws, name)["Configuration"]
         env = config["Environment"]["Variables"]
@@ -96,7 +103,8 @@ def test_sender_has_reserved_concurrency(deployed: Deployed, session: Any,
 
 def test_sender_event_source_reports_batch_item_failures(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
-    mappings = client(session, aws, "lambda").list_event_source_mappings()["EventSourceMappings"]
+    mappings = [m for m in client(session, aws, "lambda").list_event_source_mappings()[
+        "EventSourceMappings"] if m["FunctionArn"].endswith(f":function:{FUNCTIONS['sender']}")]
     assert len(mappings) == 1
     mapping = mappings[0]
     assert mapping["EventSourceArn"].endswith(f":{QUEUE}")
@@ -124,7 +132,7 @@ def test_each_function_role_allows_only_its_own_queue_actions(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
     iam = client(session, aws, "iam")
     actions = {}
-    for role in ("sender", "pump", "api_handler", "replies"):
+    for role in ("sender", "pump", "api_handler", "replies", "imports"):
         name = f"emailsched-test-{role}"
         documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
                      for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
@@ -137,8 +145,14 @@ def test_each_function_role_allows_only_its_own_queue_actions(
         ("sqs:ChangeMessageVisibility", QUEUE), ("sqs:GetQueueAttributes", QUEUE),
         ("sqs:GetQueueUrl", QUEUE), ("sqs:SendMessage", DLQ), ("sqs:GetQueueUrl", DLQ)}
     assert actions["pump"] == {("sqs:SendMessage", QUEUE), ("sqs:GetQueueUrl", QUEUE)}
-    assert actions["api_handler"] == set()
+    # The API starts import jobs; the import function consumes and continues its own.
+    assert actions["api_handler"] == {("sqs:SendMessage", IMPORT_QUEUE),
+                                      ("sqs:GetQueueUrl", IMPORT_QUEUE)}
     assert actions["replies"] == set()
+    assert actions["imports"] == {
+        ("sqs:ReceiveMessage", IMPORT_QUEUE), ("sqs:DeleteMessage", IMPORT_QUEUE),
+        ("sqs:GetQueueAttributes", IMPORT_QUEUE), ("sqs:SendMessage", IMPORT_QUEUE),
+        ("sqs:GetQueueUrl", IMPORT_QUEUE)}
 
 
 def test_the_credentials_key_is_made_once_and_only_api_sender_and_poller_may_use_it(
@@ -149,7 +163,7 @@ def test_the_credentials_key_is_made_once_and_only_api_sender_and_poller_may_use
                if a["AliasName"] == "alias/emailsched-test-credentials"]
     assert len(aliases) == 1
     granted = {}
-    for role in ("sender", "pump", "api_handler", "replies"):
+    for role in ("sender", "pump", "api_handler", "replies", "imports"):
         name = f"emailsched-test-{role}"
         documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
                      for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
@@ -162,9 +176,10 @@ def test_the_credentials_key_is_made_once_and_only_api_sender_and_poller_may_use
     # The poller decrypts IMAP passwords, stored like SMTP ones.
     assert granted["replies"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}
     assert granted["pump"] == set()
+    assert granted["imports"] == set()
     for role, name in FUNCTIONS.items():
         env = _function(session, aws, name)["Configuration"]["Environment"]["Variables"]
-        expected = None if role == "pump" else key_arn
+        expected = None if role in ("pump", "imports") else key_arn
         assert env.get("CREDENTIALS_KMS_KEY_ID") == expected, role
 
 
@@ -179,9 +194,10 @@ def test_rest_api_is_deployed_to_its_stage(deployed: Deployed, session: Any,
 
 def test_second_run_changes_nothing(deployed: Deployed) -> None:
     steps = dict(re.findall(r"^(\w[\w ]*?) +(changed|unchanged) ", deployed.second, re.M))
-    wanted = dict.fromkeys(["secret", "queues", "credentials key", "dashboard", "layer",
-                            "chalice", "public url", "event source", "alarms",
-                            "dashboard files"], "unchanged")
+    wanted = dict.fromkeys(["secret", "queues", "import queues", "credentials key",
+                            "dashboard", "imports bucket", "layer", "chalice", "public url",
+                            "event source", "import source", "alarms", "dashboard files"],
+                           "unchanged")
     assert steps == wanted, deployed.second
     assert deployed.after_second == deployed.before_second
 
@@ -196,8 +212,8 @@ def test_config_records_choices_but_no_secret_values(deployed: Deployed) -> None
     assert stage["autogen_policy"] is False
     assert (chalice_dir / "deployed" / "test.json").exists()
     assert sorted(p.name for p in chalice_dir.glob("policy-test-*.json")) == [
-        "policy-test-api_handler.json", "policy-test-pump.json", "policy-test-replies.json",
-        "policy-test-sender.json"]
+        "policy-test-api_handler.json", "policy-test-imports.json", "policy-test-pump.json",
+        "policy-test-replies.json", "policy-test-sender.json"]
 
 
 def test_sender_and_api_sign_and_serve_links_under_the_api_url(
@@ -210,7 +226,7 @@ def test_sender_and_api_sign_and_serve_links_under_the_api_url(
         env = _function(session, aws, FUNCTIONS[role])["Configuration"]["Environment"][
             "Variables"]
         assert env["PUBLIC_URL"] == api_url, role
-    for role in ("pump", "replies"):
+    for role in ("pump", "replies", "imports"):
         env = _function(session, aws, FUNCTIONS[role])["Configuration"]["Environment"][
             "Variables"]
         assert "PUBLIC_URL" not in env, role
@@ -227,3 +243,71 @@ def test_reply_poller_gets_its_interval_and_the_credentials_key(
     assert env["REPLY_POLL_SECONDS"] == "120"
     assert env["CREDENTIALS_KMS_KEY_ID"].startswith("arn:aws:kms:")
     assert (env["DB_POOL_SIZE"], env["DB_MAX_OVERFLOW"]) == ("1", "0")
+
+
+def test_imports_bucket_is_private_expires_uploads_and_takes_puts_from_the_dashboard(
+        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    s3 = client(session, aws, "s3")
+    assert s3.get_public_access_block(Bucket=IMPORT_BUCKET)[
+        "PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True}
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=IMPORT_BUCKET)["Rules"]
+    assert [(r["Status"], r["Expiration"]["Days"]) for r in rules] == [
+        ("Enabled", EXPIRE_AFTER_DAYS)]
+    assert EXPIRE_AFTER_DAYS == 2
+    cors = s3.get_bucket_cors(Bucket=IMPORT_BUCKET)["CORSRules"]
+    # The hosted dashboard's origin (the one the API's DASHBOARD_ORIGINS gets), PUT only.
+    api_env = _function(session, aws, FUNCTIONS["api"])["Configuration"]["Environment"][
+        "Variables"]
+    origins = api_env["DASHBOARD_ORIGINS"].split(",")
+    assert [(r["AllowedMethods"], r["AllowedOrigins"]) for r in cors] == [(["PUT"], origins)]
+    assert all(o.startswith("https://") for o in origins)
+    for role in ("api", "imports"):
+        env = _function(session, aws, FUNCTIONS[role])["Configuration"]["Environment"][
+            "Variables"]
+        assert env["IMPORT_BUCKET"] == IMPORT_BUCKET, role
+        assert env["IMPORT_QUEUE_NAME"] == IMPORT_QUEUE, role
+
+
+def test_import_function_consumes_its_queue_one_job_at_a_time(
+        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    sqs, lam = client(session, aws, "sqs"), client(session, aws, "lambda")
+    queue = sqs.get_queue_attributes(
+        QueueUrl=sqs.get_queue_url(QueueName=IMPORT_QUEUE)["QueueUrl"],
+        AttributeNames=["All"])["Attributes"]
+    dlq = sqs.get_queue_attributes(
+        QueueUrl=sqs.get_queue_url(QueueName=IMPORT_DLQ)["QueueUrl"],
+        AttributeNames=["QueueArn"])["Attributes"]
+    redrive = json.loads(queue["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
+    assert int(redrive["maxReceiveCount"]) == IMPORT_MAX_RECEIVE_COUNT
+    config = _function(session, aws, FUNCTIONS["imports"])["Configuration"]
+    # A message stays hidden while an invocation may still be working on it.
+    assert int(queue["VisibilityTimeout"]) > config["Timeout"] == 900
+    assert config["MemorySize"] == 1024
+    env = config["Environment"]["Variables"]
+    assert (env["DB_POOL_SIZE"], env["DB_MAX_OVERFLOW"]) == ("1", "0")
+    mappings = [m for m in lam.list_event_source_mappings()["EventSourceMappings"]
+                if m["FunctionArn"].endswith(f":function:{FUNCTIONS['imports']}")]
+    assert [(m["EventSourceArn"], m["BatchSize"], m["ScalingConfig"]) for m in mappings] == [
+        (queue["QueueArn"], 1, {"MaximumConcurrency": 2})]
+
+
+def test_api_may_presign_uploads_and_the_import_function_may_read_them(
+        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    iam = client(session, aws, "iam")
+    objects, bucket = f"arn:aws:s3:::{IMPORT_BUCKET}/*", f"arn:aws:s3:::{IMPORT_BUCKET}"
+    granted = {}
+    for role in ("sender", "pump", "api_handler", "replies", "imports"):
+        name = f"emailsched-test-{role}"
+        documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+                     for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
+        granted[role] = {(action, resource) for doc in documents for s in doc["Statement"]
+                         for action in s["Action"] for resource in s["Resource"]
+                         if action.startswith("s3:")}
+    assert granted["api_handler"] == {("s3:PutObject", objects), ("s3:GetObject", objects),
+                                      ("s3:ListBucket", bucket)}
+    assert granted["imports"] == {("s3:GetObject", objects), ("s3:DeleteObject", objects),
+                                  ("s3:ListBucket", bucket)}
+    assert granted["sender"] == granted["pump"] == granted["replies"] == set()

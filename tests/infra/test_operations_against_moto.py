@@ -18,7 +18,8 @@ from tests.infra.support import ALARM_EMAIL, REPO, SECRETS, Deployed, client
 
 pytestmark = pytest.mark.integration
 FUNCTIONS = {"api_handler": "emailsched-test", "sender": "emailsched-test-sender",
-             "pump": "emailsched-test-pump", "replies": "emailsched-test-replies"}
+             "pump": "emailsched-test-pump", "replies": "emailsched-test-replies",
+             "imports": "emailsched-test-imports"}
 
 
 def test_alarms_go_to_the_topic_with_their_thresholds(deployed: Deployed, session: Any,

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from emailsched.adapters.queues import (
+    IMPORT_MAX_RECEIVE_COUNT,
+    IMPORT_TIMEOUT_SECONDS,
     MAX_RECEIVE_COUNT,
     RETENTION_SECONDS,
     SENDER_TIMEOUT_SECONDS,
@@ -48,10 +50,10 @@ def test_template_has_the_app_and_the_infra(packaged: Path) -> None:
     template = _template(packaged)
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
     types = Counter(resource["Type"] for resource in template["Resources"].values())
-    assert types == {"AWS::Serverless::Function": 4, "AWS::IAM::Role": 4,
+    assert types == {"AWS::Serverless::Function": 5, "AWS::IAM::Role": 5,
                      "AWS::Serverless::Api": 1, "AWS::Lambda::Permission": 1,
-                     "AWS::SQS::Queue": 2, "AWS::SecretsManager::Secret": 1,
-                     "AWS::Serverless::LayerVersion": 1}
+                     "AWS::SQS::Queue": 4, "AWS::SecretsManager::Secret": 1,
+                     "AWS::Serverless::LayerVersion": 1, "AWS::S3::Bucket": 1}
     assert {p: template["Parameters"][p]["NoEcho"] for p in template["Parameters"]} == {
         "DatabaseUrl": True, "RedisUrl": True, "SessionSecret": True, "SmtpPassword": True}
     for name in ("deployment.zip", "common-layer.zip"):
@@ -97,7 +99,8 @@ def test_pump_is_scheduled_every_minute(packaged: Path) -> None:
 def test_functions_use_the_layer_and_read_secrets_from_secrets_manager(packaged: Path) -> None:
     resources = _template(packaged)["Resources"]
     names = {"APIHandler": "emailsched-test", "Sender": "emailsched-test-sender",
-             "Pump": "emailsched-test-pump", "Replies": "emailsched-test-replies"}
+             "Pump": "emailsched-test-pump", "Replies": "emailsched-test-replies",
+             "Imports": "emailsched-test-imports"}
     for logical, name in names.items():
         properties = resources[logical]["Properties"]
         assert properties["FunctionName"] == name
@@ -127,8 +130,13 @@ def test_each_role_gets_least_privilege(packaged: Path) -> None:
                                           "DeadLetterPoison", "ManageVpcInterfaces"}),
                           ("PumpRole", {"WriteOwnLogs", "FillSendQueue",
                                         "ManageVpcInterfaces"}),
-                          ("ApiHandlerRole", {"WriteOwnLogs", "ManageVpcInterfaces"}),
-                          ("RepliesRole", {"WriteOwnLogs", "ManageVpcInterfaces"})):
+                          ("ApiHandlerRole", {"WriteOwnLogs", "ManageVpcInterfaces",
+                                              "StartImports", "PresignUploads",
+                                              "ListUploads"}),
+                          ("RepliesRole", {"WriteOwnLogs", "ManageVpcInterfaces"}),
+                          ("ImportsRole", {"WriteOwnLogs", "ManageVpcInterfaces",
+                                           "ConsumeImportQueue", "ReadUploads",
+                                           "ListUploads"})):
         statements = _statements(resources, role)
         assert {s["Sid"] for s in statements} == allowed | {"ReadAppSecret"}
         secret = next(s for s in statements if s["Sid"] == "ReadAppSecret")
@@ -175,6 +183,53 @@ def test_unsubscribe_links_use_the_api_url_and_need_no_authorizer(packaged: Path
         assert "security" not in operation
         assert "${APIHandler.Arn}" in operation["x-amazon-apigateway-integration"]["uri"][
             "Fn::Sub"]
+
+
+def test_imports_function_queue_and_bucket_are_in_the_template(packaged: Path) -> None:
+    resources = _template(packaged)["Resources"]
+    queue = resources["ImportQueue"]["Properties"]
+    assert queue["QueueName"] == "emailsched-test-imports"
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["ImportDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": IMPORT_MAX_RECEIVE_COUNT}
+    assert resources["ImportDeadLetterQueue"]["Properties"] == {
+        "QueueName": "emailsched-test-imports-dlq", "MessageRetentionPeriod": RETENTION_SECONDS}
+    imports = resources["Imports"]
+    properties = imports["Properties"]
+    assert (properties["Timeout"], properties["MemorySize"]) == (IMPORT_TIMEOUT_SECONDS, 1024)
+    assert queue["VisibilityTimeout"] > properties["Timeout"]
+    assert imports["DependsOn"] == ["ImportQueue"]
+    events = properties["Events"]
+    assert list(events) == ["ImportsSqsEventSource"]
+    assert events["ImportsSqsEventSource"]["Properties"] == {
+        "Queue": {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}"
+                             ":emailsched-test-imports"},
+        "BatchSize": 1, "MaximumBatchingWindowInSeconds": 0,
+        "ScalingConfig": {"MaximumConcurrency": 2}}
+    env = properties["Environment"]["Variables"]
+    assert (env["DB_POOL_SIZE"], env["DB_MAX_OVERFLOW"]) == ("1", "0")
+    for logical in ("Imports", "APIHandler"):
+        variables = resources[logical]["Properties"]["Environment"]["Variables"]
+        assert variables["IMPORT_BUCKET"] == {"Ref": "ImportBucket"}
+        assert variables["IMPORT_QUEUE_NAME"] == "emailsched-test-imports"
+    bucket = resources["ImportBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert [(r["Status"], r["ExpirationInDays"]) for r in
+            bucket["LifecycleConfiguration"]["Rules"]] == [("Enabled", 2)]
+    assert [r["AllowedMethods"] for r in bucket["CorsConfiguration"]["CorsRules"]] == [["PUT"]]
+    objects = {"Fn::Sub": "${ImportBucket.Arn}/*"}
+    arn = {"Fn::GetAtt": ["ImportBucket", "Arn"]}
+    api = {s["Sid"]: s for s in _statements(resources, "ApiHandlerRole")}
+    assert (sorted(api["PresignUploads"]["Action"]), api["PresignUploads"]["Resource"]) == (
+        ["s3:GetObject", "s3:PutObject"], [objects])
+    assert (api["ListUploads"]["Action"], api["ListUploads"]["Resource"]) == (
+        ["s3:ListBucket"], [arn])
+    assert api["StartImports"]["Resource"] == [{"Fn::GetAtt": ["ImportQueue", "Arn"]}]
+    job = {s["Sid"]: s for s in _statements(resources, "ImportsRole")}
+    assert (sorted(job["ReadUploads"]["Action"]), job["ReadUploads"]["Resource"]) == (
+        ["s3:DeleteObject", "s3:GetObject"], [objects])
+    assert "sqs:SendMessage" in job["ConsumeImportQueue"]["Action"]
+    assert job["ConsumeImportQueue"]["Resource"] == [{"Fn::GetAtt": ["ImportQueue", "Arn"]}]
 
 
 @pytest.fixture(scope="module")

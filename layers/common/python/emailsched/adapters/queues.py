@@ -61,8 +61,13 @@ def ensure_import_queue(sqs: Any, queue_name: str) -> str:
     dlq_url = _create_or_update(sqs, f"{queue_name}-dlq", dead_letter_attributes())
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
-    return _create_or_update(sqs, queue_name, {
+    return _create_or_update(sqs, queue_name, import_queue_attributes(dlq_arn))
+
+
+def import_queue_attributes(dead_letter_arn: str) -> dict[str, str]:
+    """The imports queue's attributes (also infra/deploy.py's and its template's)."""
+    return {
         "VisibilityTimeout": str(IMPORT_TIMEOUT_SECONDS + 60),
         "MessageRetentionPeriod": str(RETENTION_SECONDS),
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
-                                     "maxReceiveCount": IMPORT_MAX_RECEIVE_COUNT})})
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_letter_arn,
+                                     "maxReceiveCount": IMPORT_MAX_RECEIVE_COUNT})}
