@@ -19,7 +19,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from emailsched.domain.recipient_fields import check_field_name, check_fields
+from emailsched.domain.recipient_fields import (
+    CONTROL_CHARACTER,
+    MAX_FIELDS_CHARS,
+    MAX_VALUE_LENGTH,
+    check_field_name,
+    field_value,
+)
 from emailsched.domain.recipients import normalise_address
 from emailsched.errors import InvalidRequest
 
@@ -201,7 +207,7 @@ def _row(line: int, cells: list[str], address_column: int, names: list[str]) -> 
         return CsvRowError(line, "no address")
     try:
         address = normalise_address(cells[address_column])
-        fields = check_fields(_fields(cells, address_column, names))
+        fields = _checked(_fields(cells, address_column, names))
     except ValueError as error:
         return CsvRowError(line, str(error))
     return CsvRecipient(line, address, fields)
@@ -213,6 +219,23 @@ def _fields(cells: list[str], address_column: int, names: list[str]) -> dict[str
     # a column without a name (Excel's trailing separators) is not a field
     return {names[i]: cell for i, cell in enumerate(cells)
             if i != address_column and names[i] and cell != ""}
+
+
+def _checked(fields: dict[str, str]) -> dict[str, str]:
+    """recipient_fields.check_fields for a CSV row, same answers, one pass on the common
+    case: the names were checked once on the header and every value is a string, so only
+    the values' length, control characters and total size are left to check."""
+    values = fields.values()
+    joined = "".join(values)
+    if (_CONTROL_SEARCH(joined) or any(len(value) > MAX_VALUE_LENGTH for value in values)):
+        for name, value in fields.items():
+            field_value(name, value)  # raises on the first, as check_fields would
+    if len(joined) + sum(map(len, fields)) > MAX_FIELDS_CHARS:
+        raise ValueError(f"fields longer than {MAX_FIELDS_CHARS} characters in all")
+    return fields
+
+
+_CONTROL_SEARCH = CONTROL_CHARACTER.search
 
 
 def _header_error(message: str) -> InvalidRequest:

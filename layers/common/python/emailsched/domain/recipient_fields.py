@@ -25,7 +25,7 @@ _JINJA_WORDS = frozenset({"true", "false", "none", "True", "False", "None", "and
                           "not", "in", "is", "if", "else", "elif", "endif"})
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+[ \t]*")
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
+_CONTROL = CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ def normalise_address(raw: str) -> str:
     if len(address) > MAX_ADDRESS_LENGTH:
         raise ValueError(f"longer than {MAX_ADDRESS_LENGTH} characters")
     match = _PLAIN_ADDRESS.match(address)
-    if match:
+    if match and not _reserved_hyphens(match["domain"]):
         if len(match["local"]) > MAX_LOCAL_LENGTH:
             raise ValueError(f"local part longer than {MAX_LOCAL_LENGTH} characters")
         return f"{match['local']}@{match['domain'].lower()}"
@@ -45,6 +45,13 @@ def normalise_address(raw: str) -> str:
     except EmailNotValidError as error:
         raise ValueError(str(error)) from None
     return checked.normalized
+
+
+def _reserved_hyphens(domain: str) -> bool:
+    """A label with `--` in its 3rd and 4th places other than an A-label (`xn--`): IDNA
+    reserves them, and email-validator refuses them; let it say why."""
+    return "--" in domain and any(label[2:4] == "--" and label[:4].lower() != "xn--"
+                                  for label in domain.split("."))
 
 
 def clean_recipients(raw: list[str]) -> RecipientList:

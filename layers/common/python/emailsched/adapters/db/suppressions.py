@@ -33,7 +33,7 @@ REMOVE = text("DELETE FROM suppressions WHERE user_id = :user_id AND email = low
 # one statement (scheduling asks once per batch, the sender once per group).
 AMONG = text("""
     SELECT email FROM suppressions
-    WHERE user_id = :user_id AND email = ANY(CAST(:emails AS text[]))
+    WHERE user_id = :user_id AND email = ANY(string_to_array(:emails, E'\\n'))
 """)
 
 # suppressions_unsubscribe: the recipient of one email (named by its token) onto its
@@ -59,8 +59,10 @@ def suppressed_among(connection: Connection, user_id: uuid.UUID,
     """The lower-cased addresses of `emails` that the user has suppressed."""
     if not emails:
         return set()
+    # One text parameter, split by Postgres: pg8000 escapes a text[] element by element
+    # (1.6 s of a 100,000-row import's profile). No valid address holds a line break.
     rows = connection.execute(AMONG, {"user_id": user_id,
-                                      "emails": sorted({e.lower() for e in emails})})
+                                      "emails": "\n".join(sorted({e.lower() for e in emails}))})
     return {row[0] for row in rows}
 
 
