@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emailsched.adapters.metrics import NAMESPACE
-from emailsched_infra.stage import APP_NAME, PUMP, REPLIES, SENDER, Stage
+from emailsched_infra.stage import APP_NAME, IMPORTS, PUMP, REPLIES, SENDER, Stage
 
 # Thresholds (README "Alarms").
 FAILURE_RATE_PERCENT = 5.0
@@ -93,6 +93,16 @@ def alarm_definitions(stage: Stage) -> list[dict[str, Any]]:
                 "GreaterThanOrEqualToThreshold", 1, 1, "notBreaching",
                 "The reply poller raised (or timed out): replies and bounce reports wait, "
                 "follow-ups to those recipients may still go out."),
+        _simple(stage, "imports-errors", "AWS/Lambda", "Errors",
+                {"FunctionName": stage.function_name(IMPORTS)}, "Sum", 900,
+                "GreaterThanOrEqualToThreshold", 1, 1, "notBreaching",
+                "The import function raised (or timed out): the job is received again and "
+                "resumes from its checkpoint; repeated, it dead-letters."),
+        _simple(stage, "import-dead-letters", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                {"QueueName": stage.import_dead_letter_queue_name}, "Maximum", 60,
+                "GreaterThanThreshold", 0, 1, "notBreaching",
+                "An import job reached its dead-letter queue: that list's batch is not "
+                "being created (see the import's status and the function's logs)."),
         _simple(stage, "pump-stopped", "AWS/Lambda", "Invocations",
                 {"FunctionName": stage.function_name(PUMP)}, "Sum", 300,
                 "LessThanThreshold", 1, 1, "breaching",

@@ -33,7 +33,7 @@ def test_alarms_go_to_the_topic_with_their_thresholds(deployed: Deployed, sessio
              client(session, aws, "cloudwatch").describe_alarms()["MetricAlarms"]}
     assert sorted(found) == sorted(f"emailsched-test-{n}" for n in (
         "dead-letters", "sender-errors", "replies-errors", "pump-stopped", "failure-rate",
-        "hard-bounce-rate", "send-queue-age"))
+        "hard-bounce-rate", "send-queue-age", "imports-errors", "import-dead-letters"))
     for alarm in found.values():
         assert alarm["AlarmActions"] == topics
     dlq = found["emailsched-test-dead-letters"]
@@ -50,6 +50,13 @@ def test_alarms_go_to_the_topic_with_their_thresholds(deployed: Deployed, sessio
     assert (replies["MetricName"], replies["Threshold"], replies["Period"]) == ("Errors", 1, 900)
     assert replies["Dimensions"] == [{"Name": "FunctionName",
                                       "Value": "emailsched-test-replies"}]
+    imports = found["emailsched-test-imports-errors"]
+    assert (imports["MetricName"], imports["Period"]) == ("Errors", 900)
+    assert imports["Dimensions"] == [{"Name": "FunctionName",
+                                      "Value": "emailsched-test-imports"}]
+    import_dlq = found["emailsched-test-import-dead-letters"]
+    assert import_dlq["Dimensions"] == [{"Name": "QueueName",
+                                         "Value": "emailsched-test-imports-dlq"}]
     rate = found["emailsched-test-failure-rate"]
     assert rate["Threshold"] == 5
     stats = {m["Id"]: m["MetricStat"]["Metric"] for m in rate["Metrics"] if "MetricStat" in m}
