@@ -7,10 +7,13 @@ import type {
   EmailPage,
   ErrorBody,
   ErrorDetail,
+  ImportCreated,
+  ImportStatus,
   ListQuery,
   LoginResponse,
   MeResponse,
   ScheduledEmail,
+  ScheduleImportResponse,
   ScheduleRequest,
   ScheduleResponse,
   SenderAccount,
@@ -237,6 +240,18 @@ export class ApiClient {
   }
   deleteSuppression(email: string): Promise<void> {
     return this.request("deleteSuppression", { params: { email } });
+  }
+
+  // ---- big lists (SPEC.md "Big lists") ----
+  createImport(size: number): Promise<ImportCreated> {
+    return this.request("createImport", { body: { size } });
+  }
+  getImport(importId: string, signal?: AbortSignal): Promise<ImportStatus> {
+    return this.request("getImport", { params: { importId }, signal });
+  }
+  /** POST /emails/schedule with recipientsImportId: the import job does the rest (202). */
+  scheduleImport(body: ScheduleRequest): Promise<ScheduleImportResponse> {
+    return this.request("schedule", { body });
   }
 }
 

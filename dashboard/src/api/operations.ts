@@ -28,6 +28,9 @@ export const API_OPERATIONS = {
   listSuppressions: { method: "get", path: "/suppressions" },
   addSuppressions: { method: "post", path: "/suppressions" },
   deleteSuppression: { method: "delete", path: "/suppressions/{email}" },
+  // ---- SPEC.md "Big lists" (issue 17) ----
+  createImport: { method: "post", path: "/imports" },
+  getImport: { method: "get", path: "/imports/{importId}" },
 } as const;
 
 /**

@@ -63,7 +63,10 @@ export interface SequenceStep {
 export interface ScheduleRequest {
   subject: string;
   body: string;
-  recipients: Recipient[];
+  /** Empty (or left out) with `recipientsImportId`. */
+  recipients?: Recipient[];
+  /** Big lists: an import whose CSV was PUT to its uploadUrl; answers 202 {batchId, status}. */
+  recipientsImportId?: string;
   startTime: string;
   delayMs: number;
   hourlyLimit: number;
@@ -316,4 +319,38 @@ export interface ListQuery {
 /** Emails of a batch that are not finished yet. */
 export function pendingCount(c: BatchCounts): number {
   return c.scheduled + c.queued + c.sending + c.paused + (c.held ?? 0);
+}
+
+// ---- SPEC.md "Big lists" (issue 17) ----
+/** POST /imports: PUT the CSV to `uploadUrl` with Content-Type text/csv. */
+export interface ImportCreated {
+  importId: string;
+  uploadUrl: string;
+}
+
+export type ImportState = "uploading" | "importing" | "done" | "failed";
+
+export interface ImportError {
+  /** The file's line (1 is the header); 0 for the whole file. */
+  line: number;
+  message: string;
+}
+
+/** GET /imports/{importId}: rows = valid + invalid + duplicates + suppressed. */
+export interface ImportStatus {
+  importId: string;
+  status: ImportState;
+  rows: number;
+  valid: number;
+  invalid: number;
+  duplicates: number;
+  suppressed: number;
+  batchId?: string | null;
+  errors: ImportError[];
+}
+
+/** POST /emails/schedule with recipientsImportId (202). */
+export interface ScheduleImportResponse {
+  batchId: string;
+  status: ImportState;
 }

@@ -29,7 +29,19 @@ export function ComposeDrawer({
   onScheduled: (res: ScheduleResponse, req: ScheduleRequest) => void;
 }) {
   const { api } = useAuth();
-  const form = useComposeForm({ draft, setDraft, planOptions, schedule: (req) => api.schedule(req), onScheduled, senders });
+  const form = useComposeForm({
+    draft,
+    setDraft,
+    planOptions,
+    schedule: (req) => api.schedule(req),
+    onScheduled,
+    senders,
+    importer: {
+      createImport: (size) => api.createImport(size),
+      scheduleImport: (req) => api.scheduleImport(req),
+      getImport: (id) => api.getImport(id),
+    },
+  });
   return (
     <Dialog
       variant="drawer"

@@ -1,5 +1,6 @@
 import { useRef, useState, type ChangeEvent, type DragEvent } from "react";
 import type { RecipientError } from "../../lib/fieldErrors";
+import { countDataRows, importProgress, MAX_IMPORT_BYTES, shouldImport } from "../../lib/imports";
 import { RECIPIENT_FILE_ACCEPT } from "../../lib/recipients";
 import { UploadIcon } from "../Icons";
 import { RecipientsSummary } from "../RecipientsSummary";
@@ -20,10 +21,15 @@ export function RecipientsField({ form }: { form: ComposeForm }) {
 
   const readFile = async (file: File) => {
     setFileError(null);
+    if (form.canImport && shouldImport(file.size)) {
+      if (file.size > MAX_IMPORT_BYTES) return setFileError(`${file.name} is too large (over 256 MB).`);
+      return void form.attachImportFile(file);
+    }
     if (file.size > MAX_FILE_BYTES) return setFileError(`${file.name} is too large (over 20 MB).`);
     try {
       const text = await file.text();
       if (text.includes("\u0000")) return setFileError(`${file.name} doesn't look like a text or CSV file.`);
+      if (form.canImport && shouldImport(file.size, countDataRows(text))) return void form.attachImportFile(file);
       form.loadRecipients(text, file.name);
     } catch {
       setFileError(`Couldn't read ${file.name}.`);
@@ -56,7 +62,7 @@ export function RecipientsField({ form }: { form: ComposeForm }) {
       <button type="button" className="btn btn-secondary btn-sm" onClick={() => fileInput.current?.click()}>
         <UploadIcon /> Upload CSV or text file
       </button>
-      {hasRecipientsInput && (
+      {(hasRecipientsInput || form.importFile) && (
         <button type="button" className="btn btn-ghost btn-sm" onClick={() => form.loadRecipients("", null)}>
           Clear
         </button>
@@ -65,6 +71,7 @@ export function RecipientsField({ form }: { form: ComposeForm }) {
   );
   const footer = (
     <>
+      <ImportPanel form={form} />
       {recipientErrors.length > 0 && <RejectedRecipients errors={recipientErrors} />}
       <div id="compose-recipients-summary">
         <RecipientsSummary parsed={parsed} hasInput={hasRecipientsInput} />
@@ -121,6 +128,45 @@ export function RecipientsField({ form }: { form: ComposeForm }) {
           </>
         )}
       </Field>
+    </div>
+  );
+}
+
+/** A large file's upload and import: two progress bars, and the errors by line on failure. */
+function ImportPanel({ form }: { form: ComposeForm }) {
+  const { importFile, uploadPercent, importStatus, importErrors } = form;
+  if (!importFile && !importStatus && importErrors.length === 0) return null;
+  const progress = importStatus ? importProgress(importStatus, importFile?.estimatedRows ?? null) : null;
+  return (
+    <div className="import-panel" data-testid="import-panel">
+      {importFile && (
+        <p className="hint" data-testid="import-file">
+          <strong>{importFile.file.name}</strong> ({(importFile.file.size / 1e6).toFixed(1)} MB, about{" "}
+          {importFile.estimatedRows.toLocaleString("en-US")} rows) is uploaded and imported when you schedule.
+        </p>
+      )}
+      {uploadPercent !== null && (
+        <label className="progress-row">
+          Upload {uploadPercent}%
+          <progress max={100} value={uploadPercent} data-testid="upload-progress" aria-label="Upload progress" />
+        </label>
+      )}
+      {progress && (
+        <label className="progress-row">
+          {progress.label}
+          <progress max={100} value={progress.percent} data-testid="import-progress" aria-label="Import progress" />
+        </label>
+      )}
+      {importErrors.length > 0 && (
+        <div className="field-error" role="alert" data-testid="import-errors">
+          <p>The import failed:</p>
+          <ul>
+            {importErrors.map((line, i) => (
+              <li key={i}>{line}</li>
+            ))}
+          </ul>
+        </div>
+      )}
     </div>
   );
 }

@@ -202,7 +202,7 @@ export interface Rejection {
 export function describeRejection(err: unknown, req: ScheduleRequest): Rejection {
   if (!(err instanceof ApiError) || err.details.length === 0)
     return { errors: {}, recipientErrors: [], general: [describeError(err)], focus: null };
-  const mapped = mapErrorDetails(err.details, req.recipients);
+  const mapped = mapErrorDetails(err.details, req.recipients ?? []);
   const anyField = Object.keys(mapped.fields).length > 0 || mapped.recipients.length > 0;
   const general = [err.message || (anyField ? "Please fix the highlighted fields." : "The request was rejected."), ...mapped.general];
   const focus = firstInvalid(mapped.fields, mapped.recipients.length > 0);

@@ -1,5 +1,13 @@
 import { useDeferredValue, useMemo, useRef, useState, type FormEvent } from "react";
-import type { ScheduleRequest, ScheduleResponse, SenderAccount } from "../../api/types";
+import type {
+  ImportCreated,
+  ImportStatus,
+  ScheduleImportResponse,
+  ScheduleRequest,
+  ScheduleResponse,
+  SenderAccount,
+} from "../../api/types";
+import { describeImportErrors, estimateRows, pollImport, uploadFile } from "../../lib/imports";
 import { withFields } from "../../lib/csvFields";
 import { estimateWithWindow } from "../../lib/sendingWindow";
 import { useNow } from "../../hooks/useNow";
@@ -31,10 +39,30 @@ export interface ComposeFormOptions {
   onScheduled: (res: ScheduleResponse, req: ScheduleRequest) => void;
   /** The user's sender accounts (null while loading or unavailable: the typed address). */
   senders?: SenderAccount[] | null;
+  /** Big lists: the API calls a large file goes through (SPEC.md "Big lists"). */
+  importer?: Importer;
+}
+
+export interface Importer {
+  createImport: (size: number) => Promise<ImportCreated>;
+  scheduleImport: (req: ScheduleRequest) => Promise<ScheduleImportResponse>;
+  getImport: (importId: string) => Promise<ImportStatus>;
+  /** PUT to the presigned URL (XHR with upload progress by default). */
+  upload?: (url: string, file: Blob, onProgress: (pct: number) => void) => Promise<void>;
+}
+
+/** A large file waiting to be imported, and how far its upload and import got. */
+export interface ImportFile {
+  file: File;
+  estimatedRows: number;
 }
 
 /** The compose form's state, validation and submit; the field components only render it. */
-export function useComposeForm({ draft, setDraft, planOptions, schedule, onScheduled, senders = null }: ComposeFormOptions) {
+export function useComposeForm({ draft, setDraft, planOptions, schedule, onScheduled, senders = null, importer }: ComposeFormOptions) {
+  const [importFile, setImportFile] = useState<ImportFile | null>(null);
+  const [uploadPercent, setUploadPercent] = useState<number | null>(null);
+  const [importStatus, setImportStatus] = useState<ImportStatus | null>(null);
+  const [importErrors, setImportErrors] = useState<string[]>([]);
   const now = useNow(15_000);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [recipientErrors, setRecipientErrors] = useState<RecipientError[]>([]);
@@ -86,8 +114,26 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
     if (key === "recipientsText" && recipientErrors.length) setRecipientErrors([]);
   };
 
+  /** A file too large for one request: uploaded and imported on submit instead. */
+  const attachImportFile = async (file: File | null) => {
+    setImportStatus(null);
+    setUploadPercent(null);
+    setImportErrors([]);
+    if (!file) return setImportFile(null);
+    const sampleBytes = Math.min(file.size, 256 * 1024);
+    const sample = await file.slice(0, sampleBytes).text();
+    setImportFile({ file, estimatedRows: estimateRows(file.size, sample, sampleBytes) });
+    setDraft((d) => ({ ...d, recipientsText: "", fileName: file.name }));
+    setErrors((e) => ({ ...e, recipients: undefined }));
+    setRecipientErrors([]);
+  };
+
   /** Replaces the recipients with a file's text (null name: cleared). */
   const loadRecipients = (text: string, fileName: string | null) => {
+    setImportFile(null);
+    setImportStatus(null);
+    setUploadPercent(null);
+    setImportErrors([]);
     setDraft((d) => ({ ...d, recipientsText: text, fileName }));
     if (text) setErrors((e) => ({ ...e, recipients: undefined }));
     setRecipientErrors([]);
@@ -111,11 +157,13 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
     setGeneral([]);
     setRecipientErrors([]);
     const invalid = validateCompose(draft, parsed, timing, via);
+    if (importFile) delete invalid.recipients; // the import job checks the file's rows
     setErrors(invalid);
     if (Object.keys(invalid).length > 0) {
       focus(firstInvalid(invalid));
       return;
     }
+    if (importFile && importer) return submitImport(importFile, importer);
     const req = buildScheduleRequest(draft, recipients, timing, Date.now(), via);
     setSubmitting(true);
     try {
@@ -134,9 +182,58 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
     }
   };
 
+  /** Upload (progress), schedule with recipientsImportId, then poll the import. */
+  const submitImport = async (pending: ImportFile, api: Importer) => {
+    const { recipients: _none, ...base } = buildScheduleRequest(draft, [], timing, Date.now(), via);
+    setSubmitting(true);
+    setImportErrors([]);
+    setImportStatus(null);
+    try {
+      const created = await api.createImport(pending.file.size);
+      setUploadPercent(0);
+      const upload = api.upload ?? ((url, file, onProgress) => uploadFile(url, file, onProgress));
+      await upload(created.uploadUrl, pending.file, setUploadPercent);
+      const req: ScheduleRequest = { ...base, recipientsImportId: created.importId };
+      const answer = await api.scheduleImport(req);
+      const final = await pollImport(() => api.getImport(created.importId), setImportStatus);
+      if (final.status === "failed") {
+        setImportErrors(describeImportErrors(final.errors));
+        return;
+      }
+      rememberComposeDefaults(draft);
+      setDraft(clearMessage);
+      setImportFile(null);
+      onScheduled(
+        {
+          success: true,
+          batchId: final.batchId ?? answer.batchId,
+          emailCount: final.valid,
+          duplicatesRemoved: final.duplicates,
+          suppressedRemoved: final.suppressed,
+          startTime: req.startTime,
+          estimatedEndTime: req.startTime,
+        },
+        req,
+      );
+    } catch (err) {
+      const rejection = describeRejection(err, { ...base, recipients: [] });
+      setErrors(rejection.errors);
+      setGeneral(rejection.general.length ? rejection.general : [err instanceof Error ? err.message : String(err)]);
+      focus(rejection.focus);
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
   return {
     draft,
     now,
+    importFile,
+    uploadPercent,
+    importStatus,
+    importErrors,
+    attachImportFile,
+    canImport: !!importer,
     errors,
     recipientErrors,
     general,
