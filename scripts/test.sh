@@ -9,4 +9,12 @@ scripts/bootstrap.sh
 if [ -d dashboard/node_modules ]; then
     (cd dashboard && npm run --silent typecheck && npm test --silent)
 fi
-.venv/bin/pytest "$@"
+if [ "$#" -gt 0 ]; then
+    exec .venv/bin/pytest "$@"
+fi
+# The tiers that mostly wait on sockets and sleeps run side by side, a test file per worker
+# (each worker has its own database, moto and LocalStack); the ones that time processes,
+# kill them or drive a browser run alone, so nothing else competes for the two cores.
+.venv/bin/pytest -n "${EMAILSCHED_TEST_WORKERS:-3}" --dist loadfile \
+    tests/unit tests/integration tests/infra tests/bench
+.venv/bin/pytest tests/e2e tests/browser tests/reliability
