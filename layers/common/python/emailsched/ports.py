@@ -834,9 +834,10 @@ class ImportStore(Protocol):
     def finish(self, record: ImportRecord, batch: dict[str, Any],
                sender_ids: list[uuid.UUID], shares: list[tuple[uuid.UUID, int, int]],
                hold: list[uuid.UUID], steps: list[dict[str, object]],
-               counts: ImportCounts) -> None:
+               counts: ImportCounts) -> bool:
         """The batch with every staged row as its emails, and the import done: one
-        transaction."""
+        transaction. False (nothing stored) when fewer rows are staged than counts.valid:
+        staged rows do not survive a database crash."""
 
     def fail(self, import_id: uuid.UUID, counts: ImportCounts,
              errors: list[dict[str, Any]]) -> None:

@@ -331,15 +331,18 @@ class _Run:
                 return self._fail()
         done = False
         try:
-            self._finish()
-            done = True
+            done = self._finish()
         finally:
             if not done and key is not None and self.job._quotas is not None:
                 self.job._quotas.release(key, self.counts.valid)
+        if not done:
+            self._error(0, "the rows read were lost by a database restart: "
+                           "schedule the import again")
+            return self._fail()
         self._drop_object()
         return True
 
-    def _finish(self) -> None:
+    def _finish(self) -> bool:
         r, start = self.request, int(self.request["startMs"])
         ends = [p.last_ms if p.planned else start for p in self.planners]
         n = len(self.planners)
@@ -356,8 +359,8 @@ class _Run:
                  "random_delay_ms": shape.random_delay_ms, "plan_seed": shape.seed,
                  "suppressed_removed": self.counts.suppressed}
         hold = [s.id for s in self.senders if s.status == SenderStatus.FAILING]
-        self.job._store.finish(self.record, batch, [s.id for s in self.senders], shares,
-                               hold, list(r.get("steps") or []), self.counts)
+        return self.job._store.finish(self.record, batch, [s.id for s in self.senders],
+                                      shares, hold, list(r.get("steps") or []), self.counts)
 
     def _fail(self) -> bool:
         self.job._store.fail(self.record.id, self.counts, self.errors)

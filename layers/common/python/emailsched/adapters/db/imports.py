@@ -2,7 +2,10 @@
 
 An import's planned rows wait in import_rows until its last step, which inserts the batch
 and moves them into emails with one INSERT ... SELECT in the same transaction: the pump
-never sees a half-imported batch, and a failed import leaves nothing behind.
+never sees a half-imported batch, and a failed import leaves nothing behind. import_rows is
+UNLOGGED (migration 0011): when a crash has lost staged rows, the move finds fewer than the
+import counted valid, rolls back and says so (finish returns False; the job fails the
+import).
 """
 
 from __future__ import annotations
@@ -144,18 +147,21 @@ class PgImportStore:
     def finish(self, record: ImportRecord, batch: dict[str, Any],
                sender_ids: list[uuid.UUID], shares: list[tuple[uuid.UUID, int, int]],
                hold: list[uuid.UUID], steps: list[dict[str, object]],
-               counts: ImportCounts) -> None:
+               counts: ImportCounts) -> bool:
         assert record.batch_id is not None
-        with self._begin() as c:
+        with wrap_db_errors(), self._engine.connect() as c, c.begin() as transaction:
             session = PgBatchSession(c)
             session.lock_senders(record.user_id, sender_ids)
             window = batch.get("sending_window")
             c.execute(INSERT_BATCH_WITH_ID, {
                 **batch, "id": record.batch_id, "user_id": record.user_id,
                 "sending_window": None if window is None else json.dumps(window)})
-            c.execute(MOVE_STAGED, {"batch_id": record.batch_id, "user_id": record.user_id,
-                                    "sender_ids": [str(s) for s in sender_ids],
-                                    "import_id": record.id})
+            moved = c.execute(MOVE_STAGED, {
+                "batch_id": record.batch_id, "user_id": record.user_id,
+                "sender_ids": [str(s) for s in sender_ids], "import_id": record.id}).rowcount
+            if moved != counts.valid:  # import_rows is unlogged: a crash lost staged rows
+                transaction.rollback()
+                return False
             for sender_id in hold:
                 session.hold_new_emails(record.batch_id, sender_id)
             if steps:
@@ -164,6 +170,7 @@ class PgImportStore:
             c.execute(DROP_STAGED, {"id": record.id})
             c.execute(END, {"id": record.id, "status": "done", **_counts(counts),
                             "errors": "[]"})
+        return True
 
     def fail(self, import_id: uuid.UUID, counts: ImportCounts,
              errors: list[dict[str, Any]]) -> None:

@@ -181,8 +181,9 @@ emails = Table(
     _uuid_pk(),
     Column("batch_id", UUID(as_uuid=True), ForeignKey("batches.id", ondelete="CASCADE"),
            nullable=False),
-    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
-           nullable=False),
+    # Always the batch's user (migration 0011 dropped its foreign key: batch_id's proves it,
+    # and a user's deletion reaches emails through batches).
+    Column("user_id", UUID(as_uuid=True), nullable=False),
     Column("sender_id", UUID(as_uuid=True), ForeignKey("senders.id"), nullable=False),
     Column("seq", Integer, nullable=False),  # position in the batch, after de-duplication
     Column("recipient_email", Text, nullable=False),
@@ -312,6 +313,8 @@ imports = Table(
 # The rows of an import in progress, planned, waiting for the import's last step to move
 # them into emails in one statement with the batch. No index and no foreign key: COPY
 # appends and the rows live minutes; the job deletes them when it ends either way.
+# UNLOGGED (migration 0011): no WAL for staged rows; a crash loses them, and the last step
+# then fails the import (it moves fewer rows than were counted valid).
 import_rows = Table(
     "import_rows", metadata,
     Column("import_id", UUID(as_uuid=True), nullable=False),
@@ -321,4 +324,5 @@ import_rows = Table(
     Column("recipient_email", Text, nullable=False),
     Column("due_ms", BigInteger, nullable=False),
     Column("fields", JSONB, nullable=True),
+    prefixes=["UNLOGGED"],
 )
