@@ -309,7 +309,7 @@ def unsubscribe_page(token: str) -> Response:
     try:
         address = _container().suppressions.recipient_for(token, _client_ip())
     except NotFound:
-        return deliverability_views.not_found_page()
+        return deliverability_views.not_found_page(app.current_request.headers.get("accept"))
     return deliverability_views.confirm_page(address)
 
 
@@ -320,7 +320,7 @@ def unsubscribe(token: str) -> Response:
     try:
         address = _container().suppressions.unsubscribe(token, _client_ip())
     except NotFound:
-        return deliverability_views.not_found_page()
+        return deliverability_views.not_found_page(app.current_request.headers.get("accept"))
     return deliverability_views.unsubscribed_page(address)
 
 

@@ -13,8 +13,9 @@ from math import ceil
 from chalice import Response
 
 from emailsched.api import schemas
-from emailsched.api.http import iso, json_response
+from emailsched.api.http import error_response, iso, json_response
 from emailsched.domain.records import Suppression
+from emailsched.errors import NotFound
 from emailsched.services.queries import Page
 
 # The pages' own policy: an inline style, a form posting to this origin, nothing else.
@@ -52,8 +53,13 @@ def unsubscribed_page(address: str) -> Response:
                  "emails from this sender.</p>")
 
 
-def not_found_page() -> Response:
-    return _page("Link not valid", "<p>This unsubscribe link is not valid.</p>", status=404)
+def not_found_page(accept: str | None) -> Response:
+    """An unknown or altered token: the HTML page for a browser (it asks for text/html),
+    SPEC.md's JSON error body for anyone else (a mail client's one-click POST, a script)."""
+    if "text/html" in (accept or "").lower():
+        return _page("Link not valid", "<p>This unsubscribe link is not valid.</p>",
+                     status=404)
+    return error_response(NotFound("this unsubscribe link is not valid"))
 
 
 def _masked(address: str) -> str:

@@ -88,7 +88,9 @@ def _operation(path: str, method: str, request: type[BaseModel] | None,
     parameters = []
     if path.startswith("/u/"):
         operation["responses"]["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
-        operation["responses"]["404"]["content"] = {"text/html": {"schema": {"type": "string"}}}
+        # 404: the HTML page when the client accepts text/html, else the error body.
+        operation["responses"]["404"]["content"] = {
+            "text/html": {"schema": {"type": "string"}}, **_json(schemas.ErrorOut)["content"]}
     if path.startswith("/u/") and method == "post":
         operation["requestBody"] = {"required": False, "content": {
             media: {"schema": {"type": "object", "properties": {

@@ -25,6 +25,7 @@ from pydantic.alias_generators import to_camel
 MAX_SUBJECT = 998  # RFC 5322 line limit
 MAX_NAME = 200
 MAX_DELAY_MS = 24 * 3600 * 1000
+MAX_LIMIT = 2_147_483_647  # hourly/daily limits are Postgres integers
 _FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
 
 
@@ -123,7 +124,7 @@ class ScheduleIn(Model):
     start_time: StrictStr = Field(description="ISO 8601 with an offset: 2026-12-01T09:00:00Z",
                                   json_schema_extra={"format": "date-time"})
     delay_ms: StrictInt = Field(ge=0, le=MAX_DELAY_MS)
-    hourly_limit: StrictInt | None = Field(default=None, ge=1)
+    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
     sender: SenderIn | None = Field(default=None, description="The old path: names the "
                                     "user's sender with this address")
     sender_ids: list[StrictStr] | None = Field(default=None, min_length=1, max_length=50,
@@ -186,6 +187,11 @@ class DevLoginIn(Model):
     name: StrictStr | None = Field(default=None, max_length=MAX_NAME)
 
     _lines = field_validator("email")(_single_line)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:  # stored (no NUL in Postgres), a header
+        return None if value is None else _single_line(value)
 
 
 class GoogleLoginIn(Model):
@@ -377,8 +383,8 @@ class SenderCreateIn(Model):
     name: StrictStr = Field(default="", max_length=MAX_NAME)
     smtp: MailAccountIn | None = None
     imap: MailAccountIn | None = None
-    hourly_limit: StrictInt | None = Field(default=None, ge=1)
-    daily_limit: StrictInt | None = Field(default=None, ge=1)
+    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
     min_delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
     timezone: StrictStr = Field(default="UTC", max_length=64)
 
@@ -392,8 +398,8 @@ class SenderPatchIn(Model):
     name: StrictStr | None = Field(default=None, max_length=MAX_NAME)
     smtp: MailAccountIn | None = None
     imap: MailAccountIn | None = None
-    hourly_limit: StrictInt | None = Field(default=None, ge=1)
-    daily_limit: StrictInt | None = Field(default=None, ge=1)
+    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
     min_delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
     timezone: StrictStr | None = Field(default=None, max_length=64)
 
