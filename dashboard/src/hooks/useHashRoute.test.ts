@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildHash, parseHash } from "./useHashRoute";
+import { buildHash, parseHash, sameRoute } from "./useHashRoute";
 
 describe("hash routes", () => {
   it("parses the tab and its parameters", () => {
@@ -25,5 +25,12 @@ describe("hash routes", () => {
     expect(buildHash("sent", { batch: "", page: 1, limit: undefined })).toBe("#/sent?page=1");
     expect(buildHash("batches")).toBe("#/batches");
     expect(parseHash(buildHash("scheduled", { batch: "a b&c" })).params.get("batch")).toBe("a b&c");
+  });
+
+  it("tells a hash naming the route already shown from a new one", () => {
+    const shown = parseHash("#/sent?page=1&limit=50");
+    expect(sameRoute(shown, "#/sent?page=1&limit=50")).toBe(true);
+    expect(sameRoute(shown, "#/batches?page=1&limit=50")).toBe(false);
+    expect(sameRoute(shown, "#/sent?page=2&limit=50")).toBe(false);
   });
 });

@@ -28,17 +28,26 @@ export function buildHash(tab: Tab, params: Record<string, string | number | und
   return `#/${tab}${s ? `?${s}` : ""}`;
 }
 
+/** Whether `hash` names the route already shown. */
+export function sameRoute(route: Route, hash: string): boolean {
+  const next = parseHash(hash);
+  return next.tab === route.tab && next.params.toString() === route.params.toString();
+}
+
 export function useHashRoute(): [Route, (tab: Tab, params?: Record<string, string | number | undefined | null>) => void] {
   const [route, setRoute] = useState<Route>(() => parseHash(window.location.hash));
   useEffect(() => {
-    const onChange = () => setRoute(parseHash(window.location.hash));
+    // Back/forward and typed URLs; a hash navigate() already applied leaves the route as it is.
+    const onChange = () => setRoute((prev) => sameRoute(prev, window.location.hash) ? prev : parseHash(window.location.hash));
     window.addEventListener("hashchange", onChange);
     return () => window.removeEventListener("hashchange", onChange);
   }, []);
   const navigate = useCallback((tab: Tab, params: Record<string, string | number | undefined | null> = {}) => {
     const h = buildHash(tab, params);
     if (window.location.hash !== h) window.location.hash = h;
-    else setRoute(parseHash(h));
+    // The view follows at once, not on the later `hashchange` task: until then the old view
+    // stayed on screen and could still act (its "Rows per page" navigating back to itself).
+    setRoute(parseHash(h));
   }, []);
   return [route, navigate];
 }
