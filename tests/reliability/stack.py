@@ -54,6 +54,7 @@ RELIABILITY_ENV = {
     "SESSION_SECRET": SECRET,
     "MIN_DELAY_BETWEEN_EMAILS_MS": "0",
     "RETRY_BASE_SECONDS": "0.5",
+    "SENDER_DEFERRAL_SECONDS": "1",  # a 421's hold on its sender (600 s in the product)
     "SEND_LEASE_SECONDS": "10",
     "PUMP_LOST_AFTER_SECONDS": "10",
     "PUMP_HORIZON_SECONDS": "60",
