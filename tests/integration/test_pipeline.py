@@ -153,8 +153,10 @@ def test_five_pumps_at_once_enqueue_each_email_once(aws_services, sink):
 
     container = prepare(aws_services.settings(SMTP_PORT=sink.port, PUMP_MAX_IN_FLIGHT=10_000))
     pipeline = Pipeline(container, pollers=0)
-    pipeline.start()
+    # Stopped before it starts: its own pump's first run would otherwise race the five
+    # below (it is in flight by the time start() returns, and claims the emails itself).
     pipeline.stop.set()
+    pipeline.start()
     try:
         # Through the service, not HTTP: the API would enqueue the first ones itself.
         from emailsched.adapters.db.accounts import upsert_user_by_email
