@@ -289,6 +289,9 @@ class StatusCounts(Model):
     paused: int
     cancelled: int
     suppressed: int = 0  # recipient suppressed after scheduling: not sent
+    held: int = Field(default=0, description="Waiting for a failing sender to be active "
+                                             "again (SPEC.md Senders): not failed, no "
+                                             "attempt used")
 
 
 class StatsOut(StatusCounts):

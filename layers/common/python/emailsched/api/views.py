@@ -141,7 +141,8 @@ def stats(found: Stats) -> Response:
     return json_response(schemas.StatsOut(
         total=c["total"], scheduled=c["scheduled"], queued=c["queued"], sending=c["sending"],
         sent=c["sent"], failed=c["failed"], paused=c["paused"], cancelled=c["cancelled"],
-        suppressed=c.get("suppressed", 0), sent_last_hour=found.sent_last_hour,
+        suppressed=c.get("suppressed", 0), held=c.get("held", 0),
+        sent_last_hour=found.sent_last_hour,
         per_hour=[schemas.HourOut(hour=h, sent=s, failed=f) for h, s, f in found.per_hour]))
 
 
@@ -149,7 +150,7 @@ def _batch(view: BatchView) -> schemas.BatchOut:
     row = view.row
     counts = {k: view.counts.get(k, 0) for k in ("scheduled", "queued", "sending", "sent",
                                                  "failed", "paused", "cancelled",
-                                                 "suppressed")}
+                                                 "suppressed", "held")}
     return schemas.BatchOut(
         id=str(row.id), subject=row.subject,
         sender=schemas.SenderOut(name=row.sender_name, email=row.sender_email),
