@@ -403,6 +403,16 @@ def _plan_follow_ups(budget: float | None) -> int:
     return report.planned
 
 
+@app.lambda_function(name="verifier")
+def verify_stored_account(event: Any, context: Any) -> dict[str, Any]:
+    """Checks a stored sender account for the API (POST /senders/{id}/verify): this
+    function's role may decrypt the credentials, the API's may not. The event names the
+    user and the sender; adapters/account_verifier.py holds both sides of the wire."""
+    from emailsched.adapters.account_verifier import answer
+
+    return answer(event, _container().stored_account_check)
+
+
 # Sequences: every REPLY_POLL_SECONDS, rounded to whole minutes (EventBridge's least rate).
 REPLY_POLL_MINUTES = max(1, round(float(os.environ.get("REPLY_POLL_SECONDS", "60")) / 60))
 

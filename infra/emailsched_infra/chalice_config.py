@@ -21,6 +21,7 @@ from emailsched_infra.stage import (
     PUMP,
     REPLIES,
     SENDER,
+    VERIFIER,
     Stage,
 )
 
@@ -44,21 +45,29 @@ IMPORTS_MEMORY_MB = 1024
 # Imports running at once (the SQS event source's MaximumConcurrency, at least 2): each
 # holds one Postgres connection.
 IMPORTS_CONCURRENCY = 2
-# Functions that read sender passwords (KMS Decrypt) get the key's id.
-KEY_USERS = (API_HANDLER, SENDER, REPLIES)
+# The verifier checks a stored sender account (connect, TLS, AUTH; SMTP then IMAP, each
+# within SENDER_VERIFY_TIMEOUT_SECONDS) while the API waits for its answer: it must end
+# before the API's own timeout. Two at once at most (each holds one Postgres connection).
+VERIFIER_TIMEOUT_SECONDS = 25
+VERIFIER_MEMORY_MB = 256
+VERIFIER_CONCURRENCY = 2
+# Functions that use the sender passwords' key get its id: the API encrypts with it, the
+# others decrypt (policies.KEY_ACTIONS).
+KEY_USERS = (API_HANDLER, SENDER, REPLIES, VERIFIER)
 METRICS_NAMESPACE = "emailsched"
 # Postgres connections per container. A Lambda container serves one invocation at a time:
 # the API and the pump need one; the sender two (a message's pinned connection, and the
 # limiter rebuilding a lost window from the ledger meanwhile). No overflow anywhere, so
 # connections <= 1 x API concurrency + 2 x sender concurrency + 1 (pump) + 1 (replies;
 # a scheduled function runs one invocation at a time unless a run outlasts its rate)
-# + IMPORTS_CONCURRENCY x 1 (imports).
+# + IMPORTS_CONCURRENCY x 1 (imports) + VERIFIER_CONCURRENCY x 1 (verifier).
 DB_POOLS: dict[str, dict[str, int]] = {
     API_HANDLER: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
     SENDER: {"DB_POOL_SIZE": 2, "DB_MAX_OVERFLOW": 0},
     PUMP: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
     REPLIES: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
     IMPORTS: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
+    VERIFIER: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
 }
 # The API presigns uploads and starts import jobs; the job reads and deletes the upload.
 IMPORT_USERS = (API_HANDLER, IMPORTS)
@@ -183,6 +192,9 @@ def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
                       "lambda_memory_size": min(REPLIES_MEMORY_MB, resolved.memory_mb)},
             IMPORTS: {"lambda_timeout": IMPORTS_TIMEOUT_SECONDS,
                       "lambda_memory_size": max(IMPORTS_MEMORY_MB, resolved.memory_mb)},
+            VERIFIER: {"lambda_timeout": VERIFIER_TIMEOUT_SECONDS,
+                       "lambda_memory_size": min(VERIFIER_MEMORY_MB, resolved.memory_mb),
+                       "reserved_concurrency": VERIFIER_CONCURRENCY},
         },
         # Chalice ignores keys it does not know; deploy.py keeps the choices it derives
         # the rest from here, so the next run starts from them.
@@ -210,6 +222,9 @@ def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
             own["PUBLIC_URL"] = public_url
         if import_bucket and function in IMPORT_USERS:
             own["IMPORT_BUCKET"] = import_bucket
+    # The API may not decrypt sender passwords: it invokes the verifier to check one.
+    config["lambda_functions"][API_HANDLER]["environment_variables"][
+        "VERIFIER_FUNCTION_NAME"] = stage.function_name(VERIFIER)
     # Read at deploy time too (app.py's schedule rate, chalice_run.chalice) and by the poller.
     config["lambda_functions"][REPLIES]["environment_variables"]["REPLY_POLL_SECONDS"] = (
         resolved.settings.get("REPLY_POLL_SECONDS", str(REPLY_POLL_SECONDS)))

@@ -17,6 +17,7 @@ from emailsched_infra.stage import (
     PUMP,
     REPLIES,
     SENDER,
+    VERIFIER,
     Stage,
 )
 
@@ -43,6 +44,9 @@ IMPORT_QUEUE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueue
 API_UPLOAD_ACTIONS = ["s3:PutObject", "s3:GetObject"]
 IMPORT_OBJECT_ACTIONS = ["s3:GetObject", "s3:DeleteObject"]
 LIST_UPLOADS_ACTIONS = ["s3:ListBucket"]
+# The API checks a stored sender account through the verifier function (it may not
+# decrypt the password itself): a synchronous invoke of that one function.
+INVOKE_VERIFIER_ACTIONS = ["lambda:InvokeFunction"]
 # Settings at cold start (emailsched.adapters.secrets): the one secret of the stage.
 SECRET_ACTIONS = ["secretsmanager:GetSecretValue"]
 LOG_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
@@ -53,11 +57,13 @@ VPC_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
                "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
 
 
-# Sender credentials: the API encrypts, the sender decrypts (see kms_key.py), and so does
-# the reply poller (a sender's IMAP password is stored like its SMTP one).
+# Sender credentials: the API encrypts, the sender decrypts (see kms_key.py), and so do
+# the reply poller (a sender's IMAP password is stored like its SMTP one) and the verifier
+# (which checks a stored account for the API).
 KEY_ACTIONS = {API_HANDLER: ("EncryptSenderCredentials", API_KEY_ACTIONS),
                SENDER: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS),
-               REPLIES: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS)}
+               REPLIES: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS),
+               VERIFIER: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS)}
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class PolicyRefs:
     credentials_key: Any = None  # the KMS key of sender passwords (kms_key.py)
     import_queue: Any = None  # the imports queue (the import function's event source)
     import_bucket: list[Any] | None = None  # [bucket ARN, its objects' ARN]
+    verifier_function: Any = None  # the verifier function's ARN (the API invokes it)
 
 
 def concrete_refs(stage: Stage, account: str, partition: str = "aws",
@@ -85,14 +92,17 @@ def concrete_refs(stage: Stage, account: str, partition: str = "aws",
                          f"{logs}/{stage.function_name(fn)}:*"] for fn in FUNCTIONS},
         app_secret=secret_arn, credentials_key=key_arn,
         import_queue=f"{prefix}:{stage.import_queue_name}",
-        import_bucket=[bucket, f"{bucket}/*"])
+        import_bucket=[bucket, f"{bucket}/*"],
+        verifier_function=f"arn:{partition}:lambda:{stage.region}:{account}:function:"
+                          f"{stage.function_name(VERIFIER)}")
 
 
 def cloudformation_refs(stage: Stage, send_queue: str, dead_letter_queue: str,
                         app_secret: str | None = None, import_queue: str | None = None,
-                        import_bucket: str | None = None) -> PolicyRefs:
-    """`send_queue`, `dead_letter_queue`, `import_queue` and `import_bucket` are the
-    logical ids of the queue and bucket resources."""
+                        import_bucket: str | None = None,
+                        credentials_key: str | None = None) -> PolicyRefs:
+    """`send_queue`, `dead_letter_queue`, `import_queue`, `import_bucket` and
+    `credentials_key` are the logical ids of the queue, bucket and key resources."""
     logs = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda"
     return PolicyRefs(
         send_queue={"Fn::GetAtt": [send_queue, "Arn"]},
@@ -103,7 +113,12 @@ def cloudformation_refs(stage: Stage, send_queue: str, dead_letter_queue: str,
         app_secret={"Ref": app_secret} if app_secret else None,
         import_queue={"Fn::GetAtt": [import_queue, "Arn"]} if import_queue else None,
         import_bucket=[{"Fn::GetAtt": [import_bucket, "Arn"]},
-                       {"Fn::Sub": f"${{{import_bucket}.Arn}}/*"}] if import_bucket else None)
+                       {"Fn::Sub": f"${{{import_bucket}.Arn}}/*"}] if import_bucket else None,
+        credentials_key={"Fn::GetAtt": [credentials_key, "Arn"]} if credentials_key else None,
+        # By name, not GetAtt: the API's role then does not wait for the function.
+        verifier_function={"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:"
+                                      "${AWS::AccountId}:function:"
+                                      f"{stage.function_name(VERIFIER)}"})
 
 
 def _statement(sid: str, actions: list[str], resources: list[Any]) -> dict[str, Any]:
@@ -123,7 +138,12 @@ def function_policies(refs: PolicyRefs, vpc: bool) -> dict[str, dict[str, Any]]:
         # 993 when in a VPC) and writes the ledger: no AWS call beyond logs, secret, key.
         REPLIES: [],
         IMPORTS: [],
+        # Reads the sender's row and checks the account: logs, secret, key only.
+        VERIFIER: [],
     }
+    if refs.verifier_function is not None:
+        own[API_HANDLER].append(_statement("InvokeVerifier", INVOKE_VERIFIER_ACTIONS,
+                                           [refs.verifier_function]))
     if refs.import_queue is not None:
         own[API_HANDLER].append(_statement("StartImports", START_IMPORT_ACTIONS,
                                            [refs.import_queue]))

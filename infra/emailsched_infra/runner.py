@@ -29,6 +29,7 @@ from emailsched_infra.stack import ensure_secret, ensure_stage_import_queues, en
 from emailsched_infra.stage import FUNCTIONS, IMPORTS, SENDER, Stage
 from emailsched_infra.template import (
     APP_SECRET,
+    CREDENTIALS_KEY,
     DEAD_LETTER_QUEUE,
     IMPORT_BUCKET,
     IMPORT_QUEUE,
@@ -230,7 +231,7 @@ def package(options: Options, out: Path) -> Path:
     entry = chalice_config.stage_config(stage, resolved, placeholder)
     config = {**config, "stages": {stage.name: entry}}
     refs = cloudformation_refs(stage, SEND_QUEUE, DEAD_LETTER_QUEUE, APP_SECRET, IMPORT_QUEUE,
-                               IMPORT_BUCKET)
+                               IMPORT_BUCKET, CREDENTIALS_KEY)
     with chalice_run.staged(options.project_dir, stage, config,
                             function_policies(refs, resolved.vpc)) as staging:
         merge = staging / "merge.json"

@@ -13,7 +13,8 @@ RUNTIME = f"python{PYTHON_VERSION}"
 # its entries in chalice_config.FUNCTION_SETTINGS, policies and template.LOGICAL_IDS.
 API_HANDLER, SENDER, PUMP, REPLIES = "api_handler", "sender", "pump", "replies"
 IMPORTS = "imports"  # big lists: streams an uploaded CSV from S3 (SQS-triggered)
-FUNCTIONS = (API_HANDLER, SENDER, PUMP, REPLIES, IMPORTS)
+VERIFIER = "verifier"  # checks a stored sender account for the API (invoked by it)
+FUNCTIONS = (API_HANDLER, SENDER, PUMP, REPLIES, IMPORTS, VERIFIER)
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 # functions/.chalice/config.json's committed stage for `chalice local` (no AWS resources).
 LOCAL_STAGE = "local"

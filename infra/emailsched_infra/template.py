@@ -21,20 +21,32 @@ from emailsched_infra import event_source
 from emailsched_infra.chalice_config import (
     IMPORT_USERS,
     IMPORTS_CONCURRENCY,
+    KEY_USERS,
     Resolved,
     dashboard_origins,
 )
 from emailsched_infra.imports_bucket import PRIVATE
-from emailsched_infra.stage import API_HANDLER, IMPORTS, PUMP, REPLIES, RUNTIME, SENDER, Stage
+from emailsched_infra.kms_key import alias_name
+from emailsched_infra.stage import (
+    API_HANDLER,
+    IMPORTS,
+    PUMP,
+    REPLIES,
+    RUNTIME,
+    SENDER,
+    VERIFIER,
+    Stage,
+)
 
 SEND_QUEUE, DEAD_LETTER_QUEUE = "SendQueue", "DeadLetterQueue"
 IMPORT_QUEUE, IMPORT_DEAD_LETTER_QUEUE = "ImportQueue", "ImportDeadLetterQueue"
 IMPORT_BUCKET = "ImportBucket"
 APP_SECRET, COMMON_LAYER = "AppSecret", "CommonLayer"
+CREDENTIALS_KEY, CREDENTIALS_KEY_ALIAS = "CredentialsKey", "CredentialsKeyAlias"
 LAYER_FILE = "common-layer.zip"
 # Chalice's logical ids for the functions and for the sender's SQS event.
 LOGICAL_IDS = {API_HANDLER: "APIHandler", SENDER: "Sender", PUMP: "Pump", REPLIES: "Replies",
-               IMPORTS: "Imports"}
+               IMPORTS: "Imports", VERIFIER: "Verifier"}
 REST_API = "RestAPI"  # Chalice's logical id of the API
 # Unsubscribe links point at the API's stage URL unless --public-url names another.
 API_STAGE_URL = {"Fn::Sub": f"https://${{{REST_API}}}.execute-api.${{AWS::Region}}"
@@ -141,6 +153,29 @@ def _proxy_resources(stage: Stage, resolved: Resolved) -> dict[str, Any]:
     }
 
 
+def _credentials_key(stage: Stage) -> dict[str, Any]:
+    """The key of sender passwords, as kms_key.py makes it. Its key policy leaves access to
+    the account's IAM (KMS's default policy): the functions' roles grant each its actions
+    (policies.KEY_ACTIONS), the API encrypt only."""
+    return {
+        CREDENTIALS_KEY: {"Type": "AWS::KMS::Key", "DeletionPolicy": "Retain",
+                          "UpdateReplacePolicy": "Retain", "Properties": {
+            "Description": f"emailsched {stage.name}: sender credentials (envelope "
+                           "encryption)",
+            "KeyUsage": "ENCRYPT_DECRYPT", "KeySpec": "SYMMETRIC_DEFAULT",
+            "EnableKeyRotation": True,
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "AccountIamDecides", "Effect": "Allow",
+                "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::"
+                                                 "${AWS::AccountId}:root"}},
+                "Action": "kms:*", "Resource": "*"}]},
+            "Tags": [{"Key": "app", "Value": "emailsched"},
+                     {"Key": "stage", "Value": stage.name}]}},
+        CREDENTIALS_KEY_ALIAS: {"Type": "AWS::KMS::Alias", "Properties": {
+            "AliasName": alias_name(stage), "TargetKeyId": {"Ref": CREDENTIALS_KEY}}},
+    }
+
+
 def _secret(stage: Stage, resolved: Resolved) -> dict[str, Any]:
     # A JSON object built by Fn::Sub: values must not contain '"' or '\'.
     fields = ", ".join(f'"{name}": "${{{logical}}}"' for name, logical in PARAMETERS.items())
@@ -168,6 +203,8 @@ def _function(stage: Stage, function: str, resolved: Resolved) -> dict[str, Any]
         variables["PUBLIC_URL"] = resolved.public_url or API_STAGE_URL
     if function in IMPORT_USERS:
         variables["IMPORT_BUCKET"] = {"Ref": IMPORT_BUCKET}
+    if function in KEY_USERS:
+        variables["CREDENTIALS_KMS_KEY_ID"] = {"Fn::GetAtt": [CREDENTIALS_KEY, "Arn"]}
     return {"Properties": {"FunctionName": stage.function_name(function),
                            "Layers": [{"Ref": COMMON_LAYER}],
                            "Environment": {"Variables": variables}}}
@@ -196,6 +233,7 @@ def merge_template(stage: Stage, resolved: Resolved) -> dict[str, Any]:
                                  IMPORT_DEAD_LETTER_QUEUE),
             IMPORT_BUCKET: _import_bucket(resolved),
             APP_SECRET: _secret(stage, resolved),
+            **_credentials_key(stage),
             **(_proxy_resources(stage, resolved) if resolved.rds_proxy else {}),
             COMMON_LAYER: {"Type": "AWS::Serverless::LayerVersion",
                            "Properties": {"LayerName": stage.layer_name,

@@ -26,7 +26,7 @@ IMPORT_QUEUE, IMPORT_DLQ = "emailsched-test-imports", "emailsched-test-imports-d
 IMPORT_BUCKET = "emailsched-test-imports-123456789012"
 FUNCTIONS = {"api": "emailsched-test", "sender": "emailsched-test-sender",
              "pump": "emailsched-test-pump", "replies": "emailsched-test-replies",
-             "imports": "emailsched-test-imports"}
+             "imports": "emailsched-test-imports", "verifier": "emailsched-test-verifier"}
 
 
 def _function(session: Any, aws: dict[str, str], name: str) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def test_layer_is_published_once_and_used_by_every_function(
 def test_functions_get_their_environment_timeouts_memory_and_vpc(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
     timeouts = {"api": 29, "sender": SENDER_TIMEOUT_SECONDS, "pump": 60, "replies": 60,
-                "imports": IMPORT_TIMEOUT_SECONDS}
+                "imports": IMPORT_TIMEOUT_SECONDS, "verifier": 25}
     for role, name in FUNCTIONS.items():
         config = _function(session, aws, name)["Configuration"]
         env = config["Environment"]["Variables"]
@@ -87,7 +87,8 @@ def test_functions_get_their_environment_timeouts_memory_and_vpc(
         assert not any(key.startswith("AWS_") for key in env)
         assert config["Timeout"] == timeouts[role]
         # The reply poller parses a chunk of messages at a time: 256 MB (REPLIES_MEMORY_MB).
-        assert config["MemorySize"] == (256 if role == "replies" else 1024)
+        # So does the verifier (one account check at a time).
+        assert config["MemorySize"] == (256 if role in ("replies", "verifier") else 1024)
         assert config["Runtime"] == "python3.11"
         assert sorted(config["VpcConfig"]["SubnetIds"]) == sorted(SUBNETS.split(","))
         assert config["VpcConfig"]["SecurityGroupIds"] == [SECURITY_GROUP]
@@ -132,7 +133,7 @@ def test_each_function_role_allows_only_its_own_queue_actions(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
     iam = client(session, aws, "iam")
     actions = {}
-    for role in ("sender", "pump", "api_handler", "replies", "imports"):
+    for role in ("sender", "pump", "api_handler", "replies", "imports", "verifier"):
         name = f"emailsched-test-{role}"
         documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
                      for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
@@ -149,32 +150,64 @@ def test_each_function_role_allows_only_its_own_queue_actions(
     assert actions["api_handler"] == {("sqs:SendMessage", IMPORT_QUEUE),
                                       ("sqs:GetQueueUrl", IMPORT_QUEUE)}
     assert actions["replies"] == set()
+    assert actions["verifier"] == set()
     assert actions["imports"] == {
         ("sqs:ReceiveMessage", IMPORT_QUEUE), ("sqs:DeleteMessage", IMPORT_QUEUE),
         ("sqs:GetQueueAttributes", IMPORT_QUEUE), ("sqs:SendMessage", IMPORT_QUEUE),
         ("sqs:GetQueueUrl", IMPORT_QUEUE)}
 
 
-def test_the_credentials_key_is_made_once_and_only_api_sender_and_poller_may_use_it(
-        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
-    kms, iam = client(session, aws, "kms"), client(session, aws, "iam")
-    key_arn = kms.describe_key(KeyId="alias/emailsched-test-credentials")["KeyMetadata"]["Arn"]
-    aliases = [a for a in kms.list_aliases()["Aliases"]
-               if a["AliasName"] == "alias/emailsched-test-credentials"]
-    assert len(aliases) == 1
+def _granted(session: Any, aws: dict[str, str], prefix: str) -> dict[str, set[Any]]:
+    """Each role's (action, resource) pairs whose action starts with `prefix`."""
+    iam = client(session, aws, "iam")
     granted = {}
-    for role in ("sender", "pump", "api_handler", "replies", "imports"):
+    for role in ("sender", "pump", "api_handler", "replies", "imports", "verifier"):
         name = f"emailsched-test-{role}"
         documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
                      for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
         granted[role] = {(action, resource) for doc in documents for s in doc["Statement"]
                          for action in s["Action"] for resource in s["Resource"]
-                         if action.startswith("kms:")}
+                         if action.startswith(prefix)}
+    return granted
+
+
+def test_only_the_verifier_sender_and_poller_may_decrypt_and_the_api_invokes_the_verifier(
+        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    """The API encrypts but cannot decrypt a stored password: POST /senders/{id}/verify
+    asks the verifier function, the one function the API may invoke."""
+    decrypting = {role for role, pairs in _granted(session, aws, "kms:").items()
+                  if any(action == "kms:Decrypt" for action, _ in pairs)}
+    assert decrypting == {"sender", "replies", "verifier"}
+    verifier = _function(session, aws, FUNCTIONS["verifier"])["Configuration"]
+    invoking = _granted(session, aws, "lambda:")
+    assert invoking["api_handler"] == {("lambda:InvokeFunction", verifier["FunctionArn"])}
+    assert all(not pairs for role, pairs in invoking.items() if role != "api_handler")
+    api_env = _function(session, aws, FUNCTIONS["api"])["Configuration"]["Environment"][
+        "Variables"]
+    assert api_env["VERIFIER_FUNCTION_NAME"] == FUNCTIONS["verifier"]
+    assert verifier["Environment"]["Variables"]["CREDENTIALS_KMS_KEY_ID"].startswith(
+        "arn:aws:kms:")
+    # Two checks at once at most (each holds one Postgres connection).
+    found = _function(session, aws, FUNCTIONS["verifier"])
+    assert found["Concurrency"]["ReservedConcurrentExecutions"] == 2
+
+
+def test_the_credentials_key_is_made_once_and_only_api_sender_and_poller_may_use_it(
+        deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
+    kms = client(session, aws, "kms")
+    key_arn = kms.describe_key(KeyId="alias/emailsched-test-credentials")["KeyMetadata"]["Arn"]
+    aliases = [a for a in kms.list_aliases()["Aliases"]
+               if a["AliasName"] == "alias/emailsched-test-credentials"]
+    assert len(aliases) == 1
+    granted: dict[str, set[Any]] = {}
+    granted.update(_granted(session, aws, "kms:"))
     assert granted["api_handler"] == {("kms:GenerateDataKey", key_arn),
                                       ("kms:DescribeKey", key_arn)}
     assert granted["sender"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}
     # The poller decrypts IMAP passwords, stored like SMTP ones.
     assert granted["replies"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}
+    # The verifier checks a stored account for the API, which may not decrypt.
+    assert granted["verifier"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}
     assert granted["pump"] == set()
     assert granted["imports"] == set()
     for role, name in FUNCTIONS.items():
@@ -213,7 +246,7 @@ def test_config_records_choices_but_no_secret_values(deployed: Deployed) -> None
     assert (chalice_dir / "deployed" / "test.json").exists()
     assert sorted(p.name for p in chalice_dir.glob("policy-test-*.json")) == [
         "policy-test-api_handler.json", "policy-test-imports.json", "policy-test-pump.json",
-        "policy-test-replies.json", "policy-test-sender.json"]
+        "policy-test-replies.json", "policy-test-sender.json", "policy-test-verifier.json"]
 
 
 def test_sender_and_api_sign_and_serve_links_under_the_api_url(
@@ -226,7 +259,7 @@ def test_sender_and_api_sign_and_serve_links_under_the_api_url(
         env = _function(session, aws, FUNCTIONS[role])["Configuration"]["Environment"][
             "Variables"]
         assert env["PUBLIC_URL"] == api_url, role
-    for role in ("pump", "replies", "imports"):
+    for role in ("pump", "replies", "imports", "verifier"):
         env = _function(session, aws, FUNCTIONS[role])["Configuration"]["Environment"][
             "Variables"]
         assert "PUBLIC_URL" not in env, role

@@ -50,10 +50,11 @@ def test_template_has_the_app_and_the_infra(packaged: Path) -> None:
     template = _template(packaged)
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
     types = Counter(resource["Type"] for resource in template["Resources"].values())
-    assert types == {"AWS::Serverless::Function": 5, "AWS::IAM::Role": 5,
+    assert types == {"AWS::Serverless::Function": 6, "AWS::IAM::Role": 6,
                      "AWS::Serverless::Api": 1, "AWS::Lambda::Permission": 1,
                      "AWS::SQS::Queue": 4, "AWS::SecretsManager::Secret": 1,
-                     "AWS::Serverless::LayerVersion": 1, "AWS::S3::Bucket": 1}
+                     "AWS::Serverless::LayerVersion": 1, "AWS::S3::Bucket": 1,
+                     "AWS::KMS::Key": 1, "AWS::KMS::Alias": 1}
     assert {p: template["Parameters"][p]["NoEcho"] for p in template["Parameters"]} == {
         "DatabaseUrl": True, "RedisUrl": True, "SessionSecret": True, "SmtpPassword": True}
     for name in ("deployment.zip", "common-layer.zip"):
@@ -100,7 +101,7 @@ def test_functions_use_the_layer_and_read_secrets_from_secrets_manager(packaged:
     resources = _template(packaged)["Resources"]
     names = {"APIHandler": "emailsched-test", "Sender": "emailsched-test-sender",
              "Pump": "emailsched-test-pump", "Replies": "emailsched-test-replies",
-             "Imports": "emailsched-test-imports"}
+             "Imports": "emailsched-test-imports", "Verifier": "emailsched-test-verifier"}
     for logical, name in names.items():
         properties = resources[logical]["Properties"]
         assert properties["FunctionName"] == name
@@ -127,13 +128,18 @@ def test_each_role_gets_least_privilege(packaged: Path) -> None:
     assert sorted(pump["FillSendQueue"]["Action"]) == ["sqs:GetQueueUrl", "sqs:SendMessage"]
     assert pump["FillSendQueue"]["Resource"] == [send]
     for role, allowed in (("SenderRole", {"WriteOwnLogs", "ConsumeSendQueue",
-                                          "DeadLetterPoison", "ManageVpcInterfaces"}),
+                                          "DeadLetterPoison", "ManageVpcInterfaces",
+                                          "DecryptSenderCredentials"}),
                           ("PumpRole", {"WriteOwnLogs", "FillSendQueue",
                                         "ManageVpcInterfaces"}),
                           ("ApiHandlerRole", {"WriteOwnLogs", "ManageVpcInterfaces",
                                               "StartImports", "PresignUploads",
-                                              "ListUploads"}),
-                          ("RepliesRole", {"WriteOwnLogs", "ManageVpcInterfaces"}),
+                                              "ListUploads", "EncryptSenderCredentials",
+                                              "InvokeVerifier"}),
+                          ("RepliesRole", {"WriteOwnLogs", "ManageVpcInterfaces",
+                                           "DecryptSenderCredentials"}),
+                          ("VerifierRole", {"WriteOwnLogs", "ManageVpcInterfaces",
+                                            "DecryptSenderCredentials"}),
                           ("ImportsRole", {"WriteOwnLogs", "ManageVpcInterfaces",
                                            "ConsumeImportQueue", "ReadUploads",
                                            "ListUploads"})):
@@ -146,6 +152,50 @@ def test_each_role_gets_least_privilege(packaged: Path) -> None:
             # Only ENI management, which IAM cannot scope, may name every resource.
             assert statement["Resource"] != ["*"] or statement["Sid"] == "ManageVpcInterfaces"
             assert all(not action.endswith("*") for action in statement["Action"])
+
+
+def test_the_credentials_key_and_its_grants_are_in_the_template(packaged: Path) -> None:
+    """As deploy.py makes them: the API encrypts only, the sender, the poller and the
+    verifier decrypt, the API invokes the verifier (and nothing else) to check a stored
+    account."""
+    resources = _template(packaged)["Resources"]
+    key = {"Fn::GetAtt": ["CredentialsKey", "Arn"]}
+    assert resources["CredentialsKey"]["Properties"]["KeyUsage"] == "ENCRYPT_DECRYPT"
+    assert resources["CredentialsKeyAlias"]["Properties"] == {
+        "AliasName": "alias/emailsched-test-credentials",
+        "TargetKeyId": {"Ref": "CredentialsKey"}}
+    kms = {role: sorted(a for s in _statements(resources, role) for a in s["Action"]
+                        if a.startswith("kms:"))
+           for role in ("ApiHandlerRole", "SenderRole", "PumpRole", "RepliesRole",
+                        "ImportsRole", "VerifierRole")}
+    assert kms == {"ApiHandlerRole": ["kms:DescribeKey", "kms:GenerateDataKey"],
+                   "SenderRole": ["kms:Decrypt", "kms:DescribeKey"],
+                   "RepliesRole": ["kms:Decrypt", "kms:DescribeKey"],
+                   "VerifierRole": ["kms:Decrypt", "kms:DescribeKey"],
+                   "PumpRole": [], "ImportsRole": []}
+    for role in kms:
+        for statement in _statements(resources, role):
+            if any(a.startswith("kms:") for a in statement["Action"]):
+                assert statement["Resource"] == [key]
+            if role != "ApiHandlerRole":
+                assert not any(a.startswith("lambda:") for a in statement["Action"])
+    invoke = next(s for s in _statements(resources, "ApiHandlerRole")
+                  if s["Sid"] == "InvokeVerifier")
+    assert invoke["Action"] == ["lambda:InvokeFunction"]
+    assert invoke["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:"
+                                              "${AWS::AccountId}:function:"
+                                              "emailsched-test-verifier"}]
+    for logical in ("APIHandler", "Sender", "Replies", "Verifier"):
+        env = resources[logical]["Properties"]["Environment"]["Variables"]
+        assert env["CREDENTIALS_KMS_KEY_ID"] == key, logical
+    for logical in ("Pump", "Imports"):
+        env = resources[logical]["Properties"]["Environment"]["Variables"]
+        assert "CREDENTIALS_KMS_KEY_ID" not in env, logical
+    api_env = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert api_env["VERIFIER_FUNCTION_NAME"] == "emailsched-test-verifier"
+    verifier = resources["Verifier"]["Properties"]
+    assert (verifier["Timeout"], verifier["MemorySize"],
+            verifier["ReservedConcurrentExecutions"]) == (25, 256, 2)
 
 
 def test_api_routes_reach_the_api_handler(packaged: Path) -> None:

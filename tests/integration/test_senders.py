@@ -230,8 +230,8 @@ def test_a_refused_login_holds_the_senders_emails_until_it_is_verified_again(
     sender_id = client.post("/senders", smtp_sender(sink, "flaky@example.com")).json()["id"]
     sink.password = "changed-on-the-server"  # from now on every login gets 535
     recipients = [f"r{i}@example.com" for i in range(5)]
-    assert client.post("/emails/schedule", campaign(recipients, senderIds=[sender_id])
-                       ).status_code == 201
+    scheduled = client.post("/emails/schedule", campaign(recipients, senderIds=[sender_id]))
+    assert scheduled.status_code == 201
 
     def failing() -> Any:
         sender = client.get(f"/senders/{sender_id}").json()
@@ -244,6 +244,10 @@ def test_a_refused_login_holds_the_senders_emails_until_it_is_verified_again(
     assert rows(services, "SELECT count(*) FROM emails WHERE status = 'failed' "
                           "OR attempts > 0")[0][0] == 0
     assert sink.messages == []
+    # Held is counted in the stats and on the batch (not failed, not pending elsewhere).
+    wait_until(lambda: client.get("/emails/stats").json()["held"] == 5, timeout=20)
+    counts = client.get(f"/batches/{scheduled.json()['batchId']}").json()["counts"]
+    assert (counts["held"], counts["failed"], counts["total"]) == (5, 0, 5)
     refused = client.post(f"/senders/{sender_id}/verify")
     assert refused.status_code == 422 and refused.json()["error"]["message"].startswith("535")
     sink.password = PASSWORD  # fixed
@@ -264,3 +268,38 @@ def test_starttls_with_a_self_signed_certificate_is_refused_while_verification_i
     assert answer.status_code == status, answer.text
     if status == 422:
         assert "certificate" in answer.json()["error"]["message"]
+
+
+def test_the_verifier_function_checks_a_stored_account_for_the_api(stack, sinks):
+    """On AWS the API may not decrypt: it invokes the verifier function (Lambda invoke,
+    RequestResponse), which reads the stored account, decrypts and checks it. Here the
+    invoke runs functions/app.py's handler in-process against a real sink."""
+    import io
+    import json
+
+    from emailsched.adapters.account_verifier import LambdaStoredAccountVerifier
+    from emailsched.errors import AccountUnverified, NotFound
+    from emailsched.local.app_loader import load_app
+
+    sink = sinks("stored-box")
+    _, api = stack()
+    client = api()
+    sender_id = client.post("/senders", smtp_sender(sink, "stored@example.com")).json()["id"]
+    user_id = client.get("/auth/me").json()["user"]["id"]
+    handler = load_app().verify_stored_account
+
+    class InProcessLambda:
+        def invoke(self, FunctionName: str, InvocationType: str, Payload: bytes) -> Any:
+            assert InvocationType == "RequestResponse"
+            answer = handler(json.loads(Payload), None)
+            return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
+
+    import uuid
+
+    verifier = LambdaStoredAccountVerifier(InProcessLambda(), "emailsched-test-verifier")
+    verifier.verify_stored(uuid.UUID(user_id), uuid.UUID(sender_id))  # the stored password
+    sink.password = "changed-on-the-server"
+    with pytest.raises(AccountUnverified, match=r"^535"):
+        verifier.verify_stored(uuid.UUID(user_id), uuid.UUID(sender_id))
+    with pytest.raises(NotFound):  # another user's sender is no sender of theirs
+        verifier.verify_stored(uuid.uuid4(), uuid.UUID(sender_id))

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from emailsched.adapters.redis_limiter import RedisRateLimiter
     from emailsched.adapters.smtp import SmtpMailer
     from emailsched.adapters.sqs import SqsQueue
-    from emailsched.ports import CredentialCipher, SmtpAccount
+    from emailsched.ports import CredentialCipher, SmtpAccount, StoredAccountVerifier
     from emailsched.services.auth import AuthService
     from emailsched.services.batch_control import BatchControlService
     from emailsched.services.deliverability import Deliverability
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from emailsched.services.replies import ReplyPoller
     from emailsched.services.scheduling import SchedulingRules, SchedulingService
     from emailsched.services.sender import SenderService
-    from emailsched.services.senders import SenderAccountService
+    from emailsched.services.senders import SenderAccountService, StoredAccountCheck
     from emailsched.services.suppressions import SuppressionService
     from emailsched.settings import Settings
 
@@ -163,7 +163,38 @@ class Container:
         verifier = NetworkMailboxVerifier(s.SENDER_VERIFY_TIMEOUT_SECONDS, s.SMTP_TLS_VERIFY)
         return SenderAccountService(
             PgSenderStore(self.engine), verifier, lambda: self.cipher, self.clock,
-            SenderRules(s.RELAY_SENDER_DOMAINS, self.scheduling_rules.pacing))
+            SenderRules(s.RELAY_SENDER_DOMAINS, self.scheduling_rules.pacing),
+            stored=self.stored_account_verifier)
+
+    @cached_property
+    def stored_account_check(self) -> StoredAccountCheck:
+        """A stored account checked in-process, its passwords decrypted here: the verifier
+        function's work on AWS, and the API's own where one key does both (locally)."""
+        from emailsched.adapters.db.stores import PgSenderStore
+        from emailsched.adapters.mailbox_verifier import NetworkMailboxVerifier
+        from emailsched.services.senders import StoredAccountCheck
+
+        s = self.settings
+        verifier = NetworkMailboxVerifier(s.SENDER_VERIFY_TIMEOUT_SECONDS, s.SMTP_TLS_VERIFY)
+        return StoredAccountCheck(PgSenderStore(self.engine), verifier, lambda: self.cipher)
+
+    @cached_property
+    def stored_account_verifier(self) -> StoredAccountVerifier:
+        """VERIFIER_FUNCTION_NAME set (on AWS, where the API may not decrypt): the verifier
+        function, invoked synchronously; unset: in-process."""
+        s = self.settings
+        if not s.VERIFIER_FUNCTION_NAME:
+            return self.stored_account_check
+        from emailsched.adapters.account_verifier import (
+            LambdaStoredAccountVerifier,
+            make_lambda_client,
+        )
+
+        # Its check may take a connect timeout per account (SMTP and IMAP) and TLS.
+        timeout = 2 * s.SENDER_VERIFY_TIMEOUT_SECONDS + 5
+        return LambdaStoredAccountVerifier(
+            make_lambda_client(s.AWS_REGION, s.AWS_ENDPOINT_URL, timeout),
+            s.VERIFIER_FUNCTION_NAME)
 
     @cached_property
     def mailer_pool(self) -> SmtpMailerPool:

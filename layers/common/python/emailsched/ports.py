@@ -459,6 +459,13 @@ class MailboxVerifier(Protocol):
         """Connect and log in over IMAP; AccountUnverified with the reply."""
 
 
+class StoredAccountVerifier(Protocol):
+    def verify_stored(self, user_id: uuid.UUID, sender_id: uuid.UUID) -> None:
+        """Checks the user's sender's stored accounts with their passwords decrypted where
+        the key allows it (the verifier function on AWS, in-process locally):
+        AccountUnverified with the server's reply, NotFound for no such sender."""
+
+
 @dataclass(frozen=True)
 class SenderAccount:
     """A sender's row: the account without its password, the encrypted tokens apart."""

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     # makes days this long, aligned to the epoch (for tests).
     DAILY_WINDOW_SECONDS: int = Field(default=86_400, ge=1)
     SENDER_VERIFY_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
+    # On AWS the API may not decrypt stored passwords: it asks this function (the
+    # `verifier`, which may) to check a stored account. Unset: checked in-process.
+    VERIFIER_FUNCTION_NAME: str | None = None
 
     LOG_LEVEL: str = "INFO"
 

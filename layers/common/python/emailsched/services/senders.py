@@ -33,6 +33,7 @@ from emailsched.ports import (
     SenderAccount,
     SenderSession,
     SenderStore,
+    StoredAccountVerifier,
     credential_context,
 )
 from emailsched.services.sender_plans import BatchShape, Pacing, plan_share
@@ -78,12 +79,47 @@ class SenderRules:
     pacing: Pacing
 
 
+class StoredAccountCheck:
+    """A stored account checked with its decrypted passwords: what the verifier function
+    runs on AWS (the only function besides the sender and the reply poller that may
+    decrypt), and what a local stack runs in-process (one key there)."""
+
+    def __init__(self, store: SenderStore, verifier: MailboxVerifier,
+                 cipher: Callable[[], CredentialCipher]):
+        self._store, self._verifier, self._cipher = store, verifier, cipher
+
+    def verify_stored(self, user_id: uuid.UUID, sender_id: uuid.UUID) -> None:
+        with self._store.transaction() as store:
+            account = store.get_sender(user_id, sender_id)
+        if account is None:
+            raise NotFound("no such sender")
+        smtp, imap = self._stored_login(account, "smtp"), self._stored_login(account, "imap")
+        if smtp is not None:
+            self._verifier.verify_smtp(smtp)
+        if imap is not None:
+            self._verifier.verify_imap(imap)
+
+    def _stored_login(self, account: SenderAccount, prefix: str) -> MailLogin | None:
+        server: MailServer | None = getattr(account, prefix)
+        token = getattr(account, f"{prefix}_password_enc")
+        if server is None:
+            return None
+        password = self._cipher().decrypt(token, credential_context(
+            str(account.id), f"{prefix}_password")) if token else ""
+        return MailLogin(server.host, server.port, server.security.value, server.username,
+                         password)
+
+
 class SenderAccountService:
     def __init__(self, store: SenderStore, verifier: MailboxVerifier,
-                 cipher: Callable[[], CredentialCipher], clock: Clock, rules: SenderRules):
-        """`cipher` is asked for on first need: relay senders need no key."""
+                 cipher: Callable[[], CredentialCipher], clock: Clock, rules: SenderRules,
+                 stored: StoredAccountVerifier | None = None):
+        """`cipher` is asked for on first need: relay senders need no key. The API only
+        encrypts: a stored account is checked by `stored` (on AWS the verifier function,
+        which may decrypt; by default in-process, with `cipher`)."""
         self._store, self._verifier, self._cipher = store, verifier, cipher
         self._clock, self._rules = clock, rules
+        self._stored = stored or StoredAccountCheck(store, verifier, cipher)
 
     # --- reads -------------------------------------------------------------------------
     def all(self, user_id: uuid.UUID) -> list[SenderView]:
@@ -159,7 +195,7 @@ class SenderAccountService:
         with self._store.transaction() as store:
             current = self._found(store, user_id, sender_id)
         try:
-            self._verify(self._stored_login(current, "smtp"), self._stored_login(current, "imap"))
+            self._stored.verify_stored(user_id, current.id)
         except EmailschedError as error:  # a refusal, or the server unreachable
             message = error.message
             with self._store.transaction() as store:
@@ -235,16 +271,6 @@ class SenderAccountService:
         return {f"{prefix}_host": given.host, f"{prefix}_port": given.port,
                 f"{prefix}_security": given.security, f"{prefix}_username": given.username,
                 f"{prefix}_password_enc": token}
-
-    def _stored_login(self, account: SenderAccount, prefix: str) -> MailLogin | None:
-        server: MailServer | None = getattr(account, prefix)
-        token = getattr(account, f"{prefix}_password_enc")
-        if server is None:
-            return None
-        password = self._cipher().decrypt(token, credential_context(
-            str(account.id), f"{prefix}_password")) if token else ""
-        return MailLogin(server.host, server.port, server.security.value, server.username,
-                         password)
 
     def _views(self, store: SenderSession, accounts: list[SenderAccount]) -> list[SenderView]:
         now_ms = int(self._clock.now().timestamp() * 1000)
