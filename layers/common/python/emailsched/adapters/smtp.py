@@ -40,13 +40,27 @@ class SmtpMailer:
         self._security, self._timeout = security, timeout
         self._verify_tls = verify_tls
         self.sessions = sessions
-        self._local = threading.local()
+        # Each worker thread has its own sessions (a round is one thread's). They are kept
+        # here by thread, so close() (a pool evicting an idle mailer, from whichever thread
+        # notices) reaches every thread's: idle ones now, a busy one's when its round ends.
+        self._lock = threading.Lock()
+        self._by_thread: dict[int, list[_Session]] = {}
+        self._busy: set[int] = set()
+        self._doomed: set[int] = set()
 
     def send_round(self, emails: Sequence[OutgoingEmail],
                    point_of_no_return: PointOfNoReturn) -> list[SendResult | None]:
         if not 0 < len(emails) <= self.sessions:
             raise ValueError(f"a round takes 1 to {self.sessions} emails, not {len(emails)}")
-        sessions = self._sessions()
+        me = threading.get_ident()
+        sessions = self._sessions(me)
+        try:
+            return self._round(sessions, emails, point_of_no_return)
+        finally:
+            self._round_over(me, sessions)
+
+    def _round(self, sessions: list[_Session], emails: Sequence[OutgoingEmail],
+               point_of_no_return: PointOfNoReturn) -> list[SendResult | None]:
         results: list[SendResult | None] = [
             session.begin(email) for session, email in zip(sessions, emails, strict=False)]
         # Each step is asked of every connection before any answer is read, so a round
@@ -76,17 +90,42 @@ class SmtpMailer:
         return results
 
     def close(self) -> None:
-        for session in getattr(self._local, "sessions", []):
+        """Every thread's sessions: those not in a round now (QUIT, from this thread), a
+        thread's that is sending when its round ends (by that thread). Safe from any
+        thread; the mailer may be used again after (it reconnects)."""
+        with self._lock:
+            idle = [tid for tid in self._by_thread if tid not in self._busy]
+            closing = [session for tid in idle for session in self._by_thread.pop(tid)]
+            self._doomed |= self._busy & self._by_thread.keys()
+        for session in closing:
             session.close()
-        self._local.sessions = []
 
-    def _sessions(self) -> list[_Session]:
-        sessions: list[_Session] | None = getattr(self._local, "sessions", None)
-        if not sessions:
-            sessions = [_Session(self._connect, self._host, self._port)
-                        for _ in range(self.sessions)]
-            self._local.sessions = sessions
-        return sessions
+    @property
+    def open_sessions(self) -> int:
+        """Sessions kept (connected or not yet), over every thread."""
+        with self._lock:
+            return sum(len(sessions) for sessions in self._by_thread.values())
+
+    def _sessions(self, me: int) -> list[_Session]:
+        with self._lock:
+            self._busy.add(me)
+            sessions = self._by_thread.get(me)
+            if not sessions:
+                sessions = [_Session(self._connect, self._host, self._port)
+                            for _ in range(self.sessions)]
+                self._by_thread[me] = sessions
+            return sessions
+
+    def _round_over(self, me: int, sessions: list[_Session]) -> None:
+        with self._lock:
+            self._busy.discard(me)
+            doomed = me in self._doomed
+            self._doomed.discard(me)
+            if doomed and self._by_thread.get(me) is sessions:
+                del self._by_thread[me]
+        if doomed:  # closed while this round ran: this thread closes its own now
+            for session in sessions:
+                session.close()
 
     def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
