@@ -52,6 +52,7 @@ def _runners() -> dict[str, tuple[str, Runner]]:
     from emailsched.bench.imports import run_imports
     from emailsched.bench.lateness import run_lateness
     from emailsched.bench.limits import run_limits
+    from emailsched.bench.mailboxes import run_mailboxes
     from emailsched.bench.pump_cost import run_pump_cost
     from emailsched.bench.rendering import run_rendering
     from emailsched.bench.scheduling import run_scheduling
@@ -79,6 +80,8 @@ def _runners() -> dict[str, tuple[str, Runner]]:
                       lambda env, s, sec: run_rendering(s.limit_emails_per_sender * 2, sec)),
         "imports": ("11. Big lists: a CSV through S3 against psql's \\copy",
                     lambda env, s, sec: run_imports(env, s.import_rows, sec)),
+        "mailboxes": ("12. Many mailboxes: 2,000 emails from 1, 20 and 200 smtp senders",
+                      lambda env, s, sec: run_mailboxes(env, 2_000, sec)),
         "cost": ("10. Dollars per million emails (AWS list prices, bench/prices.py)",
                  lambda env, s, sec: run_cost(env, s.cost_emails, sec)),
     }

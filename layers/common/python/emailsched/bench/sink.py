@@ -6,23 +6,29 @@ the message), so that it costs as little as aiosmtpd allows and the same sink se
 pipeline and the plain-smtplib ceiling. A process of its own, so that the benchmark's own
 polling and the ceiling clients never share its interpreter lock.
 
-    python -m emailsched.bench.sink OUT_FILE    # prints "port N" once listening
+    python -m emailsched.bench.sink OUT_FILE [--auth]   # prints "port N" once listening
+
+With --auth it requires AUTH (PLAIN or LOGIN, over plain TCP: a benchmark on loopback) and
+accepts any login whose password is the login itself (bench/mailboxes.py); each line then
+also names the login the message came under.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 _MESSAGE_ID = re.compile(rb"(?im)^message-id:[ \t]*(\S+)")
 START_TIMEOUT_SECONDS = 15.0
@@ -33,6 +39,7 @@ class Accepted:
     at: float  # time.time() when the sink accepted the message
     mail_from: str
     message_id: str
+    login: str = ""  # the AUTH login it came under (a sink started with auth)
 
 
 class _Recorder:
@@ -43,21 +50,36 @@ class _Recorder:
         raw: bytes = envelope.original_content or b""
         found = _MESSAGE_ID.search(raw, 0, 4096)
         message_id = found.group(1).decode("ascii", "replace") if found else ""
-        self._out.write(f"{time.time():.6f}\t{envelope.mail_from}\t{message_id}\n")
+        auth = getattr(session, "auth_data", None)
+        login = auth.login.decode() if isinstance(auth, LoginPassword) else ""
+        self._out.write(f"{time.time():.6f}\t{envelope.mail_from}\t{message_id}"
+                        f"{chr(9) + login if login else ''}\n")
         self._out.flush()
         return "250 2.0.0 OK"
 
 
-async def _serve(out_file: Path) -> None:
+def _login_is_password(server: Any, session: Any, envelope: Any, mechanism: str,
+                       auth_data: Any) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == auth_data.password
+    return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+
+async def _serve(out_file: Path, auth: bool = False) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     with out_file.open("a", encoding="utf-8") as out:
         recorder = _Recorder(out)
+        options: dict[str, Any] = {}
+        if auth:  # plain TCP on loopback, on purpose: no warning per connection
+            warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
+            logging.getLogger("mail.log").setLevel(logging.ERROR)
+            options = {"authenticator": _login_is_password, "auth_required": True,
+                       "auth_require_tls": False}
         server = await loop.create_server(
             lambda: SMTP(recorder, hostname="bench-sink", decode_data=False,
-                         enable_SMTPUTF8=True, data_size_limit=None),
+                         enable_SMTPUTF8=True, data_size_limit=None, **options),
             host="127.0.0.1", port=0)
         port = server.sockets[0].getsockname()[1]
         print(f"port {port}", flush=True)
@@ -68,12 +90,13 @@ async def _serve(out_file: Path) -> None:
 class SinkProcess:
     """A running sink: `port`, the records so far (`accepted()`), and `stop()`."""
 
-    def __init__(self, out_file: Path):
+    def __init__(self, out_file: Path, auth: bool = False):
         self.out_file = out_file
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text("")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "emailsched.bench.sink", str(out_file)],
+            [sys.executable, "-m", "emailsched.bench.sink", str(out_file),
+             *(["--auth"] if auth else [])],
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         self.port = self._read_port()
 
@@ -93,8 +116,8 @@ class SinkProcess:
         records = []
         for line in self.out_file.read_text(encoding="utf-8").splitlines():
             parts = line.split("\t")
-            if len(parts) == 3:
-                records.append(Accepted(float(parts[0]), parts[1], parts[2]))
+            if len(parts) in (3, 4):
+                records.append(Accepted(float(parts[0]), *parts[1:]))
         return records
 
     def count(self) -> int:
@@ -122,7 +145,7 @@ class SinkProcess:
 
 def main(argv: list[str]) -> int:
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(Path(argv[0])))
+        asyncio.run(_serve(Path(argv[0]), auth="--auth" in argv[1:]))
     return 0
 
 
