@@ -96,7 +96,7 @@ senders = Table(
     Column("consecutive_failures", Integer, nullable=False, server_default="0"),
     # Policy refusals (5.7.x) of its sends, migration 0005: a sign of its reputation.
     Column("policy_blocks", Integer, nullable=False, server_default="0"),
-    # When the reply poller last read its mailbox (migration 0008): round-robin order.
+    # When the reply poller last read its mailbox (migration 0006): round-robin order.
     Column("replies_polled_at", DateTime(timezone=True), nullable=True),
     # Deleted (migration 0004): the row stays for the emails and batches that name it.
     Column("deleted_at", DateTime(timezone=True), nullable=True),
@@ -138,12 +138,12 @@ batches = Table(
     Column("suppressed_removed", Integer, nullable=False, server_default="0"),
     Column("paused_reason", Text, nullable=True),
     Column("templated", Boolean, nullable=False, server_default=false()),
-    # Migration 0009: the sending window (SendingWindow.to_api(); null: any time), the
+    # Migration 0007: the sending window (SendingWindow.to_api(); null: any time), the
     # random extra delay per gap and the seed its draws come from (resume re-plans with it).
     Column("sending_window", JSONB, nullable=True),
     Column("random_delay_ms", BigInteger, nullable=False, server_default="0"),
     Column("plan_seed", BigInteger, nullable=False, server_default="0"),
-    # Follow-up steps (migration 0008): [{subject?, body, waitSeconds}], NULL for none.
+    # Follow-up steps (migration 0006): [{subject?, body, waitSeconds}], NULL for none.
     Column("steps", JSONB, nullable=True),
     *_timestamps(),
     CheckConstraint(f"status IN {BATCH_STATUSES}", name="ck_batches_status"),
@@ -181,7 +181,7 @@ emails = Table(
     _uuid_pk(),
     Column("batch_id", UUID(as_uuid=True), ForeignKey("batches.id", ondelete="CASCADE"),
            nullable=False),
-    # Always the batch's user (migration 0011 dropped its foreign key: batch_id's proves it,
+    # Always the batch's user (migration 0010 dropped its foreign key: batch_id's proves it,
     # and a user's deletion reaches emails through batches).
     Column("user_id", UUID(as_uuid=True), nullable=False),
     Column("sender_id", UUID(as_uuid=True), ForeignKey("senders.id"), nullable=False),
@@ -204,7 +204,7 @@ emails = Table(
     # rendered from the batch's templates at send time. NULL: none.
     Column("fields", JSONB, nullable=True),
     Column("bounce_class", Text, nullable=True),  # domain.bounces.BounceClass of a failure
-    # Sequences (migration 0008): 1 for the first email, k for follow-up k; and whether a
+    # Sequences (migration 0006): 1 for the first email, k for follow-up k; and whether a
     # later step is still to be planned once this one is sent (the follow-up planner's
     # work list, ix_emails_awaiting_next).
     Column("step", Integer, nullable=False, server_default="1"),
@@ -220,11 +220,11 @@ emails = Table(
     # Batch progress and pause/resume/cancel: a batch's emails by status, in order.
     Index("ix_emails_batch_status_seq", "batch_id", "status", "seq"),
     # GET /emails/scheduled: a user's pending emails, soonest first, in the ORDER BY's
-    # own order (due_at, seq: the page needs no sort at any size; migration 0006).
+    # own order (due_at, seq: the page needs no sort at any size; migration 0008).
     Index("ix_emails_user_pending_due", "user_id", "due_at", "seq",
           postgresql_where=text(f"status IN {PENDING}")),
     # GET /emails/sent (finished_at DESC, seq DESC: read backwards) and the per-hour chart
-    # and last-hour count, index-only thanks to the trailing status (migration 0006).
+    # and last-hour count, index-only thanks to the trailing status (migration 0008).
     Index("ix_emails_user_finished", "user_id", "finished_at", "seq", "status",
           postgresql_where=text(f"status IN ({sql_list(OUTCOME_EMAIL_STATUSES)})")),
     # The plan (a sender's planned sends per window) and the limiter's seed after a Redis
@@ -248,7 +248,7 @@ emails = Table(
 
 STOP_REASONS = "('replied','unsubscribed','hard_bounce')"
 
-# A recipient whose sequence in a batch ended (migration 0008): no later step is planned,
+# A recipient whose sequence in a batch ended (migration 0006): no later step is planned,
 # claimed or sent for them.
 sequence_stops = Table(
     "sequence_stops", metadata,
@@ -261,7 +261,7 @@ sequence_stops = Table(
     CheckConstraint(f"reason IN {STOP_REASONS}", name="ck_sequence_stops_reason"),
 )
 
-# Inbound messages already counted (migration 0008): one reply or bounce per (email,
+# Inbound messages already counted (migration 0006): one reply or bounce per (email,
 # inbound Message-ID), so a mailbox read twice counts nothing twice.
 inbound_events = Table(
     "inbound_events", metadata,
@@ -272,7 +272,7 @@ inbound_events = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# Where the reply poller stopped reading a sender's folder (migration 0008).
+# Where the reply poller stopped reading a sender's folder (migration 0006).
 mailbox_checkpoints = Table(
     "mailbox_checkpoints", metadata,
     Column("sender_id", UUID(as_uuid=True), ForeignKey("senders.id", ondelete="CASCADE"),
@@ -283,7 +283,7 @@ mailbox_checkpoints = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# Big lists (issue 17, migration 0010): a CSV uploaded to S3 and read by the import job.
+# Big lists (issue 17, migration 0009): a CSV uploaded to S3 and read by the import job.
 IMPORT_STATUSES = "('uploading','importing','done','failed')"
 imports = Table(
     "imports", metadata,
@@ -313,7 +313,7 @@ imports = Table(
 # The rows of an import in progress, planned, waiting for the import's last step to move
 # them into emails in one statement with the batch. No index and no foreign key: COPY
 # appends and the rows live minutes; the job deletes them when it ends either way.
-# UNLOGGED (migration 0011): no WAL for staged rows; a crash loses them, and the last step
+# UNLOGGED (migration 0010): no WAL for staged rows; a crash loses them, and the last step
 # then fails the import (it moves fewer rows than were counted valid).
 import_rows = Table(
     "import_rows", metadata,

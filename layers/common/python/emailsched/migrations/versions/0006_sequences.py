@@ -4,9 +4,8 @@ already counted, and each sender mailbox's reading position (UIDVALIDITY, last U
 
 The statuses are written out here, not imported: a migration describes one moment.
 
-Revision ID: 0008
-Revises: 0005 (the highest when written; 0006 and 0007 are reserved: the integrator fixes
-the chain)
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-05
 """
 
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-revision = "0008"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None

@@ -2,8 +2,8 @@
 time), the random extra delay per gap, and the seed the jitter is drawn from, so resuming
 or releasing held emails re-plans with the same draws.
 
-Revision ID: 0009
-Revises: 0008 (the highest revision when written; the chain is ... -> 0008 -> 0009)
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0009"
-down_revision = "0008"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

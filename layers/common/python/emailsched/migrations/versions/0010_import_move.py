@@ -12,15 +12,15 @@ import_rows unlogged.
   They are lost if Postgres crashes or fails over; the last step then moves fewer rows than
   the import counted and fails the import instead of storing a short batch.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -15,17 +15,16 @@ Both keep their partial WHERE (pending statuses / outcomes) and their names, so 
 that used them still does. On a big table, build them by hand with CREATE INDEX
 CONCURRENTLY under a temporary name before migrating, if the lock matters.
 
-Revision ID: 0006
-Revises: 0009 (the highest revision when written; 0006 is issue 17's reserved number, the
-integrator puts it in place in the chain)
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0009"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
