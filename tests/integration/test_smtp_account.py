@@ -53,6 +53,14 @@ def test_a_wrong_password_carries_the_servers_535_reply(starttls_sink):
     assert error.stage == "auth"
 
 
+def test_a_wrong_password_is_one_failed_login_at_the_server(starttls_sink):
+    # smtplib's login() would go on to LOGIN after PLAIN failed: two strikes towards a
+    # provider's account lockout for one "Test connection".
+    refused(host="127.0.0.1", port=starttls_sink.port, security="starttls",
+            username=USER, password="wrong-" + PASSWORD[:4], verify_tls=False)
+    assert len(starttls_sink.auth_mechanisms) == 1
+
+
 def test_the_password_never_appears_even_when_the_server_echoes_it(starttls_sink):
     error = refused(host="127.0.0.1", port=starttls_sink.port, security="starttls",
                     username=USER, password=USER, verify_tls=False)

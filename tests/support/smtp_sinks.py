@@ -220,6 +220,7 @@ class TlsAuthSink(RecordingSink):
                  cert_dir: Path | None = None):
         super().__init__(host, port, script, rcpt_script)
         self.user, self.password = user, password
+        self.auth_mechanisms: list[str] = []  # one entry per AUTH the server answered
         self.certfile, keyfile = make_self_signed_cert(cert_dir or Path(tempfile.mkdtemp()))
         self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._tls.load_cert_chain(self.certfile, keyfile)
@@ -233,6 +234,7 @@ class TlsAuthSink(RecordingSink):
 
     def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
                       auth_data: Any) -> AuthResult:
+        self.auth_mechanisms.append(mechanism)
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         valid = (hmac.compare_digest(auth_data.login, self.user.encode())

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from emailsched.adapters.mime import message_data
+from emailsched.adapters.smtp_account import login_once
 from emailsched.domain.addresses import InvalidDomain, NeedsSmtpUtf8, envelope_address
 from emailsched.domain.retry import FailureKind, SendResult
 from emailsched.ports import OutgoingEmail, PointOfNoReturn
@@ -144,7 +145,7 @@ class SmtpMailer:
             connection.starttls(context=context)
             connection.ehlo()
         if self._user:
-            connection.login(self._user, self._password)
+            login_once(connection, self._user, self._password)
         return connection
 
 

@@ -36,7 +36,7 @@ def verify_smtp_account(host: str, port: int, security: Security, username: str 
             _starttls(client, context, where)
         stage = "auth"
         if username:
-            client.login(username, password or "")
+            login_once(client, username, password or "")
         client.quit()
     except AccountUnverified:
         raise
@@ -48,6 +48,26 @@ def verify_smtp_account(host: str, port: int, security: Security, username: str 
     finally:
         if client is not None:
             client.close()
+
+
+# smtplib's login() tries each mechanism both sides know until one succeeds, so one wrong
+# password is two or three failed logins at the server (PLAIN, then LOGIN), and providers
+# count those towards locking the account. One mechanism: the first of these both offer.
+_MECHANISMS = ("CRAM-MD5", "PLAIN", "LOGIN")
+
+
+def login_once(client: smtplib.SMTP, username: str, password: str) -> None:
+    """AUTH with one mechanism; SMTPAuthenticationError carries the server's refusal."""
+    client.ehlo_or_helo_if_needed()
+    if not client.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    offered = client.esmtp_features["auth"].upper().split()
+    mechanism = next((m for m in _MECHANISMS if m in offered), None)
+    if mechanism is None:
+        raise smtplib.SMTPException("No suitable authentication method found.")
+    client.user, client.password = username, password
+    answer = getattr(client, "auth_" + mechanism.lower().replace("-", "_"))
+    client.auth(mechanism, answer, initial_response_ok=True)
 
 
 def tls_context(verify: bool) -> ssl.SSLContext:
