@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, Self
 
+from emailsched.adapters.tls import client_context
 from emailsched.errors import EmailschedError, ServiceUnavailable
 
 Security = Literal["none", "starttls", "tls"]
@@ -201,7 +202,7 @@ class ImapMailbox:
 
 
 def _open(settings: ImapSettings) -> imaplib.IMAP4:
-    context = _tls_context(settings.verify_tls)
+    context = client_context(settings.verify_tls)
     if settings.security == "tls":
         return imaplib.IMAP4_SSL(settings.host, settings.port, ssl_context=context,
                                  timeout=settings.timeout)
@@ -224,14 +225,6 @@ def _login(connection: imaplib.IMAP4, settings: ImapSettings) -> None:
     except imaplib.IMAP4.error as error:
         raise ImapLoginRefused(f"IMAP server {settings.where} refused the login of "
                                f"{settings.username!r}: {_reply(error.args)}") from None
-
-
-def _tls_context(verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 @contextlib.contextmanager

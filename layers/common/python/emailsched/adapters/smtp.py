@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 import smtplib
 import socket
-import ssl
 import threading
 from collections.abc import Callable, Sequence
 
 from emailsched.adapters.mime import message_data
 from emailsched.adapters.smtp_account import login_once
+from emailsched.adapters.tls import client_context
 from emailsched.domain.addresses import InvalidDomain, NeedsSmtpUtf8, envelope_address
 from emailsched.domain.retry import FailureKind, SendResult
 from emailsched.ports import OutgoingEmail, PointOfNoReturn
@@ -129,10 +129,7 @@ class SmtpMailer:
                 session.close()
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
-        if not self._verify_tls:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        context = client_context(self._verify_tls)
         connection: smtplib.SMTP
         if self._security == "tls":
             connection = smtplib.SMTP_SSL(self._host, self._port, timeout=self._timeout,

@@ -13,6 +13,7 @@ import socket
 import ssl
 from typing import Literal
 
+from emailsched.adapters.tls import client_context
 from emailsched.errors import AccountUnverified
 
 Security = Literal["none", "starttls", "tls"]
@@ -25,7 +26,7 @@ def verify_smtp_account(host: str, port: int, security: Security, username: str 
     """Log in to the account and leave; AccountUnverified when any step fails."""
     if security not in SECURITIES:
         raise ValueError(f"security must be one of {', '.join(SECURITIES)}")
-    context = tls_context(verify_tls)
+    context = client_context(verify_tls)
     where = f"{host}:{port}"
     stage = "connect"
     client: smtplib.SMTP | None = None
@@ -68,16 +69,6 @@ def login_once(client: smtplib.SMTP, username: str, password: str) -> None:
     client.user, client.password = username, password
     answer = getattr(client, "auth_" + mechanism.lower().replace("-", "_"))
     client.auth(mechanism, answer, initial_response_ok=True)
-
-
-def tls_context(verify: bool) -> ssl.SSLContext:
-    """The default context (system trust store, hostname checked), or one that accepts any
-    certificate when the deployment says SMTP_TLS_VERIFY=false."""
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def _connect(host: str, port: int, security: Security, timeout: float,
