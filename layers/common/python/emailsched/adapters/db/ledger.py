@@ -219,13 +219,15 @@ RECOVER_EVERYTHING_IN_FLIGHT = text(f"""
 # limiter_seed_*: what a sender has used of a window and of a day (NULL: none asked), for
 # a Redis that lost its keys. Served by ix_emails_sender_sent (sender_id, sent_at) WHERE
 # status = 'sent'.
-SEED_SENT = text(f"""
-    SELECT count(*) FILTER (WHERE sent_at >= :window_start),
-           count(*) FILTER (WHERE sent_at >= CAST(:day_start AS timestamptz)), max(sent_at)
-    FROM emails WHERE sender_id = :sender_id AND status = {_SENT}
-""")
-SEED_HELD = text(f"""
-    SELECT count(*) FROM emails WHERE status = {_SENDING} AND sender_id = :sender_id
+# One round trip, two scans that keep their own index plans: what the sender sent, and
+# what it holds in `sending` (a slot each).
+SEED = text(f"""
+    SELECT sent.in_window, sent.in_day, sent.last,
+           (SELECT count(*) FROM emails WHERE status = {_SENDING} AND sender_id = :sender_id)
+    FROM (SELECT count(*) FILTER (WHERE sent_at >= :window_start) AS in_window,
+                 count(*) FILTER (WHERE sent_at >= CAST(:day_start AS timestamptz)) AS in_day,
+                 max(sent_at) AS last
+          FROM emails WHERE sender_id = :sender_id AND status = {_SENT}) AS sent
 """)
 
 
@@ -363,12 +365,10 @@ class Ledger:
     # --- limiter seed ---------------------------------------------------------------------
     def seed(self, sender_id: str, window_start: datetime,
              day_start: datetime | None = None) -> Seed:
-        with wrap_db_errors(), self.engine.connect() as connection:
-            sent, sent_today, last = connection.execute(SEED_SENT, {
+        with self._transaction() as connection:  # a sender's own: the message's connection
+            sent, sent_today, last, held = connection.execute(SEED, {
                 "sender_id": uuid.UUID(sender_id), "window_start": window_start,
                 "day_start": day_start}).one()
-            held = connection.execute(SEED_HELD,
-                                      {"sender_id": uuid.UUID(sender_id)}).scalar_one()
         last_ms = None if last is None else int(last.timestamp() * 1000)
         day_count = None if day_start is None else int(sent_today) + int(held)
         return Seed(count=int(sent) + int(held), last_send_ms=last_ms, day_count=day_count)
@@ -389,5 +389,5 @@ class Ledger:
             return senders.hold_sender(connection, sender_id, claimed, token)
 
     def smtp_account(self, sender_id: uuid.UUID) -> SmtpAccount | None:
-        with wrap_db_errors(), self.engine.connect() as connection:
+        with self._transaction() as connection:
             return senders.smtp_account(connection, sender_id)
