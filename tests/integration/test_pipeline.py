@@ -226,7 +226,11 @@ def test_pause_holds_resume_sends_in_order_and_cancel_ends(make_pipeline, sink):
     assert api.get(f"/batches/{batch_id}").json()["counts"]["paused"] == 20 - held_at
     assert api.post(f"/batches/{batch_id}/resume").json()["status"] == "active"
     messages = sink.wait_for(20, timeout=20)
-    assert [m.to[0] for m in messages] == recipients
+    sent = [m.to[0] for m in messages]
+    # In order up to the pause. After it, a message enqueued before the pause may arrive in
+    # the same receive as the resumed emails' new one and go first (README, "Order holds").
+    assert sent[:held_at] == recipients[:held_at]
+    assert sorted(sent) == recipients
     assert len(set(sink.message_ids)) == 20
     done = wait_until(lambda: api.get(f"/batches/{batch_id}").json()["status"] == "completed", 10)
     assert done
