@@ -17,7 +17,7 @@ import pytest
 import requests
 import sqlalchemy
 
-from tests.support.smtp_sinks import RecordingSink, per_message
+from tests.support.smtp_sinks import RecordingSink, always, per_message
 from tests.support.stack import Api, Pipeline, Services, prepare, wait_until
 
 pytestmark = pytest.mark.integration
@@ -199,6 +199,20 @@ def test_a_sender_deferral_holds_the_email_without_using_its_attempts(make_pipel
     assert received.received_at - began >= 2  # not before the deferral ended
     row = wait_until(lambda: [r for r in rows(api) if r["status"] == "sent"], 10)[0]
     assert row["attempts"] == 1 and sink.data_attempts == 2
+
+
+def test_an_email_deferred_past_the_maximum_fails_with_the_reply_instead_of_waiting_for_ever(
+        make_pipeline, sink):
+    sink.script = always("421 4.7.0 too many messages, try again later")
+    # 1 s deferrals, and at most 0.001 h (3.6 s) past the due time.
+    _, api = make_pipeline(SENDER_DEFERRAL_SECONDS=1, SENDER_DEFERRAL_MAX_HOURS=0.001)
+    began = time.time()
+    api.post("/emails/schedule", batch(["deferred@example.com"]))
+    row = wait_until(lambda: [r for r in rows(api) if r["status"] == "failed"], 30)[0]
+    assert time.time() - began >= 3.6
+    assert row["failureReason"].startswith("421 4.7.0 too many messages")
+    assert "SENDER_DEFERRAL_MAX_HOURS" in row["failureReason"]
+    assert sink.messages == [] and sink.data_attempts >= 2  # deferred, tried again, failed
 
 
 def test_a_batch_with_six_hard_bounces_in_its_first_twenty_sends_pauses_itself(make_pipeline,

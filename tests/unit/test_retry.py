@@ -52,3 +52,20 @@ def test_a_sender_deferral_waits_the_deferral_whatever_the_attempts_made():
     decision = policy.decide(SendResult(False, 421, "4.7.0 try again later"), 5)
     assert (decision.verdict, decision.delay_seconds) == (Verdict.DEFER_SENDER, 30)
     assert decision.bounce is BounceClass.SENDER_DEFERRAL
+
+
+def test_a_sender_deferral_past_the_maximum_after_the_due_time_fails_with_the_reply():
+    policy = RetryPolicy(max_attempts=5, sender_deferral_seconds=30,
+                         sender_deferral_max_seconds=3600)
+    deferred = SendResult(False, 421, "4.7.0 try again later")
+    assert policy.decide(deferred, 1, overdue_seconds=3599).verdict == Verdict.DEFER_SENDER
+    failed = policy.decide(deferred, 1, overdue_seconds=3600)
+    assert failed.verdict == Verdict.FAIL
+    assert failed.reason is not None and failed.reason.startswith("421 4.7.0 try again later")
+    assert "1 h" in failed.reason
+
+
+def test_no_maximum_defers_however_late():
+    policy = RetryPolicy(max_attempts=5, sender_deferral_max_seconds=0)
+    late = policy.decide(SendResult(False, 421, "closing"), 1, overdue_seconds=10 ** 9)
+    assert late.verdict == Verdict.DEFER_SENDER

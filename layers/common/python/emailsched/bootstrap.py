@@ -262,7 +262,8 @@ class Container:
         s = self.settings
         return SenderService(
             self.ledger, self.limiter, self.mailer_pool, self.clock,
-            RetryPolicy(s.MAX_SEND_ATTEMPTS, s.RETRY_BASE_SECONDS, s.SENDER_DEFERRAL_SECONDS),
+            RetryPolicy(s.MAX_SEND_ATTEMPTS, s.RETRY_BASE_SECONDS, s.SENDER_DEFERRAL_SECONDS,
+                        s.SENDER_DEFERRAL_MAX_HOURS * 3600),
             SenderConfig(lease=timedelta(seconds=s.SEND_LEASE_SECONDS),
                          early_hold=timedelta(seconds=s.EARLY_HOLD_SECONDS),
                          horizon=timedelta(seconds=s.PUMP_HORIZON_SECONDS),

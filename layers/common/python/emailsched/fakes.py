@@ -212,7 +212,7 @@ class InMemoryLedger(SenderLedger, PumpLedger):
         email_id = uuid.uuid4()
         state = EmailState(email_id, status, sender_id, hourly_limit, due, seq)
         claimed = ClaimedEmail(email_id, "sender@example.com", "Sender", f"r{seq}@example.com",
-                               "Subject", "<p>Body</p>", 0)
+                               "Subject", "<p>Body</p>", 0, due_at=due)
         self.emails[email_id] = FakeEmail(state, claimed, updated_at=self._now())
         return email_id
 

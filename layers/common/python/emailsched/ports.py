@@ -220,6 +220,8 @@ class ClaimedEmail:
     templated: bool = False
     fields: Mapping[str, str] | None = None
     postal_address: str | None = None
+    # When it was due: a sender-level deferral fails it once it is too long past this.
+    due_at: datetime | None = None
     # Sequences: for a follow-up, the recipient's earlier Message-IDs in this batch, oldest
     # first (its In-Reply-To and References); empty for a first email.
     references: tuple[str, ...] = ()

@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     UNSUBSCRIBE_REQUESTS_PER_MINUTE_PER_TOKEN: int = Field(default=10, ge=1)
     # A sender-level deferral (421, 4.7.x) holds the sender back this long.
     SENDER_DEFERRAL_SECONDS: float = Field(default=600, gt=0)
+    SENDER_DEFERRAL_MAX_HOURS: float = Field(default=72, ge=0)
     # A batch whose hard bounces reach this percentage of at least 20 sends pauses itself.
     BOUNCE_PAUSE_PERCENT: float = Field(default=5.0, gt=0, le=100)
 

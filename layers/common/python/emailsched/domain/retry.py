@@ -60,9 +60,15 @@ class RetryPolicy:
     max_attempts: int
     base_seconds: float = 2.0
     sender_deferral_seconds: float = 600.0  # SENDER_DEFERRAL_SECONDS
+    # SENDER_DEFERRAL_MAX_HOURS (0: never): a deferral uses no attempt, so an email whose
+    # server defers its sender for good would wait for ever; past this long after its due
+    # time it fails instead, as an MTA bounces what sat in its queue too long.
+    sender_deferral_max_seconds: float = 72 * 3600.0
 
-    def decide(self, result: SendResult, attempts_made: int) -> Decision:
-        """`attempts_made` counts the attempt that produced `result`."""
+    def decide(self, result: SendResult, attempts_made: int,
+               overdue_seconds: float = 0.0) -> Decision:
+        """`attempts_made` counts the attempt that produced `result`; `overdue_seconds`:
+        how long ago the email was due."""
         if result.accepted:
             return Decision(Verdict.SENT)
         reason = _describe(result)
@@ -74,6 +80,11 @@ class RetryPolicy:
         if result.kind is FailureKind.RECIPIENT and result.code is not None:
             bounce = classify_reply(result.code, result.reply)
             if bounce is BounceClass.SENDER_DEFERRAL:
+                if 0 < self.sender_deferral_max_seconds <= overdue_seconds:
+                    hours = self.sender_deferral_max_seconds / 3600
+                    return Decision(Verdict.FAIL, reason=f"{reason}; the server kept deferring "
+                                    f"this sender for over {hours:g} h past the email's due "
+                                    "time (SENDER_DEFERRAL_MAX_HOURS)", bounce=bounce)
                 return Decision(Verdict.DEFER_SENDER, self.sender_deferral_seconds, reason,
                                 bounce)
         if is_permanent(result) or attempts_made >= self.max_attempts:

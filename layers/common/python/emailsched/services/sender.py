@@ -397,7 +397,9 @@ class SenderService:
     def _settle(self, email: ClaimedEmail, token: uuid.UUID, result: SendResult,
                 committed: bool) -> float | None:
         """Acts on the server's answer; the seconds until a retry, if one is to come."""
-        decision = self._policy.decide(result, email.attempts + 1)
+        overdue = 0.0 if email.due_at is None else (
+            self._clock.now() - email.due_at).total_seconds()
+        decision = self._policy.decide(result, email.attempts + 1, overdue)
         if decision.verdict == Verdict.SENT:
             if committed:
                 self._metrics.count("emails_sent")

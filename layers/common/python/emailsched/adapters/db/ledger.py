@@ -138,7 +138,7 @@ CLAIM = text(f"""
                    ELSE b.subject END,
               CASE WHEN e.step > 1 THEN b.steps -> (e.step - 2) ->> 'body' ELSE b.body END,
               e.attempts, s.id AS sender_id, s.kind, s.consecutive_failures,
-              b.templated, e.fields, u.postal_address,
+              b.templated, e.fields, u.postal_address, e.due_at,
               CASE WHEN e.step > 1 THEN ARRAY(
                   SELECT p.message_id FROM emails p
                   WHERE p.batch_id = e.batch_id AND p.recipient_email = e.recipient_email
