@@ -103,6 +103,15 @@ def test_an_import_plans_exactly_as_the_json_path_over_many_chunks_and_invocatio
     assert shown["counts"]["total"] == 1000 and shown["duplicatesRemoved"] == 1, shown
 
 
+def test_a_list_that_ends_exactly_where_an_invocation_stops_is_done(make_api):
+    # 280 rows, 140 an invocation: the second stops at the end of the file, and the third
+    # starts from a checkpoint at its last byte (S3 refuses that range: nothing is left).
+    api, _ = make_api(IMPORT_CHUNK_ROWS=70, IMPORT_ROWS_PER_INVOCATION=140)
+    final = imported(api, as_csv(rows_of(280)))
+    assert final["status"] == "done", final
+    assert (final["rows"], final["valid"]) == (280, 280)
+
+
 def test_suppressed_addresses_are_dropped_and_counted(make_api):
     api, _ = make_api()
     api.post("/suppressions", {"emails": ["person1@example.com"]})

@@ -85,7 +85,14 @@ class S3ImportObjects:
             arguments: dict[str, Any] = {"Bucket": self._bucket, "Key": key}
             if start:
                 arguments["Range"] = f"bytes={start}-"
-            body = self._client.get_object(**arguments)["Body"]
+            try:
+                body = self._client.get_object(**arguments)["Body"]
+            except ClientError as error:
+                # A checkpoint at the very end (the last chunk was read, the end not yet
+                # reached): S3 answers 416 for a range that starts there. Nothing is left.
+                if start and error.response.get("Error", {}).get("Code") == "InvalidRange":
+                    return
+                raise
             try:
                 yield from body.iter_chunks(READ_CHUNK_BYTES)
             finally:
