@@ -17,4 +17,6 @@ fi
 # kill them or drive a browser run alone, so nothing else competes for the two cores.
 .venv/bin/pytest -n "${EMAILSCHED_TEST_WORKERS:-3}" --dist loadfile \
     tests/unit tests/integration tests/infra tests/bench
-.venv/bin/pytest tests/e2e tests/browser tests/reliability
+.venv/bin/pytest tests/e2e tests/browser
+# Alone again: the browser session's Chromium and stack stay up until their session ends.
+.venv/bin/pytest tests/reliability
