@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import Engine, text
 
-from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.adapters.db.errors import transaction
 from emailsched.domain.bounces import BounceClass, should_pause_batch
 from emailsched.domain.model import HOLDABLE_EMAIL_STATUSES, EmailStatus, sql_list
 
@@ -50,7 +50,7 @@ class PgBounces:
 
     def record(self, email_id: uuid.UUID, bounce: BounceClass) -> bool:
         """Note the refusal's class on the email and act on it; whether its batch paused."""
-        with wrap_db_errors(), self._engine.begin() as connection:
+        with transaction(self._engine) as connection:
             row = connection.execute(NOTE_BOUNCE, {"id": email_id,
                                                    "bounce": bounce.value}).one_or_none()
             if row is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import exc
+from sqlalchemy import Connection, Engine, exc
 
 from emailsched.errors import ServiceUnavailable
 
@@ -21,3 +21,11 @@ def wrap_db_errors() -> Iterator[None]:
         raise
     except (exc.DBAPIError, exc.TimeoutError, OSError) as error:
         raise ServiceUnavailable(f"Postgres: {type(error).__name__}") from error
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction on a pooled connection, committed at the end, driver errors
+    translated as above: what every store's write (or consistent read) opens."""
+    with wrap_db_errors(), engine.begin() as connection:
+        yield connection

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.adapters.db.errors import transaction, wrap_db_errors
 from emailsched.adapters.db.stores import PgBatchSession
 from emailsched.ports import ImportCounts, ImportRecord, StagedRow
 
@@ -89,18 +89,13 @@ class PgImportStore:
     def __init__(self, engine: Engine):
         self._engine = engine
 
-    @contextmanager
-    def _begin(self) -> Iterator[Connection]:
-        with wrap_db_errors(), self._engine.begin() as connection:
-            yield connection
-
     def create(self, user_id: uuid.UUID, object_key: str, import_id: uuid.UUID) -> None:
-        with self._begin() as c:
+        with transaction(self._engine) as c:
             c.execute(CREATE, {"id": import_id, "user_id": user_id, "object_key": object_key})
 
     def get(self, import_id: uuid.UUID, user_id: uuid.UUID | None = None
             ) -> ImportRecord | None:
-        with self._begin() as c:
+        with transaction(self._engine) as c:
             row = c.execute(GET, {"id": import_id, "user_id": user_id}).one_or_none()
         if row is None:
             return None
@@ -111,7 +106,7 @@ class PgImportStore:
 
     def start(self, import_id: uuid.UUID, user_id: uuid.UUID, request: dict[str, Any],
               batch_id: uuid.UUID) -> bool:
-        with self._begin() as c:
+        with transaction(self._engine) as c:
             return bool(c.execute(START, {"id": import_id, "user_id": user_id,
                                           "request": json.dumps(request),
                                           "batch_id": batch_id}).rowcount)
@@ -130,7 +125,7 @@ class PgImportStore:
                     c.commit()
 
     def staged_addresses(self, import_id: uuid.UUID) -> Iterator[str]:
-        with self._begin() as c:
+        with transaction(self._engine) as c:
             result = c.execution_options(yield_per=50_000).execute(STAGED_ADDRESSES,
                                                                   {"id": import_id})
             for (address,) in result:
@@ -138,7 +133,7 @@ class PgImportStore:
 
     def save(self, import_id: uuid.UUID, rows: list[StagedRow], counts: ImportCounts,
              errors: list[dict[str, Any]], checkpoint: dict[str, Any]) -> None:
-        with self._begin() as c:
+        with transaction(self._engine) as c:
             if rows:
                 _copy(c, import_id, rows)
             c.execute(SAVE, {"id": import_id, **_counts(counts),
@@ -149,7 +144,7 @@ class PgImportStore:
                hold: list[uuid.UUID], steps: list[dict[str, object]],
                counts: ImportCounts) -> bool:
         assert record.batch_id is not None
-        with wrap_db_errors(), self._engine.connect() as c, c.begin() as transaction:
+        with wrap_db_errors(), self._engine.connect() as c, c.begin() as finishing:
             session = PgBatchSession(c)
             session.lock_senders(record.user_id, sender_ids)
             window = batch.get("sending_window")
@@ -160,7 +155,7 @@ class PgImportStore:
                 "batch_id": record.batch_id, "user_id": record.user_id,
                 "sender_ids": [str(s) for s in sender_ids], "import_id": record.id}).rowcount
             if moved != counts.valid:  # import_rows is unlogged: a crash lost staged rows
-                transaction.rollback()
+                finishing.rollback()
                 return False
             for sender_id in hold:
                 session.hold_new_emails(record.batch_id, sender_id)
@@ -174,7 +169,7 @@ class PgImportStore:
 
     def fail(self, import_id: uuid.UUID, counts: ImportCounts,
              errors: list[dict[str, Any]]) -> None:
-        with self._begin() as c:
+        with transaction(self._engine) as c:
             c.execute(DROP_STAGED, {"id": import_id})
             c.execute(END, {"id": import_id, "status": "failed", **_counts(counts),
                             "errors": json.dumps(errors)})

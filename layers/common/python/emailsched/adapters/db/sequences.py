@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, text
 
 from emailsched.adapters.db import batches as batch_sql
 from emailsched.adapters.db import senders as sender_sql
-from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.adapters.db.errors import transaction
 from emailsched.domain.model import (
     EMAIL_TRANSITIONS,
     EmailStatus,
@@ -199,7 +199,7 @@ class PgFollowUpStore:
 
     @contextmanager
     def transaction(self) -> Iterator[PgFollowUpSession]:
-        with wrap_db_errors(), self.engine.begin() as connection:
+        with transaction(self.engine) as connection:
             yield PgFollowUpSession(connection)
 
 
@@ -216,13 +216,8 @@ class PgReplyStore:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    @contextmanager
-    def _begin(self) -> Iterator[Connection]:
-        with wrap_db_errors(), self.engine.begin() as connection:
-            yield connection
-
     def mailboxes_to_poll(self, include_relay: bool, limit: int) -> list[ReplyMailbox]:
-        with self._begin() as c:
+        with transaction(self.engine) as c:
             rows = c.execute(MAILBOXES, {"include_relay": include_relay, "limit": limit})
             return [ReplyMailbox(row[0], row[1],
                                  None if row[2] is None else
@@ -230,17 +225,17 @@ class PgReplyStore:
                                  row[6]) for row in rows]
 
     def mark_polled(self, sender_id: uuid.UUID, now: datetime) -> None:
-        with self._begin() as c:
+        with transaction(self.engine) as c:
             c.execute(MARK_POLLED, {"id": sender_id, "now": now})
 
     def position(self, sender_id: uuid.UUID, folder: str) -> MailboxPosition | None:
-        with self._begin() as c:
+        with transaction(self.engine) as c:
             row = c.execute(POSITION, {"sender_id": sender_id, "folder": folder}).one_or_none()
         return None if row is None else MailboxPosition(int(row[0]), int(row[1]))
 
     def save_position(self, sender_id: uuid.UUID, folder: str,
                       position: MailboxPosition) -> None:
-        with self._begin() as c:
+        with transaction(self.engine) as c:
             c.execute(SAVE_POSITION, {"sender_id": sender_id, "folder": folder,
                                       "uidvalidity": position.uidvalidity,
                                       "last_uid": position.last_uid})
@@ -249,12 +244,12 @@ class PgReplyStore:
                              message_ids: Sequence[str]) -> list[MatchedEmail]:
         if not message_ids:
             return []
-        with self._begin() as c:
+        with transaction(self.engine) as c:
             rows = c.execute(MATCH, {"ids": list(message_ids), "sender_id": sender_id})
             return [MatchedEmail(*row) for row in rows]
 
     def record_reply(self, email: MatchedEmail, inbound_id: str) -> bool:
-        with self._begin() as c:
+        with transaction(self.engine) as c:
             if not c.execute(RECORD_INBOUND, {"email_id": email.id, "inbound_id": inbound_id,
                                               "kind": "reply"}).rowcount:
                 return False
@@ -262,7 +257,7 @@ class PgReplyStore:
             return True
 
     def record_hard_bounce(self, email: MatchedEmail, inbound_id: str, reason: str) -> bool:
-        with self._begin() as c:
+        with transaction(self.engine) as c:
             if not c.execute(RECORD_INBOUND, {"email_id": email.id, "inbound_id": inbound_id,
                                               "kind": "hard_bounce"}).rowcount:
                 return False

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from emailsched.adapters.db import accounts, batches, control, reads, senders, sequences
-from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.adapters.db.errors import transaction, wrap_db_errors
 from emailsched.domain.records import BatchRow, EmailRow, User
 from emailsched.domain.senders import SenderLimits
 from emailsched.errors import NotFound
@@ -114,7 +114,7 @@ class PgBatchStore:
 
     @contextmanager
     def transaction(self) -> Iterator[PgBatchSession]:
-        with wrap_db_errors(), self._engine.begin() as connection:
+        with transaction(self._engine) as connection:
             yield PgBatchSession(connection)
 
 
@@ -172,12 +172,12 @@ class PgAccountStore:
         self._engine = engine
 
     def upsert_user_by_email(self, email: str, name: str) -> User:
-        with wrap_db_errors(), self._engine.begin() as connection:
+        with transaction(self._engine) as connection:
             return accounts.upsert_user_by_email(connection, email, name)
 
     def upsert_user_by_google_sub(self, sub: str, email: str, name: str,
                                   avatar: str | None) -> User | None:
-        with wrap_db_errors(), self._engine.begin() as connection:
+        with transaction(self._engine) as connection:
             return accounts.upsert_user_by_google_sub(connection, sub, email, name, avatar)
 
     def get_user(self, user_id: uuid.UUID) -> User | None:
@@ -241,5 +241,5 @@ class PgSenderStore:
 
     @contextmanager
     def transaction(self) -> Iterator[PgSenderSession]:
-        with wrap_db_errors(), self._engine.begin() as connection:
+        with transaction(self._engine) as connection:
             yield PgSenderSession(connection)

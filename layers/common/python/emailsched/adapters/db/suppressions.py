@@ -5,12 +5,11 @@ address for the unsubscribe footer. Addresses are stored in lower case; the prim
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, text
 
-from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.adapters.db.errors import transaction
 from emailsched.domain.records import Suppression
 
 # suppressions_page: a user's list, newest first. Served by ix_suppressions_user_created.
@@ -75,14 +74,9 @@ class PgSuppressionStore:
     def __init__(self, engine: Engine):
         self._engine = engine
 
-    @contextmanager
-    def _begin(self) -> Iterator[Connection]:
-        with wrap_db_errors(), self._engine.begin() as connection:
-            yield connection
-
     def page(self, user_id: uuid.UUID, limit: int,
              offset: int) -> tuple[list[Suppression], int]:
-        with self._begin() as connection:
+        with transaction(self._engine) as connection:
             rows = connection.execute(PAGE, {"user_id": user_id, "limit": limit,
                                              "offset": offset}).all()
             if rows:
@@ -90,28 +84,28 @@ class PgSuppressionStore:
             return [], int(connection.execute(COUNT, {"user_id": user_id}).scalar_one())
 
     def add(self, user_id: uuid.UUID, emails: Sequence[str], reason: str) -> int:
-        with self._begin() as connection:
+        with transaction(self._engine) as connection:
             return add(connection, user_id, emails, reason)
 
     def remove(self, user_id: uuid.UUID, email: str) -> bool:
-        with self._begin() as connection:
+        with transaction(self._engine) as connection:
             return bool(connection.execute(REMOVE, {"user_id": user_id,
                                                     "email": email}).rowcount)
 
     def suppressed_among(self, user_id: uuid.UUID, emails: Sequence[str]) -> set[str]:
-        with self._begin() as connection:
+        with transaction(self._engine) as connection:
             return suppressed_among(connection, user_id, emails)
 
     def unsubscribe(self, email_id: uuid.UUID) -> str | None:
         """The address now suppressed for the email's user; None when no such email."""
-        with self._begin() as connection:
+        with transaction(self._engine) as connection:
             return connection.execute(UNSUBSCRIBE, {"id": email_id}).scalar_one_or_none()
 
     def recipient_of(self, email_id: uuid.UUID) -> str | None:
-        with self._begin() as connection:
+        with transaction(self._engine) as connection:
             return connection.execute(RECIPIENT_OF, {"id": email_id}).scalar_one_or_none()
 
     def set_postal_address(self, user_id: uuid.UUID, postal_address: str | None) -> None:
-        with self._begin() as connection:
+        with transaction(self._engine) as connection:
             connection.execute(SET_POSTAL_ADDRESS, {"id": user_id,
                                                     "postal_address": postal_address})
