@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.support.stack import Api, Services, prepare
+from tests.support.stack import Api, Services, prepare, serving_api
 
 pytestmark = pytest.mark.integration
 
@@ -17,14 +17,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def api_url(services: Services) -> Iterator[str]:
     prepare(services.settings())
-    from emailsched.local.api_server import make_server, serve_in_thread
-    from emailsched.local.app_loader import load_app
-
-    server = make_server(load_app().app, "127.0.0.1", 0)
-    serve_in_thread(server)
-    yield server.url
-    server.shutdown()
-    server.server_close()
+    with serving_api() as url:
+        yield url
 
 
 def error_of(answer: requests.Response, status: int) -> dict:

@@ -8,38 +8,24 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy
 
-from tests.support.stack import Api, Pipeline, Services, prepare
+from tests.support.stack import Api, Services, prepare, serving_api
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def api_url(services: Services) -> Iterator[str]:
-    container = prepare(services.settings())
-    pipeline = Pipeline(container)
-    from emailsched.local.api_server import make_server, serve_in_thread
-    from emailsched.local.app_loader import load_app
-
-    server = make_server(load_app().app, "127.0.0.1", 0)
-    serve_in_thread(server)
-    yield server.url
-    server.shutdown()
-    server.server_close()
-    del pipeline
+    prepare(services.settings())
+    with serving_api() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def shared_api_url(services: Services) -> Iterator[str]:
     """One API for the tests that store nothing (the session checks)."""
     prepare(services.settings())
-    from emailsched.local.api_server import make_server, serve_in_thread
-    from emailsched.local.app_loader import load_app
-
-    server = make_server(load_app().app, "127.0.0.1", 0)
-    serve_in_thread(server)
-    yield server.url
-    server.shutdown()
-    server.server_close()
+    with serving_api() as url:
+        yield url
 
 
 def future(seconds: float = 3600) -> str:
@@ -208,18 +194,12 @@ def test_stats_and_openapi(api_url):
 
 def test_dev_login_is_refused_outside_dev_mode(services):
     container = prepare(services.settings(AUTH_MODE="google", GOOGLE_CLIENT_ID="client"))
-    from emailsched.local.api_server import make_server, serve_in_thread
-    from emailsched.local.app_loader import load_app
-
-    server = make_server(load_app().app, "127.0.0.1", 0)
-    serve_in_thread(server)
     import requests
 
     try:
-        answer = requests.post(f"{server.url}/auth/dev-login", json={"email": "a@b.com"},
-                               timeout=10)
+        with serving_api() as url:
+            answer = requests.post(f"{url}/auth/dev-login", json={"email": "a@b.com"},
+                                   timeout=10)
         assert answer.status_code == 404
     finally:
-        server.shutdown()
-        server.server_close()
         container.close()

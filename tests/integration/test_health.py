@@ -10,28 +10,16 @@ import pytest
 import requests
 
 from emailsched import bootstrap
-from tests.support.stack import Services, prepare
+from tests.support.stack import Services, prepare, serving_api
 
 pytestmark = pytest.mark.integration
-
-
-def serve() -> Iterator[str]:
-    from emailsched.local.api_server import make_server, serve_in_thread
-    from emailsched.local.app_loader import load_app
-
-    server = make_server(load_app().app, "127.0.0.1", 0)
-    serve_in_thread(server)
-    try:
-        yield server.url
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
 def healthy_api(services: Services) -> Iterator[str]:
     prepare(services.settings())
-    yield from serve()
+    with serving_api() as url:
+        yield url
 
 
 @pytest.fixture
@@ -44,7 +32,8 @@ def api_without_redis(services: Services) -> Iterator[str]:
     broken = bootstrap.Container(settings.model_copy(
         update={"REDIS_URL": f"redis://:hunter2@127.0.0.1:{closed_port}/0"}))
     bootstrap.reset(broken)
-    yield from serve()
+    with serving_api() as url:
+        yield url
 
 
 def test_health_needs_no_session_and_times_each_check(healthy_api: str) -> None:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy
 
-from tests.support.stack import Api, Pipeline, Services, prepare
+from tests.support.stack import Api, Pipeline, Services, prepare, serving_api
 
 pytestmark = pytest.mark.integration
 WORKDAYS = ["mon", "tue", "wed", "thu", "fri"]
@@ -23,17 +23,9 @@ WORKDAYS = ["mon", "tue", "wed", "thu", "fri"]
 
 @pytest.fixture
 def api_url(services: Services) -> Iterator[str]:
-    container = prepare(services.settings())
-    pipeline = Pipeline(container)
-    from emailsched.local.api_server import make_server, serve_in_thread
-    from emailsched.local.app_loader import load_app
-
-    server = make_server(load_app().app, "127.0.0.1", 0)
-    serve_in_thread(server)
-    yield server.url
-    server.shutdown()
-    server.server_close()
-    del pipeline
+    prepare(services.settings())
+    with serving_api() as url:
+        yield url
 
 
 def body(recipients: list[Any] | None = None, **overrides: Any) -> dict[str, Any]:

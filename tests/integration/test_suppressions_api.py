@@ -10,7 +10,7 @@ import requests
 
 from emailsched import bootstrap
 from emailsched.domain.unsubscribe import make_token
-from tests.support.stack import Api, Services, prepare
+from tests.support.stack import Api, Services, prepare, serving_api
 
 pytestmark = pytest.mark.integration
 
@@ -18,14 +18,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def api_url(services: Services) -> Iterator[str]:
     prepare(services.settings(UNSUBSCRIBE_REQUESTS_PER_MINUTE_PER_TOKEN=5))
-    from emailsched.local.api_server import make_server, serve_in_thread
-    from emailsched.local.app_loader import load_app
-
-    server = make_server(load_app().app, "127.0.0.1", 0)
-    serve_in_thread(server)
-    yield server.url
-    server.shutdown()
-    server.server_close()
+    with serving_api() as url:
+        yield url
 
 
 def schedule(api: Api, recipients: list[str]) -> dict:

@@ -121,6 +121,19 @@ def prepare(settings: Settings) -> bootstrap.Container:
     return container
 
 
+@contextlib.contextmanager
+def serving_api() -> Iterator[str]:
+    """functions/app.py through the local API server on a free loopback port, with no pump
+    or pollers, on the container installed last (prepare()); yields its URL."""
+    server = make_server(load_app().app, "127.0.0.1", 0)
+    serve_in_thread(server)
+    try:
+        yield server.url
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @dataclass
 class Pipeline:
     """API server, pump and sender pollers in threads, calling functions/app.py's handlers."""
