@@ -79,9 +79,12 @@ def as_csv(rows: list[tuple[str, str, str]]) -> str:
     return "email,First Name,company\n" + "".join(f"{e},{f},{c}\n" for e, f, c in rows)
 
 
-def test_an_import_plans_exactly_as_the_json_path_over_many_chunks_and_invocations(make_api):
-    # Tiny chunks and invocations: 1,000 rows go through a dozen checkpoints.
-    api, pipeline = make_api(IMPORT_CHUNK_ROWS=70, IMPORT_ROWS_PER_INVOCATION=140)
+@pytest.mark.parametrize("per_invocation", [140, 0], ids=["staged", "direct"])
+def test_an_import_plans_exactly_as_the_json_path_over_many_chunks_and_invocations(
+        make_api, per_invocation):
+    # Tiny chunks: 1,000 rows in fifteen. Staged: an invocation per two chunks, a dozen
+    # checkpoints; direct: one invocation, one transaction, one COPY fed chunk by chunk.
+    api, pipeline = make_api(IMPORT_CHUNK_ROWS=70, IMPORT_ROWS_PER_INVOCATION=per_invocation)
     rows = rows_of(1000)
     rows.insert(500, ("PERSON7@example.com", "Dup", ""))  # a duplicate, case-insensitive
     other = Api(pipeline.url, email="bob@example.com")  # his own relay sender: same usage
@@ -137,6 +140,22 @@ def test_a_failed_import_stores_no_batch_and_says_why_by_line(make_api, csv_text
         assert c.execute(sqlalchemy.text("SELECT count(*) FROM batches")).scalar() == 0
         assert c.execute(sqlalchemy.text("SELECT count(*) FROM emails")).scalar() == 0
         assert c.execute(sqlalchemy.text("SELECT count(*) FROM import_rows")).scalar() == 0
+
+
+@pytest.mark.parametrize("per_invocation", [140, 0], ids=["staged", "direct"])
+def test_a_bad_row_after_many_written_chunks_leaves_nothing(make_api, per_invocation):
+    # Row 251 of 300 is bad: the direct way has COPYed three chunks into emails by then,
+    # the staged way has staged them; either way nothing is left, and the rest is counted.
+    api, pipeline = make_api(IMPORT_CHUNK_ROWS=70, IMPORT_ROWS_PER_INVOCATION=per_invocation)
+    rows = rows_of(300)
+    rows[250] = ("not-an-address", "Bad", "")
+    final = imported(api, as_csv(rows))
+    assert final["status"] == "failed" and final["batchId"] is None
+    assert [e["line"] for e in final["errors"]] == [252]
+    assert (final["rows"], final["valid"], final["invalid"]) == (300, 299, 1)
+    with pipeline.container.engine.connect() as c:
+        for table in ("batches", "emails", "import_rows"):
+            assert c.execute(sqlalchemy.text(f"SELECT count(*) FROM {table}")).scalar() == 0
 
 
 def test_a_file_over_the_limit_fails_before_reading_it(make_api):

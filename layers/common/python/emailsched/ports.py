@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from emailsched.domain.bounces import BounceClass
 from emailsched.domain.records import BatchRow, EmailRow, Suppression, User
@@ -810,8 +810,7 @@ class ImportRecord:
     batch_id: uuid.UUID | None
 
 
-@dataclass(frozen=True)
-class StagedRow:
+class StagedRow(NamedTuple):  # a tuple: an import makes a million of them
     seq: int
     sender_index: int
     email_id: str
@@ -848,6 +847,27 @@ class ImportStore(Protocol):
         transaction. False (nothing stored) when fewer rows are staged than counts.valid:
         staged rows do not survive a database crash."""
 
+    def direct(self, record: ImportRecord, batch: dict[str, Any],
+               sender_ids: list[uuid.UUID]) -> DirectImportWriter:
+        """A transaction holding the batch (its counts still to come) that the emails are
+        written into straight away: nothing is visible until DirectImportWriter.finish."""
+
     def fail(self, import_id: uuid.UUID, counts: ImportCounts,
              errors: list[dict[str, Any]]) -> None:
         """Failed, with no batch and no staged rows left."""
+
+
+class DirectImportWriter(Protocol):
+    def write(self, rows: list[StagedRow]) -> None:
+        """A chunk of planned rows, written while the caller goes on to the next."""
+
+    def progress(self, counts: ImportCounts, errors: list[dict[str, Any]]) -> None:
+        """The counts so far, for GET /imports/{id} (a report, apart from the rows)."""
+
+    def finish(self, batch: dict[str, Any], shares: list[tuple[uuid.UUID, int, int]],
+               hold: list[uuid.UUID], steps: list[dict[str, object]],
+               counts: ImportCounts) -> None:
+        """Commit: the batch with its counts, every row written, the import `done`."""
+
+    def abandon(self) -> None:
+        """Roll back everything written: no batch, no emails."""

@@ -33,6 +33,8 @@ from emailsched.domain.templates import compile_templates, missing_message, requ
 from emailsched.domain.window_plan import SendPlanner
 from emailsched.errors import EmailschedError, NotFound
 from emailsched.ports import (
+    DirectImportWriter,
+    ImportCounts,
     ImportObjects,
     ImportRecord,
     ImportStore,
@@ -48,6 +50,9 @@ MAX_ERRORS = 100
 # Seconds kept back from the invocation's timeout: the last chunk and the next message.
 SAFETY_SECONDS = 60.0
 CHUNK_ROWS = 20_000
+# Attempts at writing an import straight into emails in one transaction before it is read
+# again the staged way, which keeps its progress from invocation to invocation.
+DIRECT_TRIES = 2
 
 
 @dataclass(frozen=True)
@@ -132,8 +137,15 @@ class _Run:
         self.request: dict[str, Any] = record.request or {}
         self.deadline = None if seconds_left is None else time.monotonic() + seconds_left
         point = record.checkpoint or {}
-        self.counts = record.counts
-        self.errors = list(record.errors)
+        staged_progress = "offset" in point
+        # Counts and errors carry over only with staged progress: an attempt at the direct
+        # way that died reported counts of rows that are not stored.
+        self.counts = record.counts if staged_progress else ImportCounts()
+        self.errors = list(record.errors) if staged_progress else []
+        self.direct_tries = int(point.get("directTries", 0))
+        self.direct = (not staged_progress and job._limits.rows_per_invocation == 0
+                       and self.direct_tries < DIRECT_TRIES)
+        self.writer: DirectImportWriter | None = None
         self.failed = bool(point.get("failed", False))
         self.offset, self.line = int(point.get("offset", 0)), int(point.get("line", 1))
         self.layout = CsvLayout.from_json(point["layout"]) if "layout" in point else None
@@ -144,16 +156,36 @@ class _Run:
 
     def go(self) -> bool:
         try:
-            if not self.record.checkpoint:
-                self._check_size()
-            self._prepare(self.record.checkpoint or {})
-            finished = self._read()
-        except ImportFailed as failure:
-            self._error(failure.line, failure.message)
-            return self._fail()
-        if not finished:
-            return False
-        return self._end()
+            try:
+                if not self.record.checkpoint:
+                    self._check_size()
+                self._prepare(self.record.checkpoint or {})
+                if self.direct:
+                    self._open_direct()
+                finished = self._read()
+            except ImportFailed as failure:
+                self._error(failure.line, failure.message)
+                return self._fail()
+            if not finished:
+                return False
+            return self._end()
+        finally:
+            self._drop_writer()
+
+    def _open_direct(self) -> None:
+        """The direct way: every row into emails in one transaction, this invocation. The
+        attempt is counted first, so an import that keeps dying this way (a process
+        killed, a list too long for the time) is read the staged way next."""
+        point = {"directTries": self.direct_tries + 1}
+        self.job._store.save(self.record.id, [], self.counts, self.errors, point)
+        self.record = replace(self.record, checkpoint=point)
+        self.writer = self.job._store.direct(self.record, self._batch_values(),
+                                             [s.id for s in self.senders])
+
+    def _drop_writer(self) -> None:
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            writer.abandon()
 
     # --- setting up -------------------------------------------------------------------
     def _check_size(self) -> None:
@@ -184,8 +216,11 @@ class _Run:
                                            self.job._pacing, shape) for s in self.senders]
         for planner, state in zip(self.planners, point.get("planners") or [], strict=False):
             planner.restore(state)
-        self.seen = {a.casefold() for a in self.job._store.staged_addresses(self.record.id)}
-        self.seen.update(point.get("seenNotStaged") or [])
+        self.seen: set[str] = set()
+        if not self.direct:
+            self.seen.update(a.casefold()
+                             for a in self.job._store.staged_addresses(self.record.id))
+            self.seen.update(point.get("seenNotStaged") or [])
 
     def _shape(self) -> BatchShape:
         r = self.request
@@ -265,10 +300,19 @@ class _Run:
         self.read_here += self.job._limits.chunk_rows
         if per_invocation and self.read_here >= per_invocation:
             return True
-        return self.deadline is not None and time.monotonic() > self.deadline
+        if self.deadline is None or time.monotonic() <= self.deadline:
+            return False
+        if self.direct:  # out of time the direct way: the next invocation goes staged
+            self._drop_writer()
+            point = {"directTries": DIRECT_TRIES}
+            self.job._store.save(self.record.id, [], ImportCounts(), [], point)
+        return True
 
     # --- a chunk ----------------------------------------------------------------------
     def _save(self, pending: list[tuple[str, dict[str, str]]], lines: ByteLines) -> None:
+        if self.direct:
+            self._write(pending)
+            return
         kept = self._unsuppressed(pending)
         staged: list[StagedRow] = []
         if not self.failed:
@@ -285,6 +329,21 @@ class _Run:
             del point["layout"]
         self.job._store.save(self.record.id, staged, self.counts, self.errors, point)
         self.record = replace(self.record, checkpoint=point)
+
+    def _write(self, pending: list[tuple[str, dict[str, str]]]) -> None:
+        """A chunk the direct way: once a row failed the import nothing more is written
+        (and what was is rolled back); the rest is read for its counts and errors."""
+        kept = self._unsuppressed(pending)
+        if self.failed:
+            self._drop_writer()
+        elif self.writer is not None:
+            self.writer.write(self._plan(kept))
+        self._count(valid=len(kept))
+        if self.writer is not None:
+            self.writer.progress(self.counts, self.errors)
+        else:
+            self.job._store.save(self.record.id, [], self.counts, self.errors,
+                                 self.record.checkpoint or {})
 
     def _unsuppressed(self, pending: list[tuple[str, dict[str, str]]]
                       ) -> list[tuple[str, dict[str, str]]]:
@@ -343,26 +402,41 @@ class _Run:
         return True
 
     def _finish(self) -> bool:
-        r, start = self.request, int(self.request["startMs"])
+        start = int(self.request["startMs"])
         ends = [p.last_ms if p.planned else start for p in self.planners]
         n = len(self.planners)
         shares = [(s.id, len(range(k, self.counts.valid, n)), end)
                   for k, (s, end) in enumerate(zip(self.senders, ends, strict=True))]
-        shape = self._shape()
-        batch = {"sender_id": self.senders[0].id, "sender_name": r.get("senderName", ""),
-                 "subject": r["subject"], "body": r["body"], "start_time": _moment(start),
-                 "delay_ms": int(r["delayMs"]), "hourly_limit": int(r["hourlyLimit"]),
-                 "email_count": self.counts.valid,
-                 "duplicates_removed": self.counts.duplicates,
-                 "estimated_end_time": _moment(max(ends)),
-                 "sending_window": shape.window_json(),
-                 "random_delay_ms": shape.random_delay_ms, "plan_seed": shape.seed,
-                 "suppressed_removed": self.counts.suppressed}
+        batch = self._batch_values(max(ends))
         hold = [s.id for s in self.senders if s.status == SenderStatus.FAILING]
+        steps = list(self.request.get("steps") or [])
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            try:
+                writer.finish(batch, shares, hold, steps, self.counts)
+            except BaseException:
+                writer.abandon()
+                raise
+            return True
         return self.job._store.finish(self.record, batch, [s.id for s in self.senders],
-                                      shares, hold, list(r.get("steps") or []), self.counts)
+                                      shares, hold, steps, self.counts)
+
+    def _batch_values(self, end_ms: int | None = None) -> dict[str, Any]:
+        """The batch row; before the end (the direct way's first write) its counts are
+        zero and its end its start, set when the last row is in."""
+        r, start, shape = self.request, int(self.request["startMs"]), self._shape()
+        return {"sender_id": self.senders[0].id, "sender_name": r.get("senderName", ""),
+                "subject": r["subject"], "body": r["body"], "start_time": _moment(start),
+                "delay_ms": int(r["delayMs"]), "hourly_limit": int(r["hourlyLimit"]),
+                "email_count": self.counts.valid,
+                "duplicates_removed": self.counts.duplicates,
+                "estimated_end_time": _moment(start if end_ms is None else end_ms),
+                "sending_window": shape.window_json(),
+                "random_delay_ms": shape.random_delay_ms, "plan_seed": shape.seed,
+                "suppressed_removed": self.counts.suppressed}
 
     def _fail(self) -> bool:
+        self._drop_writer()
         self.job._store.fail(self.record.id, self.counts, self.errors)
         self._drop_object()
         return True

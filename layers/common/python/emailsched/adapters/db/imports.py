@@ -20,6 +20,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from emailsched.adapters.db.direct_import import (
+    END,
+    INSERT_BATCH_WITH_ID,
+    DirectImport,
+    count_params,
+)
 from emailsched.adapters.db.errors import transaction, wrap_db_errors
 from emailsched.adapters.db.stores import PgBatchSession
 from emailsched.ports import ImportCounts, ImportRecord, StagedRow
@@ -45,14 +51,6 @@ SAVE = text("""
                        updated_at = now()
     WHERE id = :id AND status = 'importing'
 """)
-END = text("""
-    UPDATE imports SET status = :status, rows = :rows, valid = :valid, invalid = :invalid,
-                       duplicates = :duplicates, suppressed = :suppressed,
-                       errors = CAST(:errors AS jsonb), checkpoint = NULL,
-                       batch_id = CASE WHEN :status = 'done' THEN batch_id END,
-                       updated_at = now()
-    WHERE id = :id AND status = 'importing'
-""")
 DROP_STAGED = text("DELETE FROM import_rows WHERE import_id = :id")
 # A sequential scan of import_rows, which only holds imports in progress.
 STAGED_ADDRESSES = text("SELECT recipient_email FROM import_rows WHERE import_id = :id")
@@ -67,16 +65,6 @@ MOVE_STAGED = text("""
     JOIN unnest(CAST(:sender_ids AS uuid[])) WITH ORDINALITY AS s(sender_id, n)
       ON s.n = r.sender_index + 1
     WHERE r.import_id = :import_id
-""")
-INSERT_BATCH_WITH_ID = text("""
-    INSERT INTO batches (id, user_id, sender_id, sender_name, subject, body, start_time,
-                         delay_ms, hourly_limit, email_count, duplicates_removed,
-                         estimated_end_time, sending_window, random_delay_ms, plan_seed,
-                         templated, suppressed_removed)
-    VALUES (:id, :user_id, :sender_id, :sender_name, :subject, :body, :start_time, :delay_ms,
-            :hourly_limit, :email_count, :duplicates_removed, :estimated_end_time,
-            CAST(:sending_window AS jsonb), :random_delay_ms, :plan_seed, TRUE,
-            :suppressed_removed)
 """)
 COPY_STAGED = ("COPY import_rows (import_id, seq, sender_index, email_id, recipient_email, "
                "due_ms, fields) FROM STDIN WITH (FORMAT csv)")
@@ -136,7 +124,7 @@ class PgImportStore:
         with transaction(self._engine) as c:
             if rows:
                 _copy(c, import_id, rows)
-            c.execute(SAVE, {"id": import_id, **_counts(counts),
+            c.execute(SAVE, {"id": import_id, **count_params(counts),
                              "errors": json.dumps(errors), "checkpoint": json.dumps(checkpoint)})
 
     def finish(self, record: ImportRecord, batch: dict[str, Any],
@@ -163,21 +151,20 @@ class PgImportStore:
                 session.store_steps(record.batch_id, steps)
             session.insert_batch_senders(record.batch_id, shares)
             c.execute(DROP_STAGED, {"id": record.id})
-            c.execute(END, {"id": record.id, "status": "done", **_counts(counts),
+            c.execute(END, {"id": record.id, "status": "done", **count_params(counts),
                             "errors": "[]"})
         return True
+
+    def direct(self, record: ImportRecord, batch: dict[str, Any],
+               sender_ids: list[uuid.UUID]) -> DirectImport:
+        return DirectImport(self._engine, record, batch, sender_ids)
 
     def fail(self, import_id: uuid.UUID, counts: ImportCounts,
              errors: list[dict[str, Any]]) -> None:
         with transaction(self._engine) as c:
             c.execute(DROP_STAGED, {"id": import_id})
-            c.execute(END, {"id": import_id, "status": "failed", **_counts(counts),
+            c.execute(END, {"id": import_id, "status": "failed", **count_params(counts),
                             "errors": json.dumps(errors)})
-
-
-def _counts(counts: ImportCounts) -> dict[str, int]:
-    return {"rows": counts.rows, "valid": counts.valid, "invalid": counts.invalid,
-            "duplicates": counts.duplicates, "suppressed": counts.suppressed}
 
 
 def _copy(connection: Connection, import_id: uuid.UUID, rows: list[StagedRow]) -> None:

@@ -1,0 +1,213 @@
+"""An import written straight into emails, in one transaction (issue 17).
+
+The batch row and every planned row go in on one connection inside one transaction, so
+MVCC keeps them invisible to the pump and the dashboard until the commit, and a failure or
+a killed process leaves nothing behind: no staging table, no final move. The rows stream
+through a single COPY ... FROM STDIN fed by a thread of its own, so Postgres writes one
+chunk while the job parses and plans the next: the two cores overlap.
+
+Progress (the counts GET /imports/{id} shows) is written apart, in short transactions of
+its own: it is only a report, and the next attempt starts its counts again from zero.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import queue
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from emailsched.adapters.db.errors import transaction, wrap_db_errors
+from emailsched.adapters.db.stores import PgBatchSession
+from emailsched.errors import ServiceUnavailable
+from emailsched.ports import ImportCounts, ImportRecord, StagedRow
+
+INSERT_BATCH_WITH_ID = text("""
+    INSERT INTO batches (id, user_id, sender_id, sender_name, subject, body, start_time,
+                         delay_ms, hourly_limit, email_count, duplicates_removed,
+                         estimated_end_time, sending_window, random_delay_ms, plan_seed,
+                         templated, suppressed_removed)
+    VALUES (:id, :user_id, :sender_id, :sender_name, :subject, :body, :start_time, :delay_ms,
+            :hourly_limit, :email_count, :duplicates_removed, :estimated_end_time,
+            CAST(:sending_window AS jsonb), :random_delay_ms, :plan_seed, TRUE,
+            :suppressed_removed)
+""")
+END = text("""
+    UPDATE imports SET status = :status, rows = :rows, valid = :valid, invalid = :invalid,
+                       duplicates = :duplicates, suppressed = :suppressed,
+                       errors = CAST(:errors AS jsonb), checkpoint = NULL,
+                       batch_id = CASE WHEN :status = 'done' THEN batch_id END,
+                       updated_at = now()
+    WHERE id = :id AND status = 'importing'
+""")
+COPY_EMAILS = ("COPY emails (id, batch_id, user_id, sender_id, seq, recipient_email, due_at, "
+               "wake_at, fields) FROM STDIN WITH (FORMAT csv)")
+PROGRESS = text("""
+    UPDATE imports SET rows = :rows, valid = :valid, invalid = :invalid,
+                       duplicates = :duplicates, suppressed = :suppressed,
+                       errors = CAST(:errors AS jsonb), updated_at = now()
+    WHERE id = :id AND status = 'importing'
+""")
+COMPLETE_BATCH = text("""
+    UPDATE batches SET email_count = :email_count, duplicates_removed = :duplicates_removed,
+                       suppressed_removed = :suppressed_removed,
+                       estimated_end_time = :estimated_end_time
+    WHERE id = :id
+""")
+# Chunks waiting for the COPY: a few, so the job runs ahead of Postgres by little memory.
+QUEUED_CHUNKS = 3
+
+
+class DirectImport:
+    """One import's transaction: `write` chunks of planned rows, then `finish` (commit) or
+    `abandon` (roll back). Built by PgImportStore.direct; holds a connection until then."""
+
+    def __init__(self, engine: Engine, record: ImportRecord, batch: dict[str, Any],
+                 sender_ids: list[uuid.UUID]) -> None:
+        assert record.batch_id is not None
+        self._engine, self._record = engine, record
+        self._batch_id, self._sender_ids = str(record.batch_id), [str(s) for s in sender_ids]
+        self._user_id = str(record.user_id)
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(QUEUED_CHUNKS)
+        self._copied: int | None = None
+        self._failure: BaseException | None = None
+        self._times: dict[int, str] = {}
+        with wrap_db_errors():
+            self._connection: Connection = engine.connect()
+            self._transaction = self._connection.begin()
+            try:
+                window = batch.get("sending_window")
+                self._connection.execute(INSERT_BATCH_WITH_ID, {
+                    **batch, "id": record.batch_id, "user_id": record.user_id,
+                    "sending_window": None if window is None else json.dumps(window)})
+            except BaseException:
+                self._close(commit=False)
+                raise
+        self._copier = threading.Thread(target=self._copy, name="import-copy", daemon=True)
+        self._copier.start()
+
+    # --- the rows ---------------------------------------------------------------------
+    def write(self, rows: list[StagedRow]) -> None:
+        """Hand a chunk to the COPY (blocks while Postgres is behind)."""
+        if not rows:
+            return
+        chunk = self._encode(rows)
+        while True:
+            if self._failure is not None or not self._copier.is_alive():
+                raise ServiceUnavailable("Postgres: the import's COPY stopped") \
+                    from self._failure
+            try:
+                self._chunks.put(chunk, timeout=1.0)
+                return
+            except queue.Full:
+                continue
+
+    def progress(self, counts: ImportCounts, errors: list[dict[str, Any]]) -> None:
+        with transaction(self._engine) as c:
+            c.execute(PROGRESS, {"id": self._record.id, **count_params(counts),
+                                 "errors": json.dumps(errors)})
+
+    def _encode(self, rows: list[StagedRow]) -> bytes:
+        out = io.StringIO()
+        write = csv.writer(out, lineterminator="\n").writerow
+        batch, user, senders, at = self._batch_id, self._user_id, self._sender_ids, self._at
+        for row in rows:
+            due = at(row.due_ms)
+            write((row.email_id, batch, user, senders[row.sender_index], row.seq, row.email,
+                   due, due, row.fields))
+        return out.getvalue().encode()
+
+    def _at(self, ms: int) -> str:
+        """timestamptz text of an epoch millisecond, the second's text cached: a list's
+        due times come in runs within a second (or far fewer distinct seconds)."""
+        second, milli = divmod(ms, 1000)
+        text_ = self._times.get(second)
+        if text_ is None:
+            if len(self._times) > 100_000:
+                self._times.clear()
+            text_ = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            self._times[second] = text_
+        return f"{text_}.{milli:03d}+00"
+
+    def _copy(self) -> None:
+        raw = self._connection.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            cursor.execute(COPY_EMAILS, stream=iter(self._chunks.get, None))
+            self._copied = cursor.rowcount
+        except BaseException as error:  # reported by write() and finish()
+            self._failure = error
+            while self._chunks.get() is not None:  # drain: write() must never block
+                pass
+        finally:
+            cursor.close()
+
+    def _end_copy(self) -> int:
+        self._chunks.put(None)
+        self._copier.join()
+        if self._failure is not None:
+            raise ServiceUnavailable("Postgres: the import's COPY failed") from self._failure
+        return int(self._copied or 0)
+
+    # --- the end ----------------------------------------------------------------------
+    def finish(self, batch: dict[str, Any], shares: list[tuple[uuid.UUID, int, int]],
+               hold: list[uuid.UUID], steps: list[dict[str, object]],
+               counts: ImportCounts) -> None:
+        """Commit the batch, its emails and the import `done`."""
+        committed = False
+        try:
+            copied = self._end_copy()
+            if copied != counts.valid:
+                raise AssertionError(f"COPY wrote {copied} rows, the import counted "
+                                     f"{counts.valid} valid")
+            with wrap_db_errors():
+                c, batch_id = self._connection, self._record.batch_id
+                session = PgBatchSession(c)
+                session.lock_senders(self._record.user_id,
+                                     [uuid.UUID(s) for s in self._sender_ids])
+                c.execute(COMPLETE_BATCH, {"id": batch_id, **{
+                    key: batch[key] for key in ("email_count", "duplicates_removed",
+                                                "suppressed_removed", "estimated_end_time")}})
+                assert batch_id is not None
+                for sender_id in hold:
+                    session.hold_new_emails(batch_id, sender_id)
+                if steps:
+                    session.store_steps(batch_id, steps)
+                session.insert_batch_senders(batch_id, shares)
+                c.execute(END, {"id": self._record.id, "status": "done", **count_params(counts),
+                                "errors": "[]"})
+                self._close(commit=True)
+                committed = True
+        finally:
+            if not committed:
+                self._close(commit=False)
+
+    def abandon(self) -> None:
+        """Roll back: no batch, no emails (safe to call after a failure or twice)."""
+        if self._copier.is_alive():
+            self._chunks.put(None)
+            self._copier.join()
+        self._close(commit=False)
+
+    def _close(self, commit: bool) -> None:
+        if self._connection.closed:
+            return
+        try:
+            if commit:
+                self._transaction.commit()
+            else:
+                self._transaction.rollback()
+        finally:
+            self._connection.close()
+
+
+def count_params(counts: ImportCounts) -> dict[str, int]:
+    return {"rows": counts.rows, "valid": counts.valid, "invalid": counts.invalid,
+            "duplicates": counts.duplicates, "suppressed": counts.suppressed}
