@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from emailsched.domain.sending_window import SendingWindow
 from emailsched.domain.window_plan import Jitter, SendPlanner, SendRules, WindowLimit, plan_sends
-from emailsched.services.import_job import ByteLines, uuid7
+from emailsched.services.import_job import ByteLines, fields_json, uuid7, uuid7_run
 
 START = 1_800_000_000_000
 RULES = SendRules((WindowLimit(40, 3_600_000), WindowLimit(150, 86_400_000)), 20_000, 1_000)
@@ -43,3 +45,20 @@ def test_byte_lines_report_where_the_next_invocation_starts():
 def test_uuid7_ids_sort_by_time_then_position():
     ids = [uuid7(START, n, 12345) for n in range(3)] + [uuid7(START + 1, 0, 1)]
     assert ids == sorted(ids) and all(i[14] == "7" for i in ids)
+
+
+def test_a_run_of_uuid7_ids_is_uuid7_of_each_position():
+    assert uuid7_run(START, 5, 4, 0xDEADBEEF) == [uuid7(START, n, 0xDEADBEEF)
+                                                  for n in range(5, 9)]
+    beyond = (1 << 30) - 2  # past the fast path's counters: the same ids the long way
+    assert uuid7_run(START, beyond, 4, 7) == [uuid7(START, n, 7)
+                                              for n in range(beyond, beyond + 4)]
+
+
+@pytest.mark.parametrize("fields", [
+    {}, {"first_name": "Ann"}, {"a": 'quo"te', "b": "back\\\\slash", "c": "Zoë 日本 🎉"},
+])
+def test_fields_json_is_the_json_of_the_fields(fields):
+    names: dict[str, str] = {}
+    assert json.loads(fields_json(fields, names)) == fields
+    assert json.loads(fields_json(fields, names)) == fields  # names cached: the same

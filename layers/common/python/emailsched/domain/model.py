@@ -32,6 +32,11 @@ FINAL_EMAIL_STATUSES = (EmailStatus.SENT, EmailStatus.FAILED, EmailStatus.CANCEL
                         EmailStatus.SUPPRESSED, EmailStatus.REPLIED)
 # Emails whose sending ended, either way: the dashboard's "sent" tab and the stats.
 OUTCOME_EMAIL_STATUSES = (EmailStatus.SENT, EmailStatus.FAILED)
+# Emails that count in their sender's planned use of a window: every status but those
+# that will not be sent as planned. Named, not negated, so a query reads the sender's index
+# (sender_id, status, due_at) one status at a time.
+PLAN_COUNTED_STATUSES = tuple(status for status in EmailStatus if status not in (
+    EmailStatus.FAILED, EmailStatus.CANCELLED, EmailStatus.PAUSED, EmailStatus.HELD))
 # Emails a pause holds and a cancel ends: everything not already in a worker's hands.
 HOLDABLE_EMAIL_STATUSES = (EmailStatus.SCHEDULED, EmailStatus.QUEUED)
 

@@ -8,14 +8,16 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from emailsched.domain.model import PLAN_COUNTED_STATUSES, sql_list
+
 # sender_usage: how many sends the sender has planned or made in each window from `since`
-# on, so a new batch plans around its other batches. Served by ix_emails_sender_due.
-SENDER_USAGE = text("""
+# on, so a new batch plans around its other batches. Served by ix_emails_sender_status_due.
+SENDER_USAGE = text(f"""
     SELECT (floor(extract(epoch FROM COALESCE(sent_at, due_at)) * 1000 / :window_ms)
             * :window_ms)::bigint AS window_start,
            count(*)
     FROM emails
-    WHERE sender_id = :sender_id AND status NOT IN ('failed', 'cancelled', 'paused', 'held')
+    WHERE sender_id = :sender_id AND status IN ({sql_list(PLAN_COUNTED_STATUSES)})
       AND (due_at >= :since OR sent_at >= :since)
     GROUP BY 1
 """)

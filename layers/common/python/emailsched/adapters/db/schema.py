@@ -179,12 +179,14 @@ suppressions = Table(
 emails = Table(
     "emails", metadata,
     _uuid_pk(),
-    Column("batch_id", UUID(as_uuid=True), ForeignKey("batches.id", ondelete="CASCADE"),
-           nullable=False),
-    # Always the batch's user (migration 0010 dropped its foreign key: batch_id's proves it,
-    # and a user's deletion reaches emails through batches).
+    # No foreign keys (migration 0011: a check per row cost an import more than all the
+    # indexes): every email is written with a batch and a sender its transaction holds,
+    # and a trigger on batches deletes a deleted batch's emails (ON DELETE CASCADE's job).
+    Column("batch_id", UUID(as_uuid=True), nullable=False),
+    # Always the batch's user (migration 0010): a user's deletion reaches emails through
+    # batches.
     Column("user_id", UUID(as_uuid=True), nullable=False),
-    Column("sender_id", UUID(as_uuid=True), ForeignKey("senders.id"), nullable=False),
+    Column("sender_id", UUID(as_uuid=True), nullable=False),
     Column("seq", Integer, nullable=False),  # position in the batch, after de-duplication
     Column("recipient_email", Text, nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),  # the planned send time
@@ -227,13 +229,12 @@ emails = Table(
     # and last-hour count, index-only thanks to the trailing status (migration 0008).
     Index("ix_emails_user_finished", "user_id", "finished_at", "seq", "status",
           postgresql_where=text(f"status IN ({sql_list(OUTCOME_EMAIL_STATUSES)})")),
-    # The plan (a sender's planned sends per window) and the limiter's seed after a Redis
-    # restart (a sender's sends since a window began).
-    Index("ix_emails_sender_due", "sender_id", "due_at"),
+    # The plan (a sender's planned sends per window, by the statuses it counts), holding,
+    # releasing and counting a sender's emails, refusing to delete one with unsent mail
+    # (migration 0011: one index where (sender_id, due_at) and (sender_id, status) were).
+    Index("ix_emails_sender_status_due", "sender_id", "status", "due_at"),
     # GET /emails/stats: a user's emails counted by status.
     Index("ix_emails_user_status", "user_id", "status"),
-    # Holding and releasing a sender's emails; refusing to delete one with unsent mail.
-    Index("ix_emails_sender_status", "sender_id", "status"),
     # A batch's hard bounces, counted after each one (its bounce rate), migration 0005.
     Index("ix_emails_batch_hard_bounce", "batch_id",
           postgresql_where=text("bounce_class = 'hard_bounce'")),

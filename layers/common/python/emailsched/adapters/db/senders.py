@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
-from emailsched.domain.model import PENDING_EMAIL_STATUSES, sql_list
+from emailsched.domain.model import PENDING_EMAIL_STATUSES, PLAN_COUNTED_STATUSES, sql_list
 from emailsched.domain.senders import MailServer, Security, SenderLimits
 from emailsched.errors import Conflict
 from emailsched.ports import HeldEmail, SenderAccount, SmtpAccount
@@ -50,7 +50,7 @@ DELETE_SENDER = text("""
                        smtp_password_enc = NULL, imap_password_enc = NULL
     WHERE id = :id
 """)
-# unsent_count: served by ix_emails_sender_status.
+# unsent_count: served by ix_emails_sender_status_due.
 UNSENT_COUNT = text(f"""
     SELECT count(*) FROM emails
     WHERE sender_id = :id AND status IN ({sql_list(PENDING_EMAIL_STATUSES)})
@@ -66,12 +66,12 @@ SENT_SINCE = text("""
 """)
 # sender_day_usage: the sends a sender planned or made per local day of its timezone, as
 # SENDER_USAGE does per rate window; the day's start as epoch ms.
-SENDER_DAY_USAGE = text("""
+SENDER_DAY_USAGE = text(f"""
     SELECT (extract(epoch FROM date_trunc('day', COALESCE(sent_at, due_at) AT TIME ZONE :tz)
                     AT TIME ZONE :tz) * 1000)::bigint AS day_start,
            count(*)
     FROM emails
-    WHERE sender_id = :sender_id AND status NOT IN ('failed', 'cancelled', 'paused', 'held')
+    WHERE sender_id = :sender_id AND status IN ({sql_list(PLAN_COUNTED_STATUSES)})
       AND (due_at >= :since OR sent_at >= :since)
     GROUP BY 1
 """)
