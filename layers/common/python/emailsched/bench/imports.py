@@ -41,16 +41,19 @@ def psql_arguments(database_url: str) -> list[str]:
             "-U", url.username or "postgres", "-d", url.database or "postgres"]
 
 
-def psql_copy_seconds(database_url: str, csv_path: Path) -> float:
-    script = ("CREATE TEMP TABLE bare (email text, first_name text, company text);\n"
-              "\\timing on\n"
-              f"\\copy bare FROM '{csv_path}' WITH (FORMAT csv, HEADER true)\n")
+def psql_copy_seconds(database_url: str, csv_path: Path, runs: int = 3) -> float:
+    """The fastest of `runs` \\copy runs, each into a fresh bare table: the strictest
+    baseline (a single run varied from 0.33 to 0.52 s on this machine)."""
+    script = "\\timing on\n" + "".join(
+        f"CREATE TEMP TABLE bare{n} (email text, first_name text, company text);\n"
+        f"\\copy bare{n} FROM '{csv_path}' WITH (FORMAT csv, HEADER true)\n"
+        for n in range(runs))
     done = subprocess.run(psql_arguments(database_url), input=script, text=True,
                           capture_output=True, check=True, timeout=600)
     found = re.findall(r"Time: ([0-9.]+) ms", done.stdout)
-    if not found:
+    if len(found) < 2 * runs:
         raise RuntimeError(f"psql printed no timing: {done.stdout!r} {done.stderr!r}")
-    return float(found[-1]) / 1000
+    return min(float(ms) for ms in found[1::2]) / 1000  # each \\copy after its CREATE
 
 
 def schema_floor_seconds(database_url: str, planned_csv: Path) -> float:
@@ -117,16 +120,17 @@ def run_imports(env: BenchEnvironment, rows: int, section: Section) -> None:
         raise RuntimeError(f"the import ended {status}")
     ratio = import_seconds / copy_seconds
     section.add(f"import {rows:,} rows (2 fields), schedule to done", import_seconds, "s")
-    section.add("psql \\copy of the same file into a bare table", copy_seconds, "s")
+    section.add("psql \\copy of the same file into a bare table (best of 3)", copy_seconds,
+                "s")
     section.add("import / \\copy", round(ratio, 1), "x", f"<= {CEILING_RATIO:g}x",
                 ratio <= CEILING_RATIO)
     section.add("  floor: the planned rows COPYed straight into emails", floor_seconds, "s")
     section.add("  floor / \\copy", round(floor_seconds / copy_seconds, 1), "x")
     section.details.append(
         "floor: what the schema alone costs, no Python: the import's own planned rows (new "
-        "ids, a copy of its batch) written out by psql and COPYed back into emails, with its "
-        "8 indexes, a unique key and 2 foreign keys, in a transaction rolled back (into a "
-        "table already holding the import's rows)")
+        "ids, a copy of its batch) written out by psql and COPYed back into emails, with "
+        "the primary key, the unique key and the 5 other indexes a scheduled email enters, "
+        "in a transaction rolled back (into a table already holding the import's rows)")
     section.details.append(
         f"file {size / 1e6:.1f} MB; upload through the presigned URL {upload_seconds:.1f} s; "
         f"202 after {accepted_seconds * 1000:.0f} ms; {rows / import_seconds:,.0f} rows/s; "
