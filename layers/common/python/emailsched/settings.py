@@ -35,9 +35,10 @@ class Settings(BaseSettings):
     SEND_QUEUE_NAME: str = "emailsched-send"
     # Big lists (issue 17, SPEC.md): the bucket CSVs are uploaded to (default
     # emailsched-imports-<region>), the queue that starts and continues import jobs, and
-    # the limits of one import. IMPORT_ROWS_PER_INVOCATION > 0 caps the rows one
-    # invocation reads before it goes on from a checkpoint in a next one (tests; on Lambda
-    # the time left decides).
+    # the limits of one import. IMPORT_ROWS_PER_INVOCATION > 0 reads every list the
+    # staged way, capping the rows one invocation reads before it goes on from a
+    # checkpoint in a next one (tests); 0 writes it the direct way in one invocation, staged
+    # only after that failed twice (on Lambda the time left ends an attempt).
     IMPORT_BUCKET: str | None = None
     IMPORT_QUEUE_NAME: str = "emailsched-imports"
     MAX_IMPORT_ROWS: int = Field(default=1_000_000, ge=1)

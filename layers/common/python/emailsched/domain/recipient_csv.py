@@ -17,7 +17,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from emailsched.domain.recipient_fields import (
     CONTROL_CHARACTER,
@@ -38,8 +38,7 @@ _EMAIL_NAMES = frozenset({"email", "e-mail", "e_mail", "email address", "email_a
 _LOOKS_LIKE_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@dataclass(frozen=True)
-class CsvRecipient:
+class CsvRecipient(NamedTuple):  # a tuple: an import reads a million of them
     line: int  # where the row starts (1 is the first line of the file)
     email: str
     fields: dict[str, str]
@@ -165,7 +164,7 @@ def _numbered_rows(reader: Iterator[list[str]], offset: int) -> Iterator[tuple[i
     last = reader.line_num  # type: ignore[attr-defined]
     for cells in reader:
         start, last = last + 1, reader.line_num  # type: ignore[attr-defined]
-        if any(cell.strip() for cell in cells):
+        if "".join(cells).strip():  # a row of blank cells is no row
             yield start + offset, cells
 
 
@@ -214,7 +213,7 @@ def _row(line: int, cells: list[str], address_column: int, names: list[str]) -> 
 
 
 def _fields(cells: list[str], address_column: int, names: list[str]) -> dict[str, str]:
-    if any(len(cell) > MAX_CELL_CHARS for cell in cells):
+    if max(map(len, cells)) > MAX_CELL_CHARS:  # cells: never empty (a row has a cell)
         raise ValueError(f"a cell longer than {MAX_CELL_CHARS} characters")
     # a column without a name (Excel's trailing separators) is not a field
     return {names[i]: cell for i, cell in enumerate(cells)
@@ -227,7 +226,7 @@ def _checked(fields: dict[str, str]) -> dict[str, str]:
     the values' length, control characters and total size are left to check."""
     values = fields.values()
     joined = "".join(values)
-    if (_CONTROL_SEARCH(joined) or any(len(value) > MAX_VALUE_LENGTH for value in values)):
+    if _CONTROL_SEARCH(joined) or max(map(len, values), default=0) > MAX_VALUE_LENGTH:
         for name, value in fields.items():
             field_value(name, value)  # raises on the first, as check_fields would
     if len(joined) + sum(map(len, fields)) > MAX_FIELDS_CHARS:

@@ -1,11 +1,12 @@
 """The imports table and the rows an import stages, appended with COPY (issue 17).
 
-An import's planned rows wait in import_rows until its last step, which inserts the batch
-and moves them into emails with one INSERT ... SELECT in the same transaction: the pump
-never sees a half-imported batch, and a failed import leaves nothing behind. import_rows is
-UNLOGGED (migration 0011): when a crash has lost staged rows, the move finds fewer than the
-import counted valid, rolls back and says so (finish returns False; the job fails the
-import).
+Staged (an import read over several invocations, services/import_job.py): its planned rows
+wait in import_rows until its last step, which inserts the batch and moves them into
+emails with one INSERT ... SELECT in the same transaction: the pump never sees a
+half-imported batch, and a failed import leaves nothing behind. import_rows is UNLOGGED
+(migration 0010): when a crash has lost staged rows, the move finds fewer than the import
+counted valid, rolls back and says so (finish returns False; the job fails the import).
+The direct way, in one invocation, is direct_import.py's.
 """
 
 from __future__ import annotations
