@@ -26,8 +26,13 @@ limits. What it measures, per email:
 - API: the POST /emails/schedule of the batch: one API Gateway request and one API
   function invocation per batch, its wall time plus its CPU stretched, divided by the
   batch's emails.
-- Imports through S3 (issue 17 item 1) are not built yet: one PUT and one GET per list of
-  the batch's size are priced; the import function's duration is not.
+- Imports: a list of IMPORT_ROWS rows (two fields) is imported through S3 in the same
+  product (the `emailsched imports` process, started after the sends), from the schedule
+  request to `done`: the import function's billed time per row = (wall + CPU x (1,769 /
+  its memory - 1)) / rows at its deployed memory (IMPORTS_MEMORY_MB), with one invocation
+  and three SQS requests (send, receive, delete) per list, and one S3 PUT and GET per list
+  of the batch's size. Every email is priced as if its list came through an import and
+  the batch's JSON request too: an upper bound, a list comes one way or the other.
 - SMTP waits: the sink is local and answers at once; a real server's round trips add to
   the sender's billed duration (an execution waits on them), printed as dollars per
   million per 10 ms of wait per email so the figure can be carried to another network.
@@ -50,7 +55,7 @@ import re
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -59,6 +64,7 @@ from urllib.parse import urlsplit
 from emailsched.bench import prices
 from emailsched.bench.client import batch_body, recipients
 from emailsched.bench.environment import BenchEnvironment
+from emailsched.bench.imports import import_list, write_csv
 from emailsched.bench.product import CpuMeter, running_product
 from emailsched.bench.report import Section
 
@@ -73,6 +79,23 @@ CHALICE_CONFIG = (Path(__file__).resolve().parents[5] / "infra" / "emailsched_in
 IDLE_POLLS_PER_MONTH = 5 * 3 * 60 * 24 * 30
 PUMP_RUNS_PER_MONTH = 60 * 24 * 30
 IDLE_PUMP_RUN_SECONDS = 0.1  # an idle run: a few Postgres round trips from the VPC
+IMPORT_ROWS = 50_000
+
+
+def imports_memory_mb(path: Path = CHALICE_CONFIG) -> int:
+    """IMPORTS_MEMORY_MB of the infra's Chalice configuration (the import function's
+    memory), read without importing it; the deployed default when it is not there."""
+    try:
+        tree = ast.parse(path.read_text())
+    except OSError:
+        return DEFAULT_MEMORY_MB
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, int)
+                and any(isinstance(t, ast.Name) and t.id == "IMPORTS_MEMORY_MB"
+                        for t in node.targets)):
+            return node.value.value
+    return deployed_memory_mb(path)[0]
 
 
 def deployed_memory_mb(path: Path = CHALICE_CONFIG) -> tuple[int, str]:
@@ -200,6 +223,7 @@ def run_cost(env: BenchEnvironment, emails: int, section: Section) -> None:
             if seen < emails:
                 raise RuntimeError(f"{seen} of {emails} emails arrived")
             after, chunks1, full1 = counter.snapshot()
+            imported = _measure_import(env, product, database)
     finally:
         for c in counters:
             c.close()
@@ -211,20 +235,44 @@ def run_cost(env: BenchEnvironment, emails: int, section: Section) -> None:
         schedule_seconds=schedule_seconds,
         api_cpu_seconds=schedule_meter.used.get("api", 0.0),
         sqs_actions=dict(actions), sqs_billed_requests=chunks1 - chunks0,
-        sender_invocations=full1 - full0)
+        sender_invocations=full1 - full0, imports_memory_mb=imports_memory_mb(),
+        import_rows=IMPORT_ROWS, import_seconds=imported[0], import_cpu_seconds=imported[1])
     report(measured, memory_from, section)
+
+
+def _measure_import(env: BenchEnvironment, product: Any, database: str) -> tuple[float, float]:
+    """(wall seconds, import process CPU seconds) of an IMPORT_ROWS-row list, from the
+    schedule request to `done`, in the product the sends were measured in."""
+    csv_path = env.scratch("cost-import") / "list.csv"
+    write_csv(csv_path, IMPORT_ROWS)
+    child = product.cluster.start_imports()
+    product.cluster.wait_until_ready()
+    api = product.client("cost-import@example.com")
+    try:
+        with CpuMeter({child.pid: "imports"}, database) as meter:
+            seconds, status = import_list(api.session, api.base_url, csv_path,
+                                          datetime.now(UTC) + timedelta(days=1))
+    finally:
+        api.close()
+    if status["status"] != "done" or status["valid"] != IMPORT_ROWS:
+        raise RuntimeError(f"the import ended {status}")
+    return seconds, meter.used.get("imports", 0.0)
 
 
 class Measured:
     def __init__(self, *, emails: int, memory_mb: int, pollers: int, wall_seconds: float,
                  worker_cpu_seconds: float, pump_cpu_seconds: float, schedule_seconds: float,
                  api_cpu_seconds: float, sqs_actions: dict[str, int], sqs_billed_requests: int,
-                 sender_invocations: int):
+                 sender_invocations: int, imports_memory_mb: int = DEFAULT_MEMORY_MB,
+                 import_rows: int = 0, import_seconds: float = 0.0,
+                 import_cpu_seconds: float = 0.0):
         self.emails, self.memory_mb, self.pollers = emails, memory_mb, pollers
         self.wall_seconds, self.worker_cpu_seconds = wall_seconds, worker_cpu_seconds
         self.pump_cpu_seconds, self.schedule_seconds = pump_cpu_seconds, schedule_seconds
         self.api_cpu_seconds, self.sqs_actions = api_cpu_seconds, sqs_actions
         self.sqs_billed_requests, self.sender_invocations = sqs_billed_requests, sender_invocations
+        self.imports_memory_mb, self.import_rows = imports_memory_mb, import_rows
+        self.import_seconds, self.import_cpu_seconds = import_seconds, import_cpu_seconds
 
 
 def model(m: Measured) -> dict[str, Any]:
@@ -236,6 +284,11 @@ def model(m: Measured) -> dict[str, Any]:
     pump_seconds = m.pump_cpu_seconds * stretch
     api_seconds = m.schedule_seconds + m.api_cpu_seconds * (stretch - 1)
     invocations = max(1, m.sender_invocations)
+    # The import function, per row at its own memory (no import measured: nothing).
+    import_gb = m.imports_memory_mb / 1024
+    per_row = 1 / m.import_rows if m.import_rows else 0.0
+    import_seconds = (m.import_seconds + m.import_cpu_seconds
+                      * (prices.LAMBDA_MB_PER_VCPU / m.imports_memory_mb - 1)) * per_row
     usd = {
         "lambdaSenderDuration": sender_seconds * gb * prices.LAMBDA_GB_SECOND * per_million,
         "lambdaSenderRequests": invocations * prices.LAMBDA_REQUEST * per_million,
@@ -246,6 +299,10 @@ def model(m: Measured) -> dict[str, Any]:
         "sqs": m.sqs_billed_requests * prices.SQS_REQUEST * per_million,
         "eventBridge": 0.0,  # the pump's scheduled rule: free; its runs are fixed cost
         "s3Imports": (prices.S3_PUT + prices.S3_GET) * per_million,
+        "lambdaImportDuration": import_seconds * import_gb * prices.LAMBDA_GB_SECOND
+        * 1_000_000,
+        "lambdaImportRequests": prices.LAMBDA_REQUEST * per_row * 1_000_000,
+        "sqsImports": 3 * prices.SQS_REQUEST * per_row * 1_000_000,
         "cloudWatchLogs": (invocations + 1) * LOG_BYTES_PER_INVOCATION / 2**30
         * prices.CLOUDWATCH_LOGS_GB * per_million,
         "secretsManagerAndKms": invocations * (prices.SECRETS_MANAGER_CALL + prices.KMS_REQUEST)
@@ -268,6 +325,7 @@ def model(m: Measured) -> dict[str, Any]:
         "senderCpuMs": round(m.worker_cpu_seconds * 1000 / m.emails, 3),
         "pumpCpuMs": round(m.pump_cpu_seconds * 1000 / m.emails, 4),
         "apiBilledMs": round(api_seconds * 1000 / m.emails, 4),
+        "importBilledMsPerRow": round(import_seconds * 1000, 4),
     }
     return {"usdPerMillionEmails": round(sum(usd.values()), 4),
             "breakdown": {k: round(v, 5) for k, v in usd.items()},
@@ -280,7 +338,8 @@ def model(m: Measured) -> dict[str, Any]:
             "assumptions": {"memoryMb": m.memory_mb, "emailsMeasured": m.emails,
                             "pricesDate": prices.PRICES_DATE,
                             "prices": f"{prices.PRICES_SOURCE}, list prices, no free tier",
-                            "batchEmails": m.emails}}
+                            "batchEmails": m.emails, "importRows": m.import_rows,
+                            "importsMemoryMb": m.imports_memory_mb}}
 
 
 def report(m: Measured, memory_from: str, section: Section) -> None:
@@ -295,6 +354,7 @@ def report(m: Measured, memory_from: str, section: Section) -> None:
     section.add("SQS requests per email (billed)", each["sqsBilledRequests"])
     section.add("sender invocations per email", each["senderInvocations"])
     section.add("sender billed ms per email", each["senderBilledMs"], "ms")
+    section.add("import billed ms per row", each["importBilledMsPerRow"], "ms")
     per_wait = cost["usdPerMillionPer10MsSmtpWait"]
     section.add("  + per 10 ms of SMTP wait per email (a remote server)", per_wait, "$",
                 f"{(TARGET_USD_PER_MILLION - total) / per_wait * 10:.0f} ms of wait per email "
@@ -308,6 +368,9 @@ def report(m: Measured, memory_from: str, section: Section) -> None:
         f"the 201 to the last email at the sink",
         f"Lambda at {m.memory_mb} MB ({memory_from}); sender billed = pollers x wall / emails "
         f"+ CPU x ({prices.LAMBDA_MB_PER_VCPU}/{m.memory_mb} - 1)",
+        f"import: {m.import_rows:,} rows through S3 in {m.import_seconds:.2f} s, "
+        f"{m.import_cpu_seconds:.2f} CPU-s; the import function at {m.imports_memory_mb} MB, "
+        "each email priced as imported and scheduled by JSON both (an upper bound)",
         f"prices: {prices.PRICES_SOURCE} on {prices.PRICES_DATE}, list prices, no free tier "
         "(bench/prices.py); Postgres and Redis are fixed monthly, not per email",
     ]
