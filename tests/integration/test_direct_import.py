@@ -75,7 +75,7 @@ def test_nothing_written_the_direct_way_is_visible_before_the_commit(container, 
     record = store.get(uuid.UUID(scheduled_import(api, 3)))
     assert record is not None and record.request is not None
     sender_ids = [uuid.UUID(s) for s in record.request["senderIds"]]
-    writer = store.direct(record, batch_values(record, 0), sender_ids)
+    writer = store.direct(record, sender_ids)
     writer.write(planned(250))
     writer.write([row._replace(seq=row.seq + 250, email=f"x{row.seq}@example.com",
                                email_id=str(uuid.uuid4())) for row in planned(250)])
@@ -94,8 +94,7 @@ def test_an_abandoned_direct_import_leaves_nothing(container, api):
     store = PgImportStore(container.engine)
     record = store.get(uuid.UUID(scheduled_import(api, 3)))
     assert record is not None and record.request is not None
-    writer = store.direct(record, batch_values(record, 0),
-                          [uuid.UUID(s) for s in record.request["senderIds"]])
+    writer = store.direct(record, [uuid.UUID(s) for s in record.request["senderIds"]])
     writer.write(planned(300))
     writer.abandon()
     writer.abandon()  # twice is harmless: the job's own clean-up may come after a failure
@@ -108,7 +107,7 @@ def test_a_finish_whose_count_disagrees_commits_nothing(container, api):
     record = store.get(uuid.UUID(scheduled_import(api, 3)))
     assert record is not None and record.request is not None
     sender_ids = [uuid.UUID(s) for s in record.request["senderIds"]]
-    writer = store.direct(record, batch_values(record, 0), sender_ids)
+    writer = store.direct(record, sender_ids)
     writer.write(planned(10))
     with pytest.raises(AssertionError, match="COPY wrote 10 rows"):
         writer.finish(batch_values(record, 11), [(sender_ids[0], 11, 0)], [], [],
@@ -131,3 +130,26 @@ def test_an_import_out_of_time_the_direct_way_is_read_again_staged(container, ap
     assert final["status"] == "done", final
     assert (final["rows"], final["valid"], final["duplicates"]) == (400, 400, 0)
     assert counted(container.engine) == (1, 400)
+
+
+def test_a_direct_import_in_flight_blocks_no_other_writer_of_its_sender(container, api):
+    # Two imports for one sender, both mid-COPY, and a JSON batch for it scheduled between:
+    # no lock on the sender is held until an import's end, so none waits for another.
+    store = PgImportStore(container.engine)
+    records = [store.get(uuid.UUID(scheduled_import(api, 3))) for _ in range(2)]
+    writers = []
+    for record in records:
+        assert record is not None and record.request is not None
+        writers.append(store.direct(record, [uuid.UUID(s) for s in record.request["senderIds"]]))
+        writers[-1].write(planned(100))
+    answer = api.post("/emails/schedule", {
+        "subject": "Hi", "body": "<p>Hello</p>", "recipients": ["json@example.com"],
+        "startTime": START.isoformat(), "delayMs": 1000, "hourlyLimit": 500,
+        "sender": {"email": "s@example.com"}})
+    assert answer.status_code == 201, answer.text
+    for record, writer in reversed(list(zip(records, writers, strict=True))):
+        assert record is not None
+        sender_ids = [uuid.UUID(s) for s in (record.request or {})["senderIds"]]
+        writer.finish(batch_values(record, 100), [(sender_ids[0], 100, 0)], [], [],
+                      ImportCounts(rows=100, valid=100))
+    assert counted(container.engine) == (3, 201)

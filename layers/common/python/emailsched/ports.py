@@ -847,10 +847,9 @@ class ImportStore(Protocol):
         transaction. False (nothing stored) when fewer rows are staged than counts.valid:
         staged rows do not survive a database crash."""
 
-    def direct(self, record: ImportRecord, batch: dict[str, Any],
-               sender_ids: list[uuid.UUID]) -> DirectImportWriter:
-        """A transaction holding the batch (its counts still to come) that the emails are
-        written into straight away: nothing is visible until DirectImportWriter.finish."""
+    def direct(self, record: ImportRecord, sender_ids: list[uuid.UUID]) -> DirectImportWriter:
+        """A transaction the emails are written into straight away, the batch with them at
+        the end: nothing is visible until DirectImportWriter.finish."""
 
     def fail(self, import_id: uuid.UUID, counts: ImportCounts,
              errors: list[dict[str, Any]]) -> None:

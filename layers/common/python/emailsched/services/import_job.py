@@ -233,8 +233,7 @@ class _Run:
         point = {"directTries": self.direct_tries + 1}
         self.job._store.save(self.record.id, [], self.counts, self.errors, point)
         self.record = replace(self.record, checkpoint=point)
-        self.writer = self.job._store.direct(self.record, self._batch_values(),
-                                             [s.id for s in self.senders])
+        self.writer = self.job._store.direct(self.record, [s.id for s in self.senders])
 
     def _drop_writer(self) -> None:
         if self.writer is not None:
@@ -474,16 +473,15 @@ class _Run:
         return self.job._store.finish(self.record, batch, [s.id for s in self.senders],
                                       shares, hold, steps, self.counts)
 
-    def _batch_values(self, end_ms: int | None = None) -> dict[str, Any]:
-        """The batch row; before the end (the direct way's first write) its counts are
-        zero and its end its start, set when the last row is in."""
+    def _batch_values(self, end_ms: int) -> dict[str, Any]:
+        """The batch row, once its last email is planned."""
         r, start, shape = self.request, int(self.request["startMs"]), self._shape()
         return {"sender_id": self.senders[0].id, "sender_name": r.get("senderName", ""),
                 "subject": r["subject"], "body": r["body"], "start_time": _moment(start),
                 "delay_ms": int(r["delayMs"]), "hourly_limit": int(r["hourlyLimit"]),
                 "email_count": self.counts.valid,
                 "duplicates_removed": self.counts.duplicates,
-                "estimated_end_time": _moment(start if end_ms is None else end_ms),
+                "estimated_end_time": _moment(end_ms),
                 "sending_window": shape.window_json(),
                 "random_delay_ms": shape.random_delay_ms, "plan_seed": shape.seed,
                 "suppressed_removed": self.counts.suppressed}

@@ -1,10 +1,13 @@
 """An import written straight into emails, in one transaction (issue 17).
 
-The batch row and every planned row go in on one connection inside one transaction, so
-MVCC keeps them invisible to the pump and the dashboard until the commit, and a failure or
-a killed process leaves nothing behind: no staging table, no final move. The rows stream
-through a single COPY ... FROM STDIN fed by a thread of its own, so Postgres writes one
-chunk while the job parses and plans the next: the two cores overlap.
+Every planned row goes in on one connection inside one transaction, and the batch row
+with them at the end, so MVCC keeps them invisible to the pump and the dashboard until the
+commit, and a failure or a killed process leaves nothing behind: no staging table, no
+final move. The rows stream through a single COPY ... FROM STDIN fed by a thread of its
+own, so Postgres writes one chunk while the job parses and plans the next: the two cores
+overlap. While rows stream the transaction holds no lock on the batch's senders (emails
+have no foreign keys, and the batch row is only inserted at the end): scheduling for them
+goes on, and the end locks them in the order every other writer does.
 
 Progress (the counts GET /imports/{id} shows) is written apart, in short transactions of
 its own: it is only a report, and the next attempt starts its counts again from zero.
@@ -12,6 +15,7 @@ its own: it is only a report, and the next attempt starts its counts again from 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import re
@@ -20,7 +24,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, exc, text
 
 from emailsched.adapters.db.errors import transaction, wrap_db_errors
 from emailsched.adapters.db.stores import PgBatchSession
@@ -53,12 +57,6 @@ PROGRESS = text("""
                        errors = CAST(:errors AS jsonb), updated_at = now()
     WHERE id = :id AND status = 'importing'
 """)
-COMPLETE_BATCH = text("""
-    UPDATE batches SET email_count = :email_count, duplicates_removed = :duplicates_removed,
-                       suppressed_removed = :suppressed_removed,
-                       estimated_end_time = :estimated_end_time
-    WHERE id = :id
-""")
 # Chunks waiting for the COPY: a few, so the job runs ahead of Postgres by little memory.
 QUEUED_CHUNKS = 3
 
@@ -67,7 +65,7 @@ class DirectImport:
     """One import's transaction: `write` chunks of planned rows, then `finish` (commit) or
     `abandon` (roll back). Built by PgImportStore.direct; holds a connection until then."""
 
-    def __init__(self, engine: Engine, record: ImportRecord, batch: dict[str, Any],
+    def __init__(self, engine: Engine, record: ImportRecord,
                  sender_ids: list[uuid.UUID]) -> None:
         assert record.batch_id is not None
         self._engine, self._record = engine, record
@@ -80,14 +78,6 @@ class DirectImport:
         with wrap_db_errors():
             self._connection: Connection = engine.connect()
             self._transaction = self._connection.begin()
-            try:
-                window = batch.get("sending_window")
-                self._connection.execute(INSERT_BATCH_WITH_ID, {
-                    **batch, "id": record.batch_id, "user_id": record.user_id,
-                    "sending_window": None if window is None else json.dumps(window)})
-            except BaseException:
-                self._close(commit=False)
-                raise
         self._copier = threading.Thread(target=self._copy, name="import-copy", daemon=True)
         self._copier.start()
 
@@ -175,13 +165,14 @@ class DirectImport:
                                      f"{counts.valid} valid")
             with wrap_db_errors():
                 c, batch_id = self._connection, self._record.batch_id
+                assert batch_id is not None
                 session = PgBatchSession(c)
                 session.lock_senders(self._record.user_id,
                                      [uuid.UUID(s) for s in self._sender_ids])
-                c.execute(COMPLETE_BATCH, {"id": batch_id, **{
-                    key: batch[key] for key in ("email_count", "duplicates_removed",
-                                                "suppressed_removed", "estimated_end_time")}})
-                assert batch_id is not None
+                window = batch.get("sending_window")
+                c.execute(INSERT_BATCH_WITH_ID, {
+                    **batch, "id": batch_id, "user_id": self._record.user_id,
+                    "sending_window": None if window is None else json.dumps(window)})
                 for sender_id in hold:
                     session.hold_new_emails(batch_id, sender_id)
                 if steps:
@@ -209,7 +200,10 @@ class DirectImport:
             if commit:
                 self._transaction.commit()
             else:
-                self._transaction.rollback()
+                # A connection already lost has rolled back on the server: nothing to undo,
+                # and the error that lost it is the one to report.
+                with contextlib.suppress(exc.DBAPIError, OSError):
+                    self._transaction.rollback()
         finally:
             self._connection.close()
 

@@ -156,9 +156,8 @@ class PgImportStore:
                             "errors": "[]"})
         return True
 
-    def direct(self, record: ImportRecord, batch: dict[str, Any],
-               sender_ids: list[uuid.UUID]) -> DirectImport:
-        return DirectImport(self._engine, record, batch, sender_ids)
+    def direct(self, record: ImportRecord, sender_ids: list[uuid.UUID]) -> DirectImport:
+        return DirectImport(self._engine, record, sender_ids)
 
     def fail(self, import_id: uuid.UUID, counts: ImportCounts,
              errors: list[dict[str, Any]]) -> None:
