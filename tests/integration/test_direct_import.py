@@ -16,7 +16,7 @@ import sqlalchemy
 
 from emailsched import bootstrap
 from emailsched.adapters.db.imports import PgImportStore
-from emailsched.ports import ImportCounts, ImportRecord, StagedRow
+from emailsched.ports import DirectImportWriter, ImportCounts, ImportRecord, StagedRow
 from tests.support.stack import Api, Services, prepare, serving_api
 
 pytestmark = pytest.mark.integration
@@ -70,12 +70,18 @@ def planned(count: int) -> list[StagedRow]:
                       '{"first_name": "R"}') for i in range(count)]
 
 
-def test_nothing_written_the_direct_way_is_visible_before_the_commit(container, api):
-    store = PgImportStore(container.engine)
+def opened(store: PgImportStore, api: Api
+           ) -> tuple[ImportRecord, list[uuid.UUID], DirectImportWriter]:
+    """A scheduled import's record, its senders and a direct writer for it."""
     record = store.get(uuid.UUID(scheduled_import(api, 3)))
     assert record is not None and record.request is not None
     sender_ids = [uuid.UUID(s) for s in record.request["senderIds"]]
-    writer = store.direct(record, sender_ids)
+    return record, sender_ids, store.direct(record, sender_ids)
+
+
+def test_nothing_written_the_direct_way_is_visible_before_the_commit(container, api):
+    store = PgImportStore(container.engine)
+    record, sender_ids, writer = opened(store, api)
     writer.write(planned(250))
     writer.write([row._replace(seq=row.seq + 250, email=f"x{row.seq}@example.com",
                                email_id=str(uuid.uuid4())) for row in planned(250)])
@@ -92,9 +98,7 @@ def test_nothing_written_the_direct_way_is_visible_before_the_commit(container, 
 
 def test_an_abandoned_direct_import_leaves_nothing(container, api):
     store = PgImportStore(container.engine)
-    record = store.get(uuid.UUID(scheduled_import(api, 3)))
-    assert record is not None and record.request is not None
-    writer = store.direct(record, [uuid.UUID(s) for s in record.request["senderIds"]])
+    record, _, writer = opened(store, api)
     writer.write(planned(300))
     writer.abandon()
     writer.abandon()  # twice is harmless: the job's own clean-up may come after a failure
@@ -104,10 +108,7 @@ def test_an_abandoned_direct_import_leaves_nothing(container, api):
 
 def test_a_finish_whose_count_disagrees_commits_nothing(container, api):
     store = PgImportStore(container.engine)
-    record = store.get(uuid.UUID(scheduled_import(api, 3)))
-    assert record is not None and record.request is not None
-    sender_ids = [uuid.UUID(s) for s in record.request["senderIds"]]
-    writer = store.direct(record, sender_ids)
+    record, sender_ids, writer = opened(store, api)
     writer.write(planned(10))
     with pytest.raises(AssertionError, match="COPY wrote 10 rows"):
         writer.finish(batch_values(record, 11), [(sender_ids[0], 11, 0)], [], [],
@@ -136,20 +137,15 @@ def test_a_direct_import_in_flight_blocks_no_other_writer_of_its_sender(containe
     # Two imports for one sender, both mid-COPY, and a JSON batch for it scheduled between:
     # no lock on the sender is held until an import's end, so none waits for another.
     store = PgImportStore(container.engine)
-    records = [store.get(uuid.UUID(scheduled_import(api, 3))) for _ in range(2)]
-    writers = []
-    for record in records:
-        assert record is not None and record.request is not None
-        writers.append(store.direct(record, [uuid.UUID(s) for s in record.request["senderIds"]]))
-        writers[-1].write(planned(100))
+    imports = [opened(store, api) for _ in range(2)]
+    for _, _, writer in imports:
+        writer.write(planned(100))
     answer = api.post("/emails/schedule", {
         "subject": "Hi", "body": "<p>Hello</p>", "recipients": ["json@example.com"],
         "startTime": START.isoformat(), "delayMs": 1000, "hourlyLimit": 500,
         "sender": {"email": "s@example.com"}})
     assert answer.status_code == 201, answer.text
-    for record, writer in reversed(list(zip(records, writers, strict=True))):
-        assert record is not None
-        sender_ids = [uuid.UUID(s) for s in (record.request or {})["senderIds"]]
+    for record, sender_ids, writer in reversed(imports):
         writer.finish(batch_values(record, 100), [(sender_ids[0], 100, 0)], [], [],
                       ImportCounts(rows=100, valid=100))
     assert counted(container.engine) == (3, 201)
