@@ -5,6 +5,7 @@ time the direct way is read again the staged way with its counts from zero."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ import requests
 import sqlalchemy
 
 from emailsched import bootstrap
+from emailsched.adapters.db.direct_import import DirectImport
 from emailsched.adapters.db.imports import PgImportStore
 from emailsched.ports import DirectImportWriter, ImportCounts, ImportRecord, StagedRow
 from tests.support.stack import Api, Services, prepare, serving_api
@@ -116,11 +118,21 @@ def test_a_finish_whose_count_disagrees_commits_nothing(container, api):
     assert counted(container.engine) == (0, 0)
 
 
-def test_an_import_out_of_time_the_direct_way_is_read_again_staged(container, api):
+def test_an_import_out_of_time_the_direct_way_is_read_again_staged(container, api,
+                                                                   monkeypatch):
     import_id = uuid.UUID(scheduled_import(api, 400))
     job = container.import_job
-    # No time at all: the first chunk is read, then the direct attempt gives up.
-    assert job.run(import_id, seconds_left=-1.0) is False
+    # Time enough to start the direct way (the file is 6 KB), but its first chunk takes
+    # longer than all of it: the direct attempt gives up after that chunk.
+    write = DirectImport.write
+
+    def slow_write(self: DirectImport, rows: list[StagedRow]) -> None:
+        time.sleep(1.5)
+        write(self, rows)
+
+    monkeypatch.setattr(DirectImport, "write", slow_write)
+    assert job.run(import_id, seconds_left=1.0) is False
+    monkeypatch.undo()
     record = container.import_job._store.get(import_id)  # type: ignore[attr-defined]
     assert record.checkpoint == {"directTries": 2} and record.counts == ImportCounts()
     assert counted(container.engine) == (0, 0)
@@ -149,3 +161,17 @@ def test_a_direct_import_in_flight_blocks_no_other_writer_of_its_sender(containe
         writer.finish(batch_values(record, 100), [(sender_ids[0], 100, 0)], [], [],
                       ImportCounts(rows=100, valid=100))
     assert counted(container.engine) == (3, 201)
+
+
+def test_a_list_too_big_for_the_time_left_is_staged_from_the_start(container, api):
+    # 400 rows are about 6 KB: more than a millisecond's worth at the pace the direct way
+    # is sure of, so the first invocation stages instead of trying.
+    import_id = uuid.UUID(scheduled_import(api, 400))
+    job = container.import_job
+    assert job.run(import_id, seconds_left=0.001) is False
+    record = container.import_job._store.get(import_id)  # type: ignore[attr-defined]
+    assert "offset" in record.checkpoint and record.counts.rows == 50  # a chunk staged
+    assert job.run(import_id) is True
+    final = api.get(f"/imports/{import_id}").json()
+    assert final["status"] == "done" and (final["rows"], final["valid"]) == (400, 400)
+    assert counted(container.engine) == (1, 400)
