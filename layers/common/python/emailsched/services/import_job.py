@@ -9,8 +9,9 @@ the same list. The planned rows are written one of two ways:
   COPYed while the next chunk is read (adapters/db/direct_import.py), committed with the
   import `done`. Nothing is visible before the commit, and an invocation that dies leaves
   nothing: the next one starts from the top. It needs the whole list in one invocation
-  (a million rows take about 12 s of Lambda's 15 minutes), so after DIRECT_TRIES attempts
-  that died or ran out of time, or when IMPORT_ROWS_PER_INVOCATION caps an invocation,
+  (a million rows take about 11 s of Lambda's 15 minutes), so after DIRECT_TRIES attempts
+  that died or ran out of time, when the first invocation has less time than the file
+  needs at DIRECT_MIN_BYTES_PER_SECOND, or when IMPORT_ROWS_PER_INVOCATION caps one,
 - staged: rows are staged with COPY a chunk at a time, with the checkpoint that includes
   them in the same transaction (the planners' state carried from chunk to chunk and
   invocation to invocation): an invocation that dies goes on from the last chunk, nothing
