@@ -5,6 +5,7 @@ time the direct way is read again the staged way with its counts from zero."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -175,3 +176,20 @@ def test_a_list_too_big_for_the_time_left_is_staged_from_the_start(container, ap
     final = api.get(f"/imports/{import_id}").json()
     assert final["status"] == "done" and (final["rows"], final["valid"]) == (400, 400)
     assert counted(container.engine) == (1, 400)
+
+
+def test_copy_text_keeps_every_character_of_addresses_and_fields(container, api):
+    store = PgImportStore(container.engine)
+    record, sender_ids, writer = opened(store, api)
+    fields = {"note": 'back\\slash "quoted" tab\there', "name": "Zoë 日本 🎉"}
+    due = int(START.timestamp() * 1000)
+    odd = '"a\\\\b\tc"@example.com'  # COPY's special characters (not a valid address: raw)
+    writer.write([StagedRow(0, 0, str(uuid.uuid4()), odd, due, json.dumps(fields)),
+                  StagedRow(1, 0, str(uuid.uuid4()), "plain@example.com", due + 1, None)])
+    writer.finish(batch_values(record, 2), [(sender_ids[0], 2, 0)], [], [],
+                  ImportCounts(rows=2, valid=2))
+    with container.engine.connect() as c:
+        rows = c.execute(sqlalchemy.text(
+            "SELECT recipient_email, fields, due_at FROM emails ORDER BY seq")).all()
+    assert [(r[0], r[1]) for r in rows] == [(odd, fields), ("plain@example.com", None)]
+    assert rows[0][2] == START and rows[1][2] - rows[0][2] == timedelta(milliseconds=1)
