@@ -88,7 +88,7 @@ def test_nothing_written_the_direct_way_is_visible_before_the_commit(container, 
     writer.write(planned(250))
     writer.write([row._replace(seq=row.seq + 250, email=f"x{row.seq}@example.com",
                                email_id=str(uuid.uuid4())) for row in planned(250)])
-    writer.progress(ImportCounts(rows=500, valid=500), [])
+    store.save(record.id, [], ImportCounts(rows=500, valid=500), [], {"directTries": 1})
     assert counted(container.engine) == (0, 0)  # the batch and 500 rows: all in flight
     assert store.get(record.id).counts.valid == 500  # type: ignore[union-attr]
 

@@ -860,9 +860,6 @@ class DirectImportWriter(Protocol):
     def write(self, rows: list[StagedRow]) -> None:
         """A chunk of planned rows, written while the caller goes on to the next."""
 
-    def progress(self, counts: ImportCounts, errors: list[dict[str, Any]]) -> None:
-        """The counts so far, for GET /imports/{id} (a report, apart from the rows)."""
-
     def finish(self, batch: dict[str, Any], shares: list[tuple[uuid.UUID, int, int]],
                hold: list[uuid.UUID], steps: list[dict[str, object]],
                counts: ImportCounts) -> None:

@@ -217,7 +217,9 @@ class _Run:
         try:
             try:
                 if not self.record.checkpoint:
-                    self._check_size()
+                    size = self._check_size()
+                    if self.direct and not self._time_for(size):
+                        self.direct = False
                 self._prepare(self.record.checkpoint or {})
                 if self.direct:
                     self._open_direct()
@@ -226,10 +228,19 @@ class _Run:
                 self._error(failure.line, failure.message)
                 return self._fail()
             if not finished:
+                if self.direct:  # out of time the direct way: the next invocation stages
+                    self._drop_writer()
+                    self.job._store.save(self.record.id, [], ImportCounts(), [],
+                                         {"directTries": DIRECT_TRIES})
                 return False
             return self._end()
         finally:
             self._drop_writer()
+
+    def _time_for(self, size: int) -> bool:
+        """Whether this invocation surely has the time to read `size` bytes the direct way."""
+        return (self.deadline is None
+                or size / DIRECT_MIN_BYTES_PER_SECOND <= self.deadline - time.monotonic())
 
     def _open_direct(self) -> None:
         """The direct way: every row into emails in one transaction, this invocation. The
@@ -246,16 +257,14 @@ class _Run:
             writer.abandon()
 
     # --- setting up -------------------------------------------------------------------
-    def _check_size(self) -> None:
+    def _check_size(self) -> int:
         size = self.job._objects.size(self.record.object_key)
         if size is None:
             raise ImportFailed(0, "the file was not uploaded (PUT it to uploadUrl first)")
         if size > self.job._limits.max_bytes:
             raise ImportFailed(0, f"the file is {size} bytes, over the limit of "
                                   f"{self.job._limits.max_bytes} (MAX_IMPORT_BYTES)")
-        if self.deadline is not None and (
-                size / DIRECT_MIN_BYTES_PER_SECOND > self.deadline - time.monotonic()):
-            self.direct = False
+        return size
 
     def _prepare(self, point: dict[str, Any]) -> None:
         r = self.request
@@ -361,13 +370,7 @@ class _Run:
         self.read_here += self.job._limits.chunk_rows
         if per_invocation and self.read_here >= per_invocation:
             return True
-        if self.deadline is None or time.monotonic() <= self.deadline:
-            return False
-        if self.direct:  # out of time the direct way: the next invocation goes staged
-            self._drop_writer()
-            point = {"directTries": DIRECT_TRIES}
-            self.job._store.save(self.record.id, [], ImportCounts(), [], point)
-        return True
+        return self.deadline is not None and time.monotonic() > self.deadline
 
     # --- a chunk ----------------------------------------------------------------------
     def _save(self, pending: list[tuple[str, dict[str, str]]], lines: ByteLines) -> None:
@@ -400,11 +403,9 @@ class _Run:
         elif self.writer is not None:
             self.writer.write(self._plan(kept))
         self._count(valid=len(kept))
-        if self.writer is not None:
-            self.writer.progress(self.counts, self.errors)
-        else:
-            self.job._store.save(self.record.id, [], self.counts, self.errors,
-                                 self.record.checkpoint or {})
+        # The counts so far, for GET /imports/{id}: a report, apart from the rows.
+        self.job._store.save(self.record.id, [], self.counts, self.errors,
+                             self.record.checkpoint or {})
 
     def _unsuppressed(self, pending: list[tuple[str, dict[str, str]]]
                       ) -> list[tuple[str, dict[str, str]]]:
@@ -470,13 +471,9 @@ class _Run:
         batch = self._batch_values(max(ends))
         hold = [s.id for s in self.senders if s.status == SenderStatus.FAILING]
         steps = list(self.request.get("steps") or [])
-        if self.writer is not None:
-            writer, self.writer = self.writer, None
-            try:
-                writer.finish(batch, shares, hold, steps, self.counts)
-            except BaseException:
-                writer.abandon()
-                raise
+        if self.writer is not None:  # on an error, go() abandons it
+            self.writer.finish(batch, shares, hold, steps, self.counts)
+            self.writer = None
             return True
         return self.job._store.finish(self.record, batch, [s.id for s in self.senders],
                                       shares, hold, steps, self.counts)

@@ -9,14 +9,13 @@ overlap. While rows stream the transaction holds no lock on the batch's senders 
 have no foreign keys, and the batch row is only inserted at the end): scheduling for them
 goes on, and the end locks them in the order every other writer does.
 
-Progress (the counts GET /imports/{id} shows) is written apart, in short transactions of
-its own: it is only a report, and the next attempt starts its counts again from zero.
+Progress (the counts GET /imports/{id} shows) is written apart by the job, with
+ImportStore.save: it is only a report, and the next attempt starts its counts from zero.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import queue
 import re
 import threading
@@ -24,39 +23,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exc, text
+from sqlalchemy import Connection, Engine, exc
 
-from emailsched.adapters.db.errors import transaction, wrap_db_errors
-from emailsched.adapters.db.stores import PgBatchSession
+from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.adapters.db.import_batches import complete, insert_batch
 from emailsched.errors import ServiceUnavailable
 from emailsched.ports import ImportCounts, ImportRecord, StagedRow
 
-INSERT_BATCH_WITH_ID = text("""
-    INSERT INTO batches (id, user_id, sender_id, sender_name, subject, body, start_time,
-                         delay_ms, hourly_limit, email_count, duplicates_removed,
-                         estimated_end_time, sending_window, random_delay_ms, plan_seed,
-                         templated, suppressed_removed)
-    VALUES (:id, :user_id, :sender_id, :sender_name, :subject, :body, :start_time, :delay_ms,
-            :hourly_limit, :email_count, :duplicates_removed, :estimated_end_time,
-            CAST(:sending_window AS jsonb), :random_delay_ms, :plan_seed, TRUE,
-            :suppressed_removed)
-""")
-END = text("""
-    UPDATE imports SET status = :status, rows = :rows, valid = :valid, invalid = :invalid,
-                       duplicates = :duplicates, suppressed = :suppressed,
-                       errors = CAST(:errors AS jsonb), checkpoint = NULL,
-                       batch_id = CASE WHEN :status = 'done' THEN batch_id END,
-                       updated_at = now()
-    WHERE id = :id AND status = 'importing'
-""")
 COPY_EMAILS = ("COPY emails (id, batch_id, user_id, sender_id, seq, recipient_email, due_at, "
                "wake_at, fields) FROM STDIN")
-PROGRESS = text("""
-    UPDATE imports SET rows = :rows, valid = :valid, invalid = :invalid,
-                       duplicates = :duplicates, suppressed = :suppressed,
-                       errors = CAST(:errors AS jsonb), updated_at = now()
-    WHERE id = :id AND status = 'importing'
-""")
 # Chunks waiting for the COPY: a few, so the job runs ahead of Postgres by little memory.
 QUEUED_CHUNKS = 3
 
@@ -96,11 +71,6 @@ class DirectImport:
                 return
             except queue.Full:
                 continue
-
-    def progress(self, counts: ImportCounts, errors: list[dict[str, Any]]) -> None:
-        with transaction(self._engine) as c:
-            c.execute(PROGRESS, {"id": self._record.id, **count_params(counts),
-                                 "errors": json.dumps(errors)})
 
     def _encode(self, rows: list[StagedRow]) -> bytes:
         """COPY's text format, a line per row built with one f-string: the ids, counts and
@@ -164,22 +134,9 @@ class DirectImport:
                 raise AssertionError(f"COPY wrote {copied} rows, the import counted "
                                      f"{counts.valid} valid")
             with wrap_db_errors():
-                c, batch_id = self._connection, self._record.batch_id
-                assert batch_id is not None
-                session = PgBatchSession(c)
-                session.lock_senders(self._record.user_id,
-                                     [uuid.UUID(s) for s in self._sender_ids])
-                window = batch.get("sending_window")
-                c.execute(INSERT_BATCH_WITH_ID, {
-                    **batch, "id": batch_id, "user_id": self._record.user_id,
-                    "sending_window": None if window is None else json.dumps(window)})
-                for sender_id in hold:
-                    session.hold_new_emails(batch_id, sender_id)
-                if steps:
-                    session.store_steps(batch_id, steps)
-                session.insert_batch_senders(batch_id, shares)
-                c.execute(END, {"id": self._record.id, "status": "done", **count_params(counts),
-                                "errors": "[]"})
+                insert_batch(self._connection, self._record, batch,
+                             [uuid.UUID(s) for s in self._sender_ids])
+                complete(self._connection, self._record, shares, hold, steps, counts)
                 self._close(commit=True)
                 committed = True
         finally:
@@ -214,8 +171,3 @@ _COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 def _copy_escaped(value: str) -> str:
     return _COPY_SPECIAL.sub(lambda found: _COPY_ESCAPES[found[0]], value)
-
-
-def count_params(counts: ImportCounts) -> dict[str, int]:
-    return {"rows": counts.rows, "valid": counts.valid, "invalid": counts.invalid,
-            "duplicates": counts.duplicates, "suppressed": counts.suppressed}

@@ -21,14 +21,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from emailsched.adapters.db.direct_import import (
-    END,
-    INSERT_BATCH_WITH_ID,
-    DirectImport,
-    count_params,
-)
+from emailsched.adapters.db.direct_import import DirectImport
 from emailsched.adapters.db.errors import transaction, wrap_db_errors
-from emailsched.adapters.db.stores import PgBatchSession
+from emailsched.adapters.db.import_batches import END, complete, count_params, insert_batch
 from emailsched.ports import ImportCounts, ImportRecord, StagedRow
 
 CREATE = text("""
@@ -134,26 +129,15 @@ class PgImportStore:
                counts: ImportCounts) -> bool:
         assert record.batch_id is not None
         with wrap_db_errors(), self._engine.connect() as c, c.begin() as finishing:
-            session = PgBatchSession(c)
-            session.lock_senders(record.user_id, sender_ids)
-            window = batch.get("sending_window")
-            c.execute(INSERT_BATCH_WITH_ID, {
-                **batch, "id": record.batch_id, "user_id": record.user_id,
-                "sending_window": None if window is None else json.dumps(window)})
+            insert_batch(c, record, batch, sender_ids)
             moved = c.execute(MOVE_STAGED, {
                 "batch_id": record.batch_id, "user_id": record.user_id,
                 "sender_ids": [str(s) for s in sender_ids], "import_id": record.id}).rowcount
             if moved != counts.valid:  # import_rows is unlogged: a crash lost staged rows
                 finishing.rollback()
                 return False
-            for sender_id in hold:
-                session.hold_new_emails(record.batch_id, sender_id)
-            if steps:
-                session.store_steps(record.batch_id, steps)
-            session.insert_batch_senders(record.batch_id, shares)
             c.execute(DROP_STAGED, {"id": record.id})
-            c.execute(END, {"id": record.id, "status": "done", **count_params(counts),
-                            "errors": "[]"})
+            complete(c, record, shares, hold, steps, counts)
         return True
 
     def direct(self, record: ImportRecord, sender_ids: list[uuid.UUID]) -> DirectImport:
