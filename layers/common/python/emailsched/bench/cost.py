@@ -83,26 +83,29 @@ IMPORT_ROWS = 50_000
 
 
 def imports_memory_mb(path: Path = CHALICE_CONFIG) -> int:
-    """IMPORTS_MEMORY_MB of the infra's Chalice configuration (the import function's
-    memory), read without importing it; the deployed default when it is not there."""
-    try:
-        tree = ast.parse(path.read_text())
-    except OSError:
-        return DEFAULT_MEMORY_MB
-    for node in ast.walk(tree):
+    """The import function's memory as the infra deploys it, max(IMPORTS_MEMORY_MB, the
+    functions' default), read without importing the configuration."""
+    default, tree = deployed_memory_mb(path)[0], _config_tree(path)
+    for node in ast.walk(tree) if tree is not None else ():
         if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
                 and isinstance(node.value.value, int)
                 and any(isinstance(t, ast.Name) and t.id == "IMPORTS_MEMORY_MB"
                         for t in node.targets)):
-            return node.value.value
-    return deployed_memory_mb(path)[0]
+            return max(node.value.value, default)
+    return default
+
+
+def _config_tree(path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_text())
+    except OSError:
+        return None
 
 
 def deployed_memory_mb(path: Path = CHALICE_CONFIG) -> tuple[int, str]:
     """DEFAULTS["memory_mb"] of the infra's Chalice configuration, read without importing it."""
-    try:
-        tree = ast.parse(path.read_text())
-    except OSError:
+    tree = _config_tree(path)
+    if tree is None:
         return DEFAULT_MEMORY_MB, f"{path} not found: {DEFAULT_MEMORY_MB} MB assumed"
     for node in ast.walk(tree):
         if isinstance(node, ast.Dict):

@@ -57,8 +57,8 @@ def psql_copy_seconds(database_url: str, csv_path: Path, runs: int = 3) -> float
 
 
 def schema_floor_seconds(database_url: str, planned_csv: Path) -> float:
-    """The seconds psql takes to COPY the imported batch's rows, as planned, into an empty
-    emails (TRUNCATE, like the import's own start) under a copy of the batch, all rolled
+    """The seconds psql takes to COPY the imported batch's rows, as planned, into emails
+    emptied by TRUNCATE (as the import found it) under a copy of the batch, all rolled
     back: what the schema alone costs, with no Python."""
     columns = "id, batch_id, user_id, sender_id, seq, recipient_email, due_at, wake_at, fields"
     # New ids in the same order (uuid7: the first hex digit moved), so the primary key is
