@@ -6,7 +6,6 @@ setup` and infra/deploy.py do), and Alembic alone was about 190 ms of every cold
 
 from __future__ import annotations
 
-import ssl
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,8 @@ from typing import Any
 import pg8000
 from pg8000.converters import TIMESTAMPTZ, timestamptz_in
 from sqlalchemy import Engine, create_engine, event
+
+from emailsched.adapters.tls import client_context
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -35,10 +36,10 @@ class _PreferTls:
     """pg8000's default, TLS when the server offers it (unverified) and plain otherwise,
     without its cost: pg8000 builds a new SSL context for every connection (it loads the
     trust store, about 10 ms), a worker's first connections and every Lambda cold start.
-    One context per engine; once the server refuses TLS, plain connections from then on."""
+    The process's one unverified context (adapters/tls.py); once the server refuses TLS,
+    plain connections from then on."""
 
     def __init__(self) -> None:
-        self._context: ssl.SSLContext | None = None
         self._plain = False
 
     def connect(self, dialect: Any, _record: Any, cargs: list[Any],
@@ -47,12 +48,8 @@ class _PreferTls:
             return None
         if self._plain:
             return dialect.connect(*cargs, **cparams, ssl_context=False)
-        if self._context is None:
-            context = ssl.create_default_context()
-            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-            self._context = context
         try:
-            return dialect.connect(*cargs, **cparams, ssl_context=self._context)
+            return dialect.connect(*cargs, **cparams, ssl_context=client_context(verify=False))
         except pg8000.InterfaceError as error:
             if "refuses SSL" not in str(error):
                 raise
