@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from emailsched.services.auth import AuthService
     from emailsched.services.batch_control import BatchControlService
     from emailsched.services.deliverability import Deliverability
+    from emailsched.services.email_history import EmailHistoryService
     from emailsched.services.followups import FollowUpPlanner
     from emailsched.services.health import HealthService
     from emailsched.services.import_job import ImportJob
@@ -241,6 +242,13 @@ class Container:
         from emailsched.services.queries import QueryService
 
         return QueryService(PgReadStore(self.engine), self.clock)
+
+    @cached_property
+    def email_history(self) -> EmailHistoryService:
+        from emailsched.adapters.db.email_history import PgEmailHistory
+        from emailsched.services.email_history import EmailHistoryService
+
+        return EmailHistoryService(PgEmailHistory(self.engine), self.clock)
 
     @cached_property
     def pump(self) -> PumpService:

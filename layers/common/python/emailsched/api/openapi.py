@@ -21,6 +21,8 @@ _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, in
     ("/emails/scheduled", "get", None, schemas.EmailListOut, 200, True),
     ("/emails/sent", "get", None, schemas.EmailListOut, 200, True),
     ("/emails/stats", "get", None, schemas.StatsOut, 200, True),
+    ("/emails", "get", None, schemas.EmailItemListOut, 200, True),
+    ("/emails/{emailId}", "get", None, schemas.EmailDetailOut, 200, True),
     ("/batches", "get", None, schemas.BatchListOut, 200, True),
     ("/batches/{batchId}", "get", None, schemas.BatchOut, 200, True),
     ("/batches/{batchId}/pause", "post", None, schemas.BatchOut, 200, True),
@@ -52,6 +54,12 @@ _LIST_PARAMS: list[dict[str, Any]] = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                 "maximum": 100}},
     {"name": "batchId", "in": "query", "schema": {"type": "string", "format": "uuid"}},
+]
+# GET /emails: `status` repeats (or lists several, comma-separated).
+_EMAIL_FILTERS: list[dict[str, Any]] = [
+    {"name": "status", "in": "query", "style": "form", "explode": True,
+     "schema": {"type": "array", "items": {"type": "string"}}},
+    {"name": "recipient", "in": "query", "schema": {"type": "string"}},
 ]
 _ERRORS = {"400": "Malformed or invalid input", "401": "No valid session",
            "404": "No such object", "409": "The change does not apply",
@@ -96,7 +104,7 @@ def _operation(path: str, method: str, request: type[BaseModel] | None,
             media: {"schema": {"type": "object", "properties": {
                 "List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}}}}
             for media in ("application/x-www-form-urlencoded", "multipart/form-data")}}
-    for name in ("batchId", "senderId", "email", "token"):
+    for name in ("batchId", "senderId", "email", "emailId", "token"):
         if "{" + name + "}" in path:
             parameters.append({"name": name, "in": "path", "required": True,
                                "schema": {"type": "string"}})
@@ -104,6 +112,8 @@ def _operation(path: str, method: str, request: type[BaseModel] | None,
             path == "/suppressions" and method == "get"):
         parameters.extend(p for p in _LIST_PARAMS if path.startswith("/emails")
                           or p["name"] != "batchId")
+    if path == "/emails":
+        parameters.extend(_LIST_PARAMS + _EMAIL_FILTERS)
     if parameters:
         operation["parameters"] = parameters
     operation["security"] = [{"bearer": []}] if secured else []

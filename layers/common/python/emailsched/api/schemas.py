@@ -7,7 +7,7 @@ are refused, and no header-bound text may carry CR, LF or NUL.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -497,3 +497,39 @@ class ImportScheduledOut(Model):
     batch_id: str
     status: Literal["importing"] = "importing"
     import_id: str
+
+
+# --- every email of a batch, with its events (issue 23) ----------------------------------
+class EmailEventOut(Model):
+    type: str = Field(description="scheduled, queued, sending, sent, retry, deferred, "
+                                  "failed, held, released, paused, resumed, cancelled, "
+                                  "suppressed, replied, bounced, unsubscribed, reply_received")
+    at: str
+    by: str = Field(description="api, user, pump, worker or poller")
+    detail: dict[str, Any] | None = None
+
+
+class EmailItemOut(Model):
+    id: str
+    batch_id: str
+    recipient_email: str
+    subject: str
+    status: str
+    step: int
+    scheduled_time: str
+    sent_time: str | None = Field(default=None, description="when it was sent; never moves")
+    finished_time: str | None = Field(default=None, description="when its outcome was known")
+    created_at: str
+    attempts: int
+    failure_reason: str | None = None
+    lead_status: str
+    sender: SenderOut
+
+
+class EmailItemListOut(Model):
+    emails: list[EmailItemOut]
+    pagination: PaginationOut
+
+
+class EmailDetailOut(EmailItemOut):
+    events: list[EmailEventOut] = Field(description="oldest first")

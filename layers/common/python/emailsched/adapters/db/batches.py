@@ -8,6 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from emailsched.adapters.db.events import act_as
+from emailsched.domain.events import Actor
 from emailsched.domain.model import PLAN_COUNTED_STATUSES, sql_list
 
 # sender_usage: how many sends the sender has planned or made in each window from `since`
@@ -126,4 +128,5 @@ def insert_batch_senders(connection: Connection, batch_id: uuid.UUID,
 
 
 def hold_new_emails(connection: Connection, batch_id: uuid.UUID, sender_id: uuid.UUID) -> None:
+    act_as(connection, Actor.API, "sender failing")
     connection.execute(HOLD_NEW_EMAILS, {"batch_id": batch_id, "sender_id": sender_id})

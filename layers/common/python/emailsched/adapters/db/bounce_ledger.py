@@ -9,7 +9,9 @@ import uuid
 from sqlalchemy import Engine, text
 
 from emailsched.adapters.db.errors import transaction
+from emailsched.adapters.db.events import act_as
 from emailsched.domain.bounces import BounceClass, should_pause_batch
+from emailsched.domain.events import Actor
 from emailsched.domain.model import HOLDABLE_EMAIL_STATUSES, EmailStatus, sql_list
 
 NOTE_BOUNCE = text("""
@@ -51,6 +53,7 @@ class PgBounces:
     def record(self, email_id: uuid.UUID, bounce: BounceClass) -> bool:
         """Note the refusal's class on the email and act on it; whether its batch paused."""
         with transaction(self._engine) as connection:
+            act_as(connection, Actor.WORKER)
             row = connection.execute(NOTE_BOUNCE, {"id": email_id,
                                                    "bounce": bounce.value}).one_or_none()
             if row is None:
@@ -66,5 +69,6 @@ class PgBounces:
                 return False
             if not connection.execute(PAUSE_FOR_BOUNCES, {"batch_id": batch_id}).rowcount:
                 return False  # paused or cancelled already
+            act_as(connection, Actor.WORKER, "bounce_rate")
             connection.execute(HOLD_FOR_BOUNCES, {"batch_id": batch_id})
             return True

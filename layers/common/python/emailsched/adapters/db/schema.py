@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -260,6 +261,25 @@ sequence_stops = Table(
     Column("email_id", UUID(as_uuid=True), nullable=True),  # the email replied to / bounced
     Column("stopped_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint(f"reason IN {STOP_REASONS}", name="ck_sequence_stops_reason"),
+)
+
+# What happened to each email (migration 0012): a row per event the email row does not hold
+# itself, written by the trigger email_status_events (see the migration) or by the code that
+# records an event that is no change of status (a reply received, an unsubscribe).
+# domain/events.py derives the rest when read.
+email_events = Table(
+    "email_events", metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("email_id", UUID(as_uuid=True), ForeignKey("emails.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("user_id", UUID(as_uuid=True), nullable=False),
+    Column("batch_id", UUID(as_uuid=True), nullable=False),
+    Column("type", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("by", Text, nullable=False),
+    Column("detail", JSONB, nullable=True),
+    # GET /emails/{id}: an email's events in the order they were written.
+    Index("ix_email_events_email", "email_id", "id"),
 )
 
 # Inbound messages already counted (migration 0006): one reply or bounce per (email,

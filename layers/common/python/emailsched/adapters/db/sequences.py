@@ -28,6 +28,8 @@ from sqlalchemy import Connection, Engine, text
 from emailsched.adapters.db import batches as batch_sql
 from emailsched.adapters.db import senders as sender_sql
 from emailsched.adapters.db.errors import transaction
+from emailsched.adapters.db.events import act_as, record_event
+from emailsched.domain.events import Actor, EventType
 from emailsched.domain.model import (
     EMAIL_TRANSITIONS,
     EmailStatus,
@@ -190,6 +192,7 @@ class PgFollowUpSession:
             self._c.execute(MARK_PLANNED, {"ids": list(email_ids)})
 
     def end_stopped(self) -> int:
+        act_as(self._c, Actor.PUMP)
         return int(self._c.execute(END_STOPPED).rowcount)
 
 
@@ -253,6 +256,9 @@ class PgReplyStore:
             if not c.execute(RECORD_INBOUND, {"email_id": email.id, "inbound_id": inbound_id,
                                               "kind": "reply"}).rowcount:
                 return False
+            act_as(c, Actor.POLLER)
+            record_event(c, email.id, EventType.REPLY_RECEIVED, Actor.POLLER,
+                         {"messageId": inbound_id})
             _stop(c, email, "replied", _REPLIED)
             return True
 
@@ -261,6 +267,7 @@ class PgReplyStore:
             if not c.execute(RECORD_INBOUND, {"email_id": email.id, "inbound_id": inbound_id,
                                               "kind": "hard_bounce"}).rowcount:
                 return False
+            act_as(c, Actor.POLLER)
             c.execute(BOUNCE, {"id": email.id, "reason": reason[:1000]})
             c.execute(SUPPRESS, {"user_id": email.user_id, "email": email.recipient})
             _stop(c, email, "hard_bounce", _SUPPRESSED)

@@ -38,11 +38,18 @@ AMONG = text("""
 # suppressions_unsubscribe: the recipient of one email (named by its token) onto its
 # user's list. Harmless again; answers whether the email exists at all.
 UNSUBSCRIBE = text("""
-    WITH target AS (SELECT user_id, lower(recipient_email) AS email FROM emails WHERE id = :id),
+    WITH target AS (SELECT id, user_id, batch_id, lower(recipient_email) AS email
+                    FROM emails WHERE id = :id),
     added AS (
         INSERT INTO suppressions (user_id, email, reason)
         SELECT user_id, email, 'unsubscribed' FROM target
         ON CONFLICT (user_id, email) DO NOTHING
+        RETURNING email
+    ), noted AS (
+        -- The email's event (issue 23), once: only the click that added the address.
+        INSERT INTO email_events (email_id, user_id, batch_id, type, by)
+        SELECT id, user_id, batch_id, 'unsubscribed', 'api' FROM target
+        WHERE EXISTS (SELECT 1 FROM added)
     )
     SELECT email FROM target
 """)

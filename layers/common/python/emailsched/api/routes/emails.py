@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice import Response
 
-from emailsched.api import schemas, views
+from emailsched.api import email_views, schemas, views
 from emailsched.api.http import parse_uuid
 from emailsched.api.routing import Routes, container
 from emailsched.errors import InvalidRequest, ServiceUnavailable
@@ -75,3 +75,17 @@ def _email_list(user: Any, *, finished: bool) -> Response:
 @routes.route("/emails/stats", "GET")
 def stats(user: Any) -> Response:
     return views.stats(container().queries.stats(user.id))
+
+
+@routes.route("/emails", "GET")
+def all_emails(user: Any) -> Response:
+    """Every email of the user in any status (SPEC.md, "Every email of a batch")."""
+    where, page = email_views.emails_query(routes.request.query_params)
+    rows, total = container().email_history.emails(user.id, where, page)
+    return email_views.email_list(rows, total, page)
+
+
+@routes.route("/emails/{email_id}", "GET")
+def email(user: Any, email_id: str) -> Response:
+    found = container().email_history.email(user.id, parse_uuid(email_id, field="email"))
+    return email_views.email_detail(found)
