@@ -15,8 +15,8 @@ fi
 # The tiers that mostly wait on sockets and sleeps run side by side, a test file per worker
 # (each worker has its own database, moto and LocalStack); the ones that time processes,
 # kill them or drive a browser run alone, so nothing else competes for the two cores.
-.venv/bin/pytest -n "${EMAILSCHED_TEST_WORKERS:-3}" --dist loadfile \
+.venv/bin/pytest -n "${EMAILSCHED_TEST_WORKERS:-3}" --dist loadfile --durations=15 \
     tests/unit tests/integration tests/infra tests/bench
-.venv/bin/pytest tests/e2e tests/browser
+.venv/bin/pytest --durations=15 tests/e2e tests/browser
 # Alone again: the browser session's Chromium and stack stay up until their session ends.
-.venv/bin/pytest tests/reliability
+.venv/bin/pytest --durations=15 tests/reliability

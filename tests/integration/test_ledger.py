@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy
 
-from tests.integration.test_pump import schedule_due_now
+from tests.support.ledger import schedule_due_now
 from tests.support.stack import Services
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy
 
 from emailsched.fakes import InMemoryLedger
-from tests.integration.test_pump import schedule_due_now
+from tests.support.ledger import schedule_due_now
 from tests.support.stack import Services, prepare
 
 pytestmark = pytest.mark.integration

@@ -4,18 +4,17 @@ failed send hands the emails back."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy
 
-from emailsched.adapters.db.accounts import upsert_user_by_email
 from emailsched.domain.messages import parse_message
 from emailsched.ports import OutgoingMessage
 from emailsched.services.pump import PumpConfig, PumpService
-from emailsched.services.scheduling import ScheduleRequest
-from tests.support.stack import Services, prepare
+from tests.support.ledger import schedule_due_now
+from tests.support.stack import Services
 
 pytestmark = pytest.mark.integration
 
@@ -45,17 +44,6 @@ def statuses(url: str) -> dict[str, int]:
         found = {status: int(n) for status, n in rows}
     engine.dispose()
     return found
-
-
-def schedule_due_now(services: Services, count: int) -> Any:
-    container = prepare(services.settings())
-    with container.engine.begin() as connection:
-        owner = upsert_user_by_email(connection, "pump@example.com", "Pump")
-    container.scheduling.schedule(owner.id, ScheduleRequest(
-        subject="s", body="b", recipients=[f"p{i}@x.com" for i in range(count)],
-        start_time=datetime.now(UTC), delay_ms=0, hourly_limit=10_000,
-        sender_email="me@x.com", sender_name="Me"))
-    return container
 
 
 class DrainingQueue(WatchingQueue):

@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import Connection, text
 
+from emailsched.adapters.db.rows import build
 from emailsched.domain.records import User
 
 __all__ = ["User"]
@@ -49,7 +50,7 @@ def upsert_user_by_email(connection: Connection, email: str, name: str,
                          avatar: str | None = None) -> User:
     row = connection.execute(UPSERT_USER_BY_EMAIL,
                              {"email": email, "name": name, "avatar": avatar}).one()
-    return User(*row)
+    return build(User, row)
 
 
 def upsert_user_by_google_sub(connection: Connection, sub: str, email: str, name: str,
@@ -59,12 +60,12 @@ def upsert_user_by_google_sub(connection: Connection, sub: str, email: str, name
     row = connection.execute(UPDATE_USER_BY_SUB, params).one_or_none()
     if row is None:
         row = connection.execute(UPSERT_USER_BY_SUB, params).one_or_none()
-    return None if row is None else User(*row)
+    return None if row is None else build(User, row)
 
 
 def get_user(connection: Connection, user_id: uuid.UUID) -> User | None:
     row = connection.execute(GET_USER, {"id": user_id}).one_or_none()
-    return None if row is None else User(*row)
+    return None if row is None else build(User, row)
 
 
 def upsert_sender(connection: Connection, user_id: uuid.UUID, email: str, name: str) -> uuid.UUID:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from emailsched.adapters.db.rows import build
 from emailsched.domain.model import PENDING_EMAIL_STATUSES, sql_list
 from emailsched.ports import LockedBatch
 
@@ -36,7 +37,7 @@ HOLD_EMAILS = text("""
     WHERE batch_id = :batch_id AND status = ANY(CAST(:from_statuses AS text[]))
 """)
 PAUSED_EMAILS = text("""
-    SELECT id, due_at, sender_id, fields->>'timezone' FROM emails
+    SELECT id, due_at, sender_id, fields->>'timezone' AS timezone FROM emails
     WHERE batch_id = :batch_id AND status = 'paused' ORDER BY seq
 """)
 # resume_emails: release paused emails with their new due times, one statement.
@@ -52,9 +53,7 @@ def lock_batch(connection: Connection, user_id: uuid.UUID,
                batch_id: uuid.UUID) -> LockedBatch | None:
     row = connection.execute(LOCK_BATCH, {"batch_id": batch_id, "user_id": user_id})
     found = row.one_or_none()
-    return None if found is None else LockedBatch(found[0], found[1], int(found[2]),
-                                                  int(found[3]), found[4], int(found[5]),
-                                                  int(found[6]))
+    return None if found is None else build(LockedBatch, found)
 
 
 def lock_sender(connection: Connection, sender_id: uuid.UUID) -> None:
@@ -77,7 +76,7 @@ def hold_emails(connection: Connection, batch_id: uuid.UUID, from_statuses: list
 
 def paused_emails(connection: Connection, batch_id: uuid.UUID
                   ) -> list[tuple[uuid.UUID, datetime, uuid.UUID, str | None]]:
-    return [(row[0], row[1], row[2], row[3])
+    return [(row.id, row.due_at, row.sender_id, row.timezone)
             for row in connection.execute(PAUSED_EMAILS, {"batch_id": batch_id})]
 
 

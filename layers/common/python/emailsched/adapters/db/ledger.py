@@ -17,13 +17,14 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Row, text
 
 from emailsched.adapters.db import senders
 from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.adapters.db.rows import build
 from emailsched.domain.model import EmailStatus, sql_list
 from emailsched.ports import ClaimedEmail, ClaimedEmails, DueEmail, EmailState, Seed, SmtpAccount
 
@@ -81,9 +82,9 @@ CLAIM_DUE = text(f"""
 # hourly limit and the sender's own limits). No lock: the claim below decides; this only
 # orders the work and skips what is already done.
 LOOK = text("""
-    SELECT e.id, e.status, e.sender_id, b.hourly_limit, e.wake_at, e.seq,
-           s.hourly_limit, s.daily_limit, s.timezone, s.min_delay_ms, b.sending_window,
-           e.fields->>'timezone'
+    SELECT e.id, e.status, e.sender_id, b.hourly_limit, e.wake_at AS ready_at, e.seq,
+           s.hourly_limit AS sender_hourly_limit, s.daily_limit, s.timezone, s.min_delay_ms,
+           b.sending_window, e.fields->>'timezone' AS recipient_timezone
     FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
     WHERE e.id = ANY(:ids)
 """)
@@ -132,12 +133,16 @@ CLAIM = text(f"""
     WHERE e.id = named.id AND NOT named.suppressed AND NOT named.stopped
       AND e.status = {_QUEUED}
       AND b.id = e.batch_id AND s.id = e.sender_id AND u.id = e.user_id
-    RETURNING e.id, s.email, COALESCE(NULLIF(b.sender_name, ''), s.name), e.recipient_email,
+    RETURNING e.id, s.email AS sender_email,
+              COALESCE(NULLIF(b.sender_name, ''), s.name) AS sender_name,
+              e.recipient_email AS recipient,
               CASE WHEN e.step > 1
                    THEN COALESCE(b.steps -> (e.step - 2) ->> 'subject', 'Re: ' || b.subject)
-                   ELSE b.subject END,
-              CASE WHEN e.step > 1 THEN b.steps -> (e.step - 2) ->> 'body' ELSE b.body END,
-              e.attempts, s.id AS sender_id, s.kind, s.consecutive_failures,
+                   ELSE b.subject END AS subject,
+              CASE WHEN e.step > 1 THEN b.steps -> (e.step - 2) ->> 'body'
+                   ELSE b.body END AS body,
+              e.attempts, s.id AS sender_id, s.kind AS sender_kind,
+              s.consecutive_failures AS sender_failures,
               b.templated, e.fields, u.postal_address, e.due_at,
               CASE WHEN e.step > 1 THEN ARRAY(
                   SELECT p.message_id FROM emails p
@@ -224,11 +229,19 @@ RECOVER_EVERYTHING_IN_FLIGHT = text(f"""
 SEED = text(f"""
     SELECT sent.in_window, sent.in_day, sent.last,
            (SELECT count(*) FROM emails WHERE status = {_SENDING} AND sender_id = :sender_id)
+           AS held
     FROM (SELECT count(*) FILTER (WHERE sent_at >= :window_start) AS in_window,
                  count(*) FILTER (WHERE sent_at >= CAST(:day_start AS timestamptz)) AS in_day,
                  max(sent_at) AS last
           FROM emails WHERE sender_id = :sender_id AND status = {_SENT}) AS sent
 """)
+
+
+def _claimed(row: Row[Any]) -> ClaimedEmail:
+    values = dict(row._mapping)
+    references = tuple(values.pop("refs") or ())
+    del values["suppressed"]
+    return ClaimedEmail(**values, references=references)
 
 
 def _autocommit(engine: Engine) -> Connection:
@@ -302,12 +315,13 @@ class Ledger:
     def claim_due(self, horizon_end: datetime, limit: int) -> list[DueEmail]:
         with self._transaction() as connection:
             rows = connection.execute(CLAIM_DUE, {"horizon_end": horizon_end, "limit": limit})
-            return [DueEmail(*row) for row in rows]
+            return [build(DueEmail, row) for row in rows]
 
     # --- sender ---------------------------------------------------------------------------
     def look(self, ids: Sequence[uuid.UUID]) -> list[EmailState]:
         with self._transaction() as connection:
-            return [EmailState(*row) for row in connection.execute(LOOK, {"ids": list(ids)})]
+            return [build(EmailState, row)
+                    for row in connection.execute(LOOK, {"ids": list(ids)})]
 
     def claim(self, ids: Sequence[uuid.UUID], lease_until: datetime,
                    token: uuid.UUID) -> list[ClaimedEmail]:
@@ -315,10 +329,8 @@ class Ledger:
         with self._transaction() as connection:
             rows = connection.execute(CLAIM, {"ids": list(ids), "lease_until": lease_until,
                                               "token": token}).all()
-            return ClaimedEmails(
-                [replace(ClaimedEmail(*row[:-2]), references=tuple(row[-2] or ()))
-                 for row in rows if row[0] is not None],
-                suppressed=int(rows[0][-1]) if rows else 0)
+            return ClaimedEmails([_claimed(row) for row in rows if row.id is not None],
+                                 suppressed=int(rows[0].suppressed) if rows else 0)
 
     def return_to_queue(self, ids: Sequence[uuid.UUID], token: uuid.UUID,
                 wake_at: datetime) -> list[uuid.UUID]:
@@ -326,7 +338,7 @@ class Ledger:
         with self._transaction() as connection:
             rows = connection.execute(RETURN_TO_QUEUE, {"ids": list(ids), "token": token,
                                                 "wake_at": wake_at})
-            return [row[0] for row in rows]
+            return [row.id for row in rows]
 
     def postpone(self, ids: Sequence[uuid.UUID], wake_at: datetime) -> None:
         if ids:
@@ -343,13 +355,13 @@ class Ledger:
                 "token": token, "now": now}).rowcount
             if marked == len(ids):
                 return set(ids)
-            return {row[0] for row in connection.execute(SENT_BY, {"ids": ids, "token": token})}
+            return {row.id for row in connection.execute(SENT_BY, {"ids": ids, "token": token})}
 
     def sent_by(self, ids: Sequence[uuid.UUID], token: uuid.UUID) -> set[uuid.UUID]:
         """The emails that read `sent` under `token`; raises when unreachable."""
         with wrap_db_errors(), self.engine.connect() as connection:
             rows = connection.execute(SENT_BY, {"ids": list(ids), "token": token})
-            return {row[0] for row in rows}
+            return {row.id for row in rows}
 
     def record_outcome(self, email_id: uuid.UUID, token: uuid.UUID, *, status: str,
                        wake_at: datetime, reason: str, now: datetime, counted: int) -> None:
@@ -366,9 +378,10 @@ class Ledger:
     def seed(self, sender_id: str, window_start: datetime,
              day_start: datetime | None = None) -> Seed:
         with self._transaction() as connection:  # a sender's own: the message's connection
-            sent, sent_today, last, held = connection.execute(SEED, {
+            found = connection.execute(SEED, {
                 "sender_id": uuid.UUID(sender_id), "window_start": window_start,
                 "day_start": day_start}).one()
+        sent, sent_today, last, held = found.in_window, found.in_day, found.last, found.held
         last_ms = None if last is None else int(last.timestamp() * 1000)
         day_count = None if day_start is None else int(sent_today) + int(held)
         return Seed(count=int(sent) + int(held), last_send_ms=last_ms, day_count=day_count)

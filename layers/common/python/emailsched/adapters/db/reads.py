@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from emailsched.adapters.db.rows import build
 from emailsched.domain.model import OUTCOME_EMAIL_STATUSES, PENDING_EMAIL_STATUSES, sql_list
 from emailsched.domain.records import BatchRow, EmailRow
 
@@ -22,6 +23,12 @@ _STEP_SUBJECT = """CASE WHEN e.step > 1
            THEN COALESCE(b.steps -> (e.step - 2) ->> 'subject', 'Re: ' || b.subject)
            ELSE b.subject END"""
 
+_EMAIL_COLUMNS = f"""
+    e.id, e.batch_id, e.recipient_email, {_STEP_SUBJECT} AS subject, e.due_at, e.status,
+    COALESCE(NULLIF(b.sender_name, ''), s.name) AS sender_name, s.email AS sender_email,
+    e.attempts, e.failure_reason, e.finished_at, e.step
+"""
+
 # list_pending: a user's unsent emails, soonest first. ix_emails_user_pending_due matches
 # the WHERE (partial index on the pending statuses) and the ORDER BY.
 _PENDING_WHERE = f"""
@@ -29,9 +36,7 @@ _PENDING_WHERE = f"""
     AND (CAST(:batch_id AS uuid) IS NULL OR e.batch_id = :batch_id)
 """
 LIST_PENDING = text(f"""
-    SELECT e.id, e.batch_id, e.recipient_email, {_STEP_SUBJECT}, e.due_at, e.status,
-           COALESCE(NULLIF(b.sender_name, ''), s.name), s.email, e.attempts,
-           e.failure_reason, e.finished_at, e.step
+    SELECT {_EMAIL_COLUMNS}
     FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
     WHERE {_PENDING_WHERE}
     ORDER BY e.due_at, e.seq LIMIT :limit OFFSET :offset
@@ -44,9 +49,7 @@ _FINISHED_WHERE = f"""
     AND (CAST(:batch_id AS uuid) IS NULL OR e.batch_id = :batch_id)
 """
 LIST_FINISHED = text(f"""
-    SELECT e.id, e.batch_id, e.recipient_email, {_STEP_SUBJECT}, e.due_at, e.status,
-           COALESCE(NULLIF(b.sender_name, ''), s.name), s.email, e.attempts,
-           e.failure_reason, e.finished_at, e.step
+    SELECT {_EMAIL_COLUMNS}
     FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
     WHERE {_FINISHED_WHERE}
     ORDER BY e.finished_at DESC, e.seq DESC LIMIT :limit OFFSET :offset
@@ -55,12 +58,13 @@ COUNT_FINISHED = text(f"SELECT count(*) FROM emails e WHERE {_FINISHED_WHERE}")
 
 # stats_by_status: ix_emails_user_status, an index-only count per status.
 STATS_BY_STATUS = text("""
-    SELECT status, count(*) FROM emails WHERE user_id = :user_id GROUP BY status
+    SELECT status, count(*) AS n FROM emails WHERE user_id = :user_id GROUP BY status
 """)
 # stats_per_hour: the last day's outcomes per hour (ix_emails_user_finished).
 STATS_PER_HOUR = text(f"""
     SELECT date_trunc('hour', finished_at) AS hour,
-           count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'failed')
+           count(*) FILTER (WHERE status = 'sent') AS sent,
+           count(*) FILTER (WHERE status = 'failed') AS failed
     FROM emails
     WHERE user_id = :user_id AND status IN ({sql_list(OUTCOME_EMAIL_STATUSES)})
       AND finished_at >= :since
@@ -72,7 +76,8 @@ STATS_SENT_SINCE = text("""
 """)
 
 _BATCH_COLUMNS = """
-    b.id, b.subject, s.email, COALESCE(NULLIF(b.sender_name, ''), s.name), b.start_time,
+    b.id, b.subject, s.email AS sender_email,
+    COALESCE(NULLIF(b.sender_name, ''), s.name) AS sender_name, b.start_time,
     b.delay_ms, b.hourly_limit, b.status,
     b.email_count, b.duplicates_removed, b.estimated_end_time, b.created_at, b.sender_id,
     b.sending_window, b.random_delay_ms, b.suppressed_removed, b.paused_reason
@@ -94,16 +99,16 @@ GET_BATCH = text(f"""
 BATCH_DELIVERABILITY_COUNTS = text("""
     SELECT b.id,
            (SELECT count(*) FROM emails e WHERE e.batch_id = b.id
-              AND e.bounce_class = 'hard_bounce'),
+              AND e.bounce_class = 'hard_bounce') AS bounced,
            (SELECT count(*) FROM suppressions sp WHERE sp.user_id = b.user_id
               AND sp.reason = 'unsubscribed' AND EXISTS (
                   SELECT 1 FROM emails e WHERE e.batch_id = b.id
-                    AND e.recipient_email = sp.email))
+                    AND e.recipient_email = sp.email)) AS unsubscribed
     FROM batches b WHERE b.id = ANY(:ids)
 """)
 # batch_counts: ix_emails_batch_status_seq answers this from the index.
 BATCH_COUNTS = text("""
-    SELECT batch_id, status, count(*) FROM emails WHERE batch_id = ANY(:ids)
+    SELECT batch_id, status, count(*) AS n FROM emails WHERE batch_id = ANY(:ids)
     GROUP BY batch_id, status
 """)
 
@@ -120,7 +125,7 @@ def email_rows(connection: Connection, user_id: uuid.UUID, *, finished: bool,
     params: dict[str, Any] = {"user_id": user_id, "batch_id": batch_id, "limit": limit,
                               "offset": offset}
     rows = connection.execute(LIST_FINISHED if finished else LIST_PENDING, params)
-    return [EmailRow(*row) for row in rows]
+    return [build(EmailRow, row) for row in rows]
 
 
 def count_emails(connection: Connection, user_id: uuid.UUID, *, finished: bool,
@@ -131,14 +136,14 @@ def count_emails(connection: Connection, user_id: uuid.UUID, *, finished: bool,
 
 
 def status_counts(connection: Connection, user_id: uuid.UUID) -> dict[str, int]:
-    return {status: int(n) for status, n in connection.execute(STATS_BY_STATUS,
-                                                                {"user_id": user_id})}
+    rows = connection.execute(STATS_BY_STATUS, {"user_id": user_id})
+    return {row.status: int(row.n) for row in rows}
 
 
 def per_hour(connection: Connection, user_id: uuid.UUID,
              since: datetime) -> dict[datetime, tuple[int, int]]:
     rows = connection.execute(STATS_PER_HOUR, {"user_id": user_id, "since": since})
-    return {hour: (int(sent), int(failed)) for hour, sent, failed in rows}
+    return {row.hour: (int(row.sent), int(row.failed)) for row in rows}
 
 
 def sent_since(connection: Connection, user_id: uuid.UUID, since: datetime) -> int:
@@ -151,12 +156,12 @@ def list_batches(connection: Connection, user_id: uuid.UUID, limit: int,
     rows = connection.execute(LIST_BATCHES, {"user_id": user_id, "limit": limit,
                                              "offset": offset})
     total = connection.execute(COUNT_BATCHES, {"user_id": user_id}).scalar_one()
-    return [BatchRow(*row) for row in rows], int(total)
+    return [build(BatchRow, row) for row in rows], int(total)
 
 
 def get_batch(connection: Connection, user_id: uuid.UUID, batch_id: uuid.UUID) -> BatchRow | None:
     row = connection.execute(GET_BATCH, {"user_id": user_id, "batch_id": batch_id}).one_or_none()
-    return None if row is None else BatchRow(*row)
+    return None if row is None else build(BatchRow, row)
 
 
 def batch_counts(connection: Connection,
@@ -165,9 +170,8 @@ def batch_counts(connection: Connection,
     unsubscribed), which are not statuses."""
     counts: dict[uuid.UUID, dict[str, int]] = {i: {} for i in batch_ids}
     if batch_ids:
-        for batch_id, status, n in connection.execute(BATCH_COUNTS, {"ids": list(batch_ids)}):
-            counts[batch_id][status] = int(n)
-        for batch_id, bounced, unsubscribed in connection.execute(
-                BATCH_DELIVERABILITY_COUNTS, {"ids": list(batch_ids)}):
-            counts[batch_id].update(bounced=int(bounced), unsubscribed=int(unsubscribed))
+        for row in connection.execute(BATCH_COUNTS, {"ids": list(batch_ids)}):
+            counts[row.batch_id][row.status] = int(row.n)
+        for row in connection.execute(BATCH_DELIVERABILITY_COUNTS, {"ids": list(batch_ids)}):
+            counts[row.id].update(bounced=int(row.bounced), unsubscribed=int(row.unsubscribed))
     return counts

@@ -14,7 +14,7 @@ from emailsched.domain.records import Suppression
 
 # suppressions_page: a user's list, newest first. Served by ix_suppressions_user_created.
 PAGE = text("""
-    SELECT email, reason, created_at, count(*) OVER () FROM suppressions
+    SELECT email, reason, created_at, count(*) OVER () AS total FROM suppressions
     WHERE user_id = :user_id ORDER BY created_at DESC, email LIMIT :limit OFFSET :offset
 """)
 COUNT = text("SELECT count(*) FROM suppressions WHERE user_id = :user_id")
@@ -69,7 +69,7 @@ def suppressed_among(connection: Connection, user_id: uuid.UUID,
     # (1.6 s of a 100,000-row import's profile). No valid address holds a line break.
     rows = connection.execute(AMONG, {"user_id": user_id,
                                       "emails": "\n".join(sorted({e.lower() for e in emails}))})
-    return {row[0] for row in rows}
+    return {row.email for row in rows}
 
 
 def add(connection: Connection, user_id: uuid.UUID, emails: Sequence[str], reason: str) -> int:
@@ -87,7 +87,8 @@ class PgSuppressionStore:
             rows = connection.execute(PAGE, {"user_id": user_id, "limit": limit,
                                              "offset": offset}).all()
             if rows:
-                return [Suppression(*row[:3]) for row in rows], int(rows[0][3])
+                return ([Suppression(row.email, row.reason, row.created_at) for row in rows],
+                        int(rows[0].total))
             return [], int(connection.execute(COUNT, {"user_id": user_id}).scalar_one())
 
     def add(self, user_id: uuid.UUID, emails: Sequence[str], reason: str) -> int:
