@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.smtp_sinks import RecordingSink
+from tests.support.smtp_sinks import RecordingSink, per_message
 from tests.support.stack import Api, Pipeline, Services, prepare, wait_until
 
 pytestmark = pytest.mark.integration
@@ -89,3 +89,20 @@ def test_another_users_email_is_not_found_and_filters_are_checked(pipeline: Pipe
     assert alice.get("/emails", batchId="nope").status_code == 400
     events = _events(alice, email["id"])
     assert [e["type"] for e in events] == ["scheduled"]
+
+
+def test_a_retried_email_and_a_refused_one_show_why_in_their_events(
+        pipeline: Pipeline, sink: RecordingSink):
+    api = Api(pipeline.url)
+    sink.script = per_message("451 4.3.0 try again later", "550 5.1.1 no such user here")
+    scheduled = api.post("/emails/schedule", {
+        "subject": "Hi", "body": "<p>Hello</p>", "recipients": ["gone@example.com"],
+        "startTime": datetime.now(UTC).isoformat(), "delayMs": 0, "hourlyLimit": 100,
+        "sender": {"email": "sales@example.com", "name": "Sales"}})
+    batch_id = scheduled.json()["batchId"]
+    email = wait_until(lambda: next(iter(api.get(
+        "/emails", batchId=batch_id, status="failed").json()["emails"]), None), timeout=60)
+    events = _events(api, email["id"])
+    assert [e["type"] for e in events] == ["scheduled", "retry", "failed"], events
+    assert "451" in events[1]["detail"]["reason"] and "550" in events[2]["detail"]["reason"]
+    assert all(e["by"] == "worker" for e in events[1:])

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
-from emailsched.adapters.db.events import act_as
+from emailsched.adapters.db.events import recorded
 from emailsched.domain.events import Actor
 from emailsched.domain.model import PLAN_COUNTED_STATUSES, sql_list
 
@@ -49,9 +49,10 @@ INSERT_BATCH_SENDERS = text("""
          WITH ORDINALITY AS r(sender_id, email_count, end_ms, n)
 """)
 # hold_new_emails: a batch scheduled through a failing sender waits with the rest of its mail.
-HOLD_NEW_EMAILS = text("""
+HOLD_NEW_EMAILS = text(recorded("""
     UPDATE emails SET status = 'held' WHERE batch_id = :batch_id AND sender_id = :sender_id
-""")
+    RETURNING id, user_id, batch_id
+""", "'held'", Actor.API, "'sender failing'"))
 
 INSERT_EMAILS = text("""
     INSERT INTO emails (batch_id, user_id, sender_id, seq, recipient_email, due_at, wake_at)
@@ -128,5 +129,4 @@ def insert_batch_senders(connection: Connection, batch_id: uuid.UUID,
 
 
 def hold_new_emails(connection: Connection, batch_id: uuid.UUID, sender_id: uuid.UUID) -> None:
-    act_as(connection, Actor.API, "sender failing")
     connection.execute(HOLD_NEW_EMAILS, {"batch_id": batch_id, "sender_id": sender_id})

@@ -9,7 +9,7 @@ import uuid
 from sqlalchemy import Engine, text
 
 from emailsched.adapters.db.errors import transaction
-from emailsched.adapters.db.events import act_as
+from emailsched.adapters.db.events import recorded
 from emailsched.domain.bounces import BounceClass, should_pause_batch
 from emailsched.domain.events import Actor
 from emailsched.domain.model import HOLDABLE_EMAIL_STATUSES, EmailStatus, sql_list
@@ -38,11 +38,12 @@ PAUSE_FOR_BOUNCES = text("""
     WHERE id = :batch_id AND status = 'active'
 """)
 # The same hold as a pause by the user (EmailTransition.PAUSE): what no worker holds yet.
-HOLD_FOR_BOUNCES = text(f"""
+HOLD_FOR_BOUNCES = text(recorded(f"""
     UPDATE emails SET status = '{EmailStatus.PAUSED.value}', claim_token = NULL,
                       updated_at = now()
     WHERE batch_id = :batch_id AND status IN ({sql_list(HOLDABLE_EMAIL_STATUSES)})
-""")
+    RETURNING id, user_id, batch_id
+""", "'paused'", Actor.WORKER, "'bounce_rate'"))
 
 
 class PgBounces:
@@ -53,7 +54,6 @@ class PgBounces:
     def record(self, email_id: uuid.UUID, bounce: BounceClass) -> bool:
         """Note the refusal's class on the email and act on it; whether its batch paused."""
         with transaction(self._engine) as connection:
-            act_as(connection, Actor.WORKER)
             row = connection.execute(NOTE_BOUNCE, {"id": email_id,
                                                    "bounce": bounce.value}).one_or_none()
             if row is None:
@@ -69,6 +69,5 @@ class PgBounces:
                 return False
             if not connection.execute(PAUSE_FOR_BOUNCES, {"batch_id": batch_id}).rowcount:
                 return False  # paused or cancelled already
-            act_as(connection, Actor.WORKER, "bounce_rate")
             connection.execute(HOLD_FOR_BOUNCES, {"batch_id": batch_id})
             return True

@@ -7,7 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from emailsched.adapters.db.events import recorded
 from emailsched.adapters.db.rows import build
+from emailsched.domain.events import Actor
 from emailsched.domain.model import PENDING_EMAIL_STATUSES, sql_list
 from emailsched.ports import LockedBatch
 
@@ -32,21 +34,23 @@ COUNT_PENDING = text(f"""
 # hold_emails: pause and cancel reach only what no worker holds yet; an email in `sending`
 # finishes. A message already on the queue for a paused email finds it not `queued` and
 # is dropped; resume enqueues afresh.
-HOLD_EMAILS = text("""
+HOLD_EMAILS = text(recorded("""
     UPDATE emails SET status = :status, claim_token = NULL, updated_at = now()
     WHERE batch_id = :batch_id AND status = ANY(CAST(:from_statuses AS text[]))
-""")
+    RETURNING id, user_id, batch_id, status
+""", "status", Actor.USER))
 PAUSED_EMAILS = text("""
     SELECT id, due_at, sender_id, fields->>'timezone' AS timezone FROM emails
     WHERE batch_id = :batch_id AND status = 'paused' ORDER BY seq
 """)
 # resume_emails: release paused emails with their new due times, one statement.
-RESUME_EMAILS = text("""
+RESUME_EMAILS = text(recorded("""
     UPDATE emails e SET status = 'scheduled', due_at = to_timestamp(r.due_ms / 1000.0),
                         wake_at = to_timestamp(r.due_ms / 1000.0), updated_at = now()
     FROM unnest(CAST(:ids AS uuid[]), CAST(:due_ms AS bigint[])) AS r(id, due_ms)
     WHERE e.id = r.id AND e.status = 'paused'
-""")
+    RETURNING e.id, e.user_id, e.batch_id
+""", "'resumed'", Actor.USER))
 
 
 def lock_batch(connection: Connection, user_id: uuid.UUID,

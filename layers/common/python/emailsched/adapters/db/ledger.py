@@ -24,9 +24,23 @@ from sqlalchemy import Connection, Engine, Row, text
 
 from emailsched.adapters.db import senders
 from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.adapters.db.events import recorded
 from emailsched.adapters.db.rows import build
+from emailsched.domain.events import Actor
 from emailsched.domain.model import EmailStatus, sql_list
-from emailsched.ports import ClaimedEmail, ClaimedEmails, DueEmail, EmailState, Seed, SmtpAccount
+from emailsched.ports import (
+    ClaimedEmail,
+    ClaimedEmails,
+    DueEmail,
+    EmailState,
+    PumpLedger,
+    Seed,
+    SeedSource,
+    SenderHealthLedger,
+    SenderLedger,
+    SmtpAccount,
+    SmtpAccountSource,
+)
 
 # The statuses as SQL literals, built from the enum (domain/model.py).
 _SCHEDULED, _QUEUED, _SENDING, _SENT, _FAILED, _SUPPRESSED = (
@@ -38,11 +52,12 @@ _REPLIED = sql_list([EmailStatus.REPLIED])
 # pump_take_back_expired_leases: a worker that died (or stalled past its lease) while holding
 # emails in `sending` never reached the point of no return, or the email would be `sent`;
 # hand them back to the pump. Served by ix_emails_status_wake (status, wake_at).
-TAKE_BACK_EXPIRED_LEASES = text(f"""
+TAKE_BACK_EXPIRED_LEASES = text(recorded(f"""
     UPDATE emails SET status = {_SCHEDULED}, wake_at = :now, claim_token = NULL,
                       updated_at = now()
     WHERE status = {_SENDING} AND wake_at < :now
-""")
+    RETURNING id, user_id, batch_id
+""", _SCHEDULED, Actor.PUMP, "'lease expired'"))
 
 # pump_take_back_lost_messages: a `queued` email whose message should have arrived long ago
 # lost it (a failed send after commit, a purged queue). Enqueue it again; if the message was
@@ -121,11 +136,18 @@ CLAIM = text(f"""
         WHERE e.id = named.id AND named.stopped AND NOT named.suppressed
           AND st.batch_id = e.batch_id AND st.recipient_email = e.recipient_email
           AND e.status = {_QUEUED}
+        RETURNING e.id, e.user_id, e.batch_id, e.status
     ), dropped AS (
         UPDATE emails e SET status = {_SUPPRESSED}, finished_at = now(), claim_token = NULL,
                             updated_at = now()
         FROM named WHERE e.id = named.id AND named.suppressed AND e.status = {_QUEUED}
-        RETURNING e.id
+        RETURNING e.id, e.user_id, e.batch_id
+    ), noted AS (
+        -- Their events (issue 23); in the usual claim both are empty.
+        INSERT INTO email_events (email_id, user_id, batch_id, type, by)
+        SELECT id, user_id, batch_id, status, '{Actor.WORKER.value}' FROM ended
+        UNION ALL
+        SELECT id, user_id, batch_id, {_SUPPRESSED}, '{Actor.WORKER.value}' FROM dropped
     ), claimed AS (
     UPDATE emails e SET status = {_SENDING}, wake_at = :lease_until, claim_token = :token,
                         updated_at = now()
@@ -196,14 +218,23 @@ SENT_BY = text(f"""
 
 # sender_record_outcome: a failed attempt, to retry (queued, wake_at = after the backoff) or
 # to give up on (failed). From `sent` too: the server refused after the point of no return.
-RECORD_OUTCOME = text(f"""
-    UPDATE emails SET status = :status, wake_at = :wake_at, failure_reason = :reason,
-                      sent_at = NULL, message_id = NULL,
-                      finished_at = CASE WHEN :status = {_FAILED}
-                                         THEN CAST(:now AS timestamptz) END,
-                      attempts = attempts + :counted, updated_at = now()
-    WHERE id = :id AND claim_token = :token AND status IN ({_SENDING}, {_SENT})
-""")
+# Its event: `failed`, or `retry` when the attempt counts (`counted`, plus the one the
+# `sent` commit counted already), `deferred` when it uses none (a sender-level deferral,
+# an account that could not be reached).
+RECORD_OUTCOME = text(recorded(f"""
+    UPDATE emails e SET status = :status, wake_at = :wake_at, failure_reason = :reason,
+                        sent_at = NULL, message_id = NULL,
+                        finished_at = CASE WHEN :status = {_FAILED}
+                                           THEN CAST(:now AS timestamptz) END,
+                        attempts = attempts + :counted, updated_at = now()
+    FROM (SELECT id, status FROM emails WHERE id = :id FOR UPDATE) AS was
+    WHERE e.id = was.id AND e.claim_token = :token AND e.status IN ({_SENDING}, {_SENT})
+    RETURNING e.id, e.user_id, e.batch_id, e.status, e.failure_reason,
+              was.status = {_SENT} AS committed
+""", f"""CASE WHEN status = {_FAILED} THEN 'failed'
+              WHEN CAST(:counted AS integer) + CAST(committed AS integer) > 0 THEN 'retry'
+              ELSE 'deferred' END""",
+    Actor.WORKER, "failure_reason"))
 
 # return_to_pump: emails that wait too long or were throttled too often go back to the
 # ledger (their wake_at already says when), and the pump enqueues them afresh in time.
@@ -255,7 +286,10 @@ def _autocommit(engine: Engine) -> Connection:
     return connection
 
 
-class Ledger:
+class Ledger(SenderLedger, PumpLedger, SeedSource, SenderHealthLedger, SmtpAccountSource):
+    """The ports of the send path, over one engine: the pump's and the sender's calls, the
+    limiter's seed, and the sender accounts' health."""
+
     def __init__(self, engine: Engine):
         self.engine = engine
         self._pin = threading.local()

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
+from emailsched.adapters.db.events import recorded
+from emailsched.domain.events import Actor
 from emailsched.domain.model import PENDING_EMAIL_STATUSES, PLAN_COUNTED_STATUSES, sql_list
 from emailsched.domain.senders import MailServer, Security, SenderLimits
 from emailsched.errors import Conflict
@@ -92,7 +94,10 @@ RELEASE_HELD = text("""
                             wake_at = to_timestamp(r.due_ms / 1000.0), updated_at = now()
         FROM unnest(CAST(:ids AS uuid[]), CAST(:due_ms AS bigint[])) AS r(id, due_ms)
         WHERE e.id = r.id AND e.status = 'held'
-        RETURNING e.batch_id, e.due_at
+        RETURNING e.id, e.user_id, e.batch_id, e.due_at
+    ), noted AS (
+        INSERT INTO email_events (email_id, user_id, batch_id, type, by)
+        SELECT id, user_id, batch_id, 'released', 'api' FROM moved
     )
     UPDATE batches b SET updated_at = now(), estimated_end_time = GREATEST(m.last_due, (
         SELECT max(o.due_at) FROM emails o
@@ -117,11 +122,12 @@ ACCOUNT_WORKED = text("""
     WHERE id = :id AND consecutive_failures > 0 AND status = 'active'
 """)
 # hold_sender: its unsent emails not in a worker's hands, and the ones this worker holds.
-HOLD_SENDER = text("""
+HOLD_SENDER = text(recorded("""
     UPDATE emails SET status = 'held', claim_token = NULL, updated_at = now()
     WHERE sender_id = :id AND (status IN ('scheduled', 'queued')
         OR (status = 'sending' AND claim_token = :token AND id = ANY(:claimed)))
-""")
+    RETURNING id, user_id, batch_id
+""", "'held'", Actor.WORKER, "'sender failing'"))
 SENDER_LIMITS = text("""
     SELECT hourly_limit, daily_limit, min_delay_ms, timezone FROM senders WHERE id = :id
     FOR UPDATE

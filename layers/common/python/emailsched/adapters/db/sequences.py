@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, text
 from emailsched.adapters.db import batches as batch_sql
 from emailsched.adapters.db import senders as sender_sql
 from emailsched.adapters.db.errors import transaction
-from emailsched.adapters.db.events import act_as, record_event
+from emailsched.adapters.db.events import record_event, recorded
 from emailsched.domain.events import Actor, EventType
 from emailsched.domain.model import (
     EMAIL_TRANSITIONS,
@@ -91,7 +91,7 @@ MARK_PLANNED = text("""
 # followups_end_stopped: later steps still pending for a recipient who stopped (a planner
 # and a stop that ran side by side). Served by the stops' primary key and
 # uq_emails_batch_recipient_step.
-END_STOPPED = text(f"""
+END_STOPPED = text(recorded(f"""
     UPDATE emails e SET status = CASE WHEN st.reason = 'replied' THEN '{_REPLIED}'
                                       ELSE '{_SUPPRESSED}' END,
                         finished_at = now(), claim_token = NULL, updated_at = now()
@@ -99,7 +99,8 @@ END_STOPPED = text(f"""
     WHERE st.stopped_at > now() - interval '1 day'
       AND e.batch_id = st.batch_id AND e.recipient_email = st.recipient_email
       AND e.step > 1 AND e.status IN ({_STOPPABLE})
-""")
+    RETURNING e.id, e.user_id, e.batch_id, e.status
+""", "status", Actor.PUMP))
 
 SET_STEPS = text("UPDATE batches SET steps = CAST(:steps AS jsonb) WHERE id = :batch_id")
 AWAIT_FIRST_STEP = text("""
@@ -140,17 +141,19 @@ ADD_STOP = text("""
     VALUES (:batch_id, :recipient, :reason, :email_id)
     ON CONFLICT (batch_id, recipient_email) DO NOTHING
 """)
-STOP_PENDING = text(f"""
+STOP_PENDING = text(recorded(f"""
     UPDATE emails SET status = :status, finished_at = now(), claim_token = NULL,
                       updated_at = now()
     WHERE batch_id = :batch_id AND recipient_email = :recipient AND step > 1
       AND status IN ({_STOPPABLE})
-""")
-BOUNCE = text(f"""
+    RETURNING id, user_id, batch_id, status
+""", "status", Actor.POLLER))
+BOUNCE = text(recorded(f"""
     UPDATE emails SET status = '{EmailStatus.FAILED.value}', bounce_class = 'hard_bounce',
                       failure_reason = :reason, finished_at = now(), updated_at = now()
     WHERE id = :id AND status = {_SENT}
-""")
+    RETURNING id, user_id, batch_id, failure_reason
+""", "'bounced'", Actor.POLLER, "failure_reason"))
 SUPPRESS = text("""
     INSERT INTO suppressions (user_id, email, reason)
     VALUES (:user_id, lower(:email), 'hard_bounce')
@@ -192,7 +195,6 @@ class PgFollowUpSession:
             self._c.execute(MARK_PLANNED, {"ids": list(email_ids)})
 
     def end_stopped(self) -> int:
-        act_as(self._c, Actor.PUMP)
         return int(self._c.execute(END_STOPPED).rowcount)
 
 
@@ -256,7 +258,6 @@ class PgReplyStore:
             if not c.execute(RECORD_INBOUND, {"email_id": email.id, "inbound_id": inbound_id,
                                               "kind": "reply"}).rowcount:
                 return False
-            act_as(c, Actor.POLLER)
             record_event(c, email.id, EventType.REPLY_RECEIVED, Actor.POLLER,
                          {"messageId": inbound_id})
             _stop(c, email, "replied", _REPLIED)
@@ -267,7 +268,6 @@ class PgReplyStore:
             if not c.execute(RECORD_INBOUND, {"email_id": email.id, "inbound_id": inbound_id,
                                               "kind": "hard_bounce"}).rowcount:
                 return False
-            act_as(c, Actor.POLLER)
             c.execute(BOUNCE, {"id": email.id, "reason": reason[:1000]})
             c.execute(SUPPRESS, {"user_id": email.user_id, "email": email.recipient})
             _stop(c, email, "hard_bounce", _SUPPRESSED)
