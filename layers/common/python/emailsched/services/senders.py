@@ -215,6 +215,26 @@ class SenderAccountService:
                                "batches first", details=[{"field": "id", "message": "in use"}])
             store.delete_sender(sender_id)
 
+    def connected(self, user_id: uuid.UUID, email: str, values: dict[str, object],
+                  refresh_token: str, limits: dict[str, object]) -> SenderView:
+        """Stores a mailbox connected by OAuth (services/oauth_connect.py checked it): a new
+        sender with `values`, `limits` and the refresh token encrypted, or, for an address
+        the user has, its account and token replaced and the sender active again, its held
+        emails released."""
+        with self._store.transaction() as store:
+            found = store.sender_by_email(user_id, email)
+            sender_id = found.id if found is not None else uuid.uuid4()
+            sealed = self._cipher().encrypt(refresh_token, credential_context(
+                str(sender_id), "oauth_refresh"))
+            values = {**values, "oauth_refresh_token_enc": sealed}
+            if found is None:
+                store.insert_sender(sender_id, user_id, {"email": email, **values, **limits})
+            else:
+                store.update_sender(sender_id, values)
+                self._activate(store, user_id, sender_id)
+            log.info("sender %s connected by OAuth (%s)", sender_id, values.get("kind"))
+            return self._views(store, [self._found(store, user_id, sender_id)])[0]
+
     # --- held emails ---------------------------------------------------------------------
     def _activate(self, store: SenderSession, user_id: uuid.UUID,
                   sender_id: uuid.UUID) -> None:
@@ -278,7 +298,8 @@ class SenderAccountService:
             now_ms, a.limits.timezone, self._rules.pacing.day_seconds) / 1000, UTC)
             for a in accounts}
         sent = store.sent_since([a.id for a in accounts], since)
-        return [SenderView(replace(a, smtp_password_enc=None, imap_password_enc=None),
+        return [SenderView(replace(a, smtp_password_enc=None, imap_password_enc=None,
+                                   oauth_refresh_token_enc=None),
                            sent.get(a.id, 0)) for a in accounts]
 
 
