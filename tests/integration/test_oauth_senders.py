@@ -133,6 +133,8 @@ def test_a_google_mailbox_connects_sends_over_xoauth2_with_refreshes_and_reads_r
     assert sender["oauth"]["provider"] == "google" and sender["oauth"]["connectedAt"]
     assert "https://mail.google.com/" in sender["oauth"]["scopes"]
     first_token = stored_refresh_token(pipeline, sender_id)
+    verified = api.post(f"/senders/{sender_id}/verify")  # checked again, with XOAUTH2
+    assert verified.status_code == 200 and verified.json()["status"] == "active", verified.text
 
     answer = api.post("/emails/schedule", campaign(sender_id, 20, delay_ms=600))
     assert answer.status_code == 201, answer.text

@@ -181,7 +181,8 @@ class Container:
 
         s = self.settings
         verifier = NetworkMailboxVerifier(s.SENDER_VERIFY_TIMEOUT_SECONDS, s.SMTP_TLS_VERIFY)
-        return StoredAccountCheck(PgSenderStore(self.engine), verifier, lambda: self.cipher)
+        return StoredAccountCheck(PgSenderStore(self.engine), verifier, lambda: self.cipher,
+                                  tokens=lambda: self.access_tokens)
 
     @cached_property
     def stored_account_verifier(self) -> StoredAccountVerifier:

@@ -26,6 +26,7 @@ from emailsched.domain.senders import (
 )
 from emailsched.errors import Conflict, EmailschedError, InvalidRequest, NotFound
 from emailsched.ports import (
+    AccessTokens,
     Clock,
     CredentialCipher,
     MailboxVerifier,
@@ -39,6 +40,7 @@ from emailsched.ports import (
 from emailsched.services.sender_plans import BatchShape, Pacing, plan_share
 
 log = logging.getLogger(__name__)
+OAUTH_KINDS = (SenderKind.GOOGLE, SenderKind.MICROSOFT)
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,11 @@ class StoredAccountCheck:
     decrypt), and what a local stack runs in-process (one key there)."""
 
     def __init__(self, store: SenderStore, verifier: MailboxVerifier,
-                 cipher: Callable[[], CredentialCipher]):
+                 cipher: Callable[[], CredentialCipher],
+                 tokens: Callable[[], AccessTokens] | None = None):
+        """`tokens`: access tokens of senders connected by OAuth, checked with XOAUTH2."""
         self._store, self._verifier, self._cipher = store, verifier, cipher
+        self._tokens = tokens
 
     def verify_stored(self, user_id: uuid.UUID, sender_id: uuid.UUID) -> None:
         with self._store.transaction() as store:
@@ -104,6 +109,10 @@ class StoredAccountCheck:
         token = getattr(account, f"{prefix}_password_enc")
         if server is None:
             return None
+        if account.kind in OAUTH_KINDS and self._tokens is not None:
+            access_token, _ = self._tokens().access_token(account.id)
+            return MailLogin(server.host, server.port, server.security.value,
+                             server.username, access_token, oauth=True)
         password = self._cipher().decrypt(token, credential_context(
             str(account.id), f"{prefix}_password")) if token else ""
         return MailLogin(server.host, server.port, server.security.value, server.username,
