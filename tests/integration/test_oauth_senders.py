@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -64,7 +65,8 @@ def stack(services: Services, provider: OAuthProvider,
             from emailsched.local.app_loader import load_app
 
             port = free_port()
-            endpoints = {"google": provider.endpoints(sink.port, imap_port)}
+            endpoints = {name: provider.endpoints(sink.port, imap_port)
+                         for name in ("google", "microsoft")}
             settings = services.settings(**{
                 "PUBLIC_URL": f"http://127.0.0.1:{port}", "GOOGLE_OAUTH_CLIENT_ID": CLIENT_ID,
                 "GOOGLE_OAUTH_CLIENT_SECRET": CLIENT_SECRET,
@@ -201,6 +203,23 @@ def test_a_refused_check_stores_nothing_and_says_why(stack, provider, sink, setu
     assert rows(pipeline, "SELECT count(*) FROM senders")[0][0] == 0
 
 
+def test_a_microsoft_mailbox_is_named_by_preferred_username_with_its_daily_cap(
+        stack, provider):
+    pipeline, api = stack(MICROSOFT_OAUTH_CLIENT_ID=CLIENT_ID,
+                          MICROSOFT_OAUTH_CLIENT_SECRET=CLIENT_SECRET)
+    provider.id_token_email = False  # Microsoft's ID tokens may carry no `email`
+    [sender_id] = connect(api, "microsoft", dailyLimit=300, timezone="Europe/Berlin")["connected"]
+    sender = api.get(f"/senders/{sender_id}").json()
+    assert (sender["kind"], sender["email"]) == ("microsoft", MAILBOX)
+    assert (sender["dailyLimit"], sender["timezone"]) == (300, "Europe/Berlin")  # as asked
+    assert "offline_access" in sender["oauth"]["scopes"]
+    provider.mailbox = "other@acme.example"
+    [other_id] = connect(api, "microsoft")["connected"]
+    assert api.get(f"/senders/{other_id}").json()["dailyLimit"] == 10_000  # Microsoft 365's
+    config = requests.get(f"{pipeline.url}/auth/config", timeout=10).json()
+    assert config["oauthProviders"] == ["google", "microsoft"]
+
+
 def test_an_unconfigured_provider_is_404_and_auth_config_names_the_configured(stack):
     pipeline, api = stack()
     refused = api.post("/senders/oauth/microsoft/start")
@@ -246,3 +265,33 @@ def _no_token_anywhere(pipeline: Pipeline, api: Api, provider: OAuthProvider,
     secrets = [*provider.issued, CLIENT_SECRET]
     leaked = [s for s in secrets for text in texts if s in text]
     assert leaked == []
+
+
+def test_workers_asking_at_once_share_one_refresh_per_expiry(stack, provider):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from emailsched.adapters.db.oauth import PgOAuthStore
+    from emailsched.adapters.oauth_client import TokenEndpoint
+    from emailsched.adapters.oauth_tokens import RedisAccessTokens
+
+    provider.access_ttl = 3  # used for 2.7 s
+    pipeline, api = stack()
+    [sender_id] = connect(api)["connected"]
+    c = pipeline.container
+    # Four "workers": each its own client, endpoint and in-process memo; one Redis.
+    workers = [RedisAccessTokens(c.redis, c.settings.REDIS_KEY_PREFIX, PgOAuthStore(c.engine),
+                                 lambda: c.cipher, TokenEndpoint(), c.oauth_provider)
+               for _ in range(4)]
+
+    def ask_at_once() -> set[str]:
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda i: workers[i % 4].access_token(
+                uuid.UUID(sender_id))[0], range(32)))
+        assert all(provider.valid(token) == MAILBOX for token in answers)
+        return set(answers)
+
+    assert len(ask_at_once()) == 1 and provider.refresh_count() == 1
+    assert len(ask_at_once()) == 1 and provider.refresh_count() == 1  # still in use
+    time.sleep(2.8)
+    assert len(ask_at_once()) == 1 and provider.refresh_count() == 2  # one more, not 32
+    assert stored_refresh_token(pipeline, sender_id) not in provider.rotated_out

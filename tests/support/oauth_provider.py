@@ -48,7 +48,7 @@ class OAuthProvider:
     access_ttl: float = 5.0
     rotate: bool = True
     mailbox: str = "sales@example.com"
-    id_token_email: bool = True  # False: an ID token without any address
+    id_token_email: bool = True  # False: an ID token with only `preferred_username`
     refuse_codes: bool = False  # the token endpoint answers invalid_grant to every code
     host: str = "127.0.0.1"
     port: int = 0
@@ -183,7 +183,9 @@ class OAuthProvider:
         return {"access_token": token, "token_type": "Bearer", "expires_in": self.access_ttl}
 
     def _id_token(self, mailbox: str) -> str:
-        claims = {"sub": mailbox, "aud": CLIENT_ID, "iss": self.url}
+        # Microsoft's tokens often carry no `email`, only `preferred_username`.
+        claims = {"sub": mailbox, "aud": CLIENT_ID, "iss": self.url,
+                  "preferred_username": mailbox}
         if self.id_token_email:
             claims["email"] = mailbox
         part = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
