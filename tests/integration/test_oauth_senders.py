@@ -256,6 +256,16 @@ def test_a_revoked_grant_holds_the_emails_and_a_reconnect_sends_each_once(
     _no_token_anywhere(pipeline, api, provider, services, caplog)
 
 
+def test_a_verify_that_finds_the_grant_revoked_says_reconnect(stack, provider):
+    _, api = stack()
+    [sender_id] = connect(api)["connected"]
+    provider.revoke(MAILBOX)
+    refused = api.post(f"/senders/{sender_id}/verify")
+    assert refused.status_code == 502 and refused.json()["error"]["code"] == "oauth_refused"
+    sender = api.get(f"/senders/{sender_id}").json()
+    assert sender["status"] == "failing" and sender["lastError"].startswith("reconnect:")
+
+
 def _no_token_anywhere(pipeline: Pipeline, api: Api, provider: OAuthProvider,
                        services: Services, caplog: Any) -> None:
     from tests.integration.test_senders import pg_dump

@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from emailsched.adapters.oauth_tokens import reconnect_message
 from emailsched.adapters.smtp import SmtpMailer
 from emailsched.adapters.smtp_account import login_xoauth2
 from emailsched.domain.retry import SendResult
@@ -56,8 +55,7 @@ class OAuthSmtpMailer:
             token, use_until = self._tokens.access_token(self._sender_id)
         except OAuthRefused as refused:
             if refused.revoked:  # no reply code: lastError must start with "reconnect:"
-                raise smtplib.SMTPAuthenticationError(
-                    0, reconnect_message(self._provider, refused)) from None
+                raise smtplib.SMTPAuthenticationError(0, refused.message) from None
             raise smtplib.SMTPException(f"no access token: {refused.message}") from None
         except EmailschedError as error:
             raise smtplib.SMTPException(f"no access token: {error.message}") from None

@@ -111,12 +111,14 @@ class RedisAccessTokens:
         try:
             answer = self._endpoint.refresh(provider, client, refresh_token)
         except OAuthRefused as refused:
-            if refused.revoked:
-                self._store.revoked(sender_id, grant.refresh_token_enc, reconnect_message(
-                    grant.provider, refused))
-                log.warning("sender %s: %s revoked its grant; the sender needs a reconnect",
-                            sender_id, grant.provider)
-            raise
+            if not refused.revoked:
+                raise
+            # Whoever records this error (a verify, the send path) records `reconnect:`.
+            message = reconnect_message(grant.provider, refused)
+            self._store.revoked(sender_id, grant.refresh_token_enc, message)
+            log.warning("sender %s: %s revoked its grant; the sender needs a reconnect",
+                        sender_id, grant.provider)
+            raise OAuthRefused(message, error=refused.error) from None
         if answer.refresh_token and answer.refresh_token != refresh_token:
             # Stored before anything else: a rotation lost would lock the mailbox out.
             self._store.rotate(sender_id, grant.refresh_token_enc, self._cipher().encrypt(
