@@ -270,7 +270,11 @@ def _no_token_anywhere(pipeline: Pipeline, api: Api, provider: OAuthProvider,
                        services: Services, caplog: Any) -> None:
     from tests.integration.test_senders import pg_dump
 
-    texts = [api.get("/senders").text, pg_dump(services.database_url),
+    redis = pipeline.container.redis
+    prefix = pipeline.container.settings.REDIS_KEY_PREFIX
+    cached = [str(redis.get(key)) for key in redis.scan_iter(match=f"{prefix}oauth:token:*")]
+    assert cached and all(value.startswith("b'v1.local.") for value in cached)
+    texts = [api.get("/senders").text, pg_dump(services.database_url), *cached,
              *(record.getMessage() for record in caplog.records)]
     secrets = [*provider.issued, CLIENT_SECRET]
     leaked = [s for s in secrets for text in texts if s in text]
