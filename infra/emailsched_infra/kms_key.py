@@ -11,7 +11,9 @@ from emailsched_infra.stage import Stage
 # What each function may do with the key: the API encrypts (a data key per secret), the
 # sender decrypts; both describe it for the start-up check. The pump has no access.
 API_KEY_ACTIONS = ["kms:GenerateDataKey", "kms:DescribeKey"]
-SENDER_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey"]
+# Those that send or read as a mailbox connected by OAuth (issue 25) also encrypt: the
+# access tokens they share through Redis, and a refresh token the provider rotated.
+SENDER_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
 
 
 @dataclass(frozen=True)

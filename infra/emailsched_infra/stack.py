@@ -23,7 +23,9 @@ from emailsched_infra.stage import Stage
 
 REQUIRED_SECRETS = ("DATABASE_URL", "REDIS_URL", "SESSION_SECRET")
 # UNSUBSCRIBE_KEY: unset, the API and the sender derive the same key from SESSION_SECRET.
-OPTIONAL_SECRETS = ("SMTP_PASSWORD", "UNSUBSCRIBE_KEY")
+# The OAuth client secrets (issue 25): their client ids are plain settings (--set).
+OPTIONAL_SECRETS = ("SMTP_PASSWORD", "UNSUBSCRIBE_KEY", "GOOGLE_OAUTH_CLIENT_SECRET",
+                    "MICROSOFT_OAUTH_CLIENT_SECRET")
 SECRET_KEYS = REQUIRED_SECRETS + OPTIONAL_SECRETS
 
 

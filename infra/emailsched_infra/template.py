@@ -54,8 +54,12 @@ API_STAGE_URL = {"Fn::Sub": f"https://${{{REST_API}}}.execute-api.${{AWS::Region
 SQS_EVENT = "SenderSqsEventSource"
 IMPORTS_SQS_EVENT = "ImportsSqsEventSource"
 PARAMETERS = {"DATABASE_URL": "DatabaseUrl", "REDIS_URL": "RedisUrl",
-              "SESSION_SECRET": "SessionSecret", "SMTP_PASSWORD": "SmtpPassword"}
-OPTIONAL = {"SMTP_PASSWORD": "HasSmtpPassword"}
+              "SESSION_SECRET": "SessionSecret", "SMTP_PASSWORD": "SmtpPassword",
+              "GOOGLE_OAUTH_CLIENT_SECRET": "GoogleOauthClientSecret",
+              "MICROSOFT_OAUTH_CLIENT_SECRET": "MicrosoftOauthClientSecret"}
+OPTIONAL = {"SMTP_PASSWORD": "HasSmtpPassword",
+            "GOOGLE_OAUTH_CLIENT_SECRET": "HasGoogleOauthClientSecret",
+            "MICROSOFT_OAUTH_CLIENT_SECRET": "HasMicrosoftOauthClientSecret"}
 
 
 def _queue(name: str, attributes: dict[str, str],

@@ -203,11 +203,14 @@ def test_the_credentials_key_is_made_once_and_only_api_sender_and_poller_may_use
     granted.update(_granted(session, aws, "kms:"))
     assert granted["api_handler"] == {("kms:GenerateDataKey", key_arn),
                                       ("kms:DescribeKey", key_arn)}
-    assert granted["sender"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}
+    assert granted["sender"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn),
+                                  ("kms:GenerateDataKey", key_arn)}
     # The poller decrypts IMAP passwords, stored like SMTP ones.
-    assert granted["replies"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}
+    assert granted["replies"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn),
+                                  ("kms:GenerateDataKey", key_arn)}
     # The verifier checks a stored account for the API, which may not decrypt.
-    assert granted["verifier"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}
+    assert granted["verifier"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn),
+                                  ("kms:GenerateDataKey", key_arn)}
     assert granted["pump"] == set()
     assert granted["imports"] == set()
     for role, name in FUNCTIONS.items():

@@ -56,7 +56,8 @@ def test_template_has_the_app_and_the_infra(packaged: Path) -> None:
                      "AWS::Serverless::LayerVersion": 1, "AWS::S3::Bucket": 1,
                      "AWS::KMS::Key": 1, "AWS::KMS::Alias": 1}
     assert {p: template["Parameters"][p]["NoEcho"] for p in template["Parameters"]} == {
-        "DatabaseUrl": True, "RedisUrl": True, "SessionSecret": True, "SmtpPassword": True}
+        "DatabaseUrl": True, "RedisUrl": True, "SessionSecret": True, "SmtpPassword": True,
+        "GoogleOauthClientSecret": True, "MicrosoftOauthClientSecret": True}
     for name in ("deployment.zip", "common-layer.zip"):
         assert (packaged / name).is_file()
 
@@ -169,9 +170,9 @@ def test_the_credentials_key_and_its_grants_are_in_the_template(packaged: Path) 
            for role in ("ApiHandlerRole", "SenderRole", "PumpRole", "RepliesRole",
                         "ImportsRole", "VerifierRole")}
     assert kms == {"ApiHandlerRole": ["kms:DescribeKey", "kms:GenerateDataKey"],
-                   "SenderRole": ["kms:Decrypt", "kms:DescribeKey"],
-                   "RepliesRole": ["kms:Decrypt", "kms:DescribeKey"],
-                   "VerifierRole": ["kms:Decrypt", "kms:DescribeKey"],
+                   "SenderRole": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                   "RepliesRole": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                   "VerifierRole": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
                    "PumpRole": [], "ImportsRole": []}
     for role in kms:
         for statement in _statements(resources, role):

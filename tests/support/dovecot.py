@@ -57,7 +57,11 @@ def free_port() -> int:
 class DovecotServer:
     """One Dovecot instance living entirely in `root` (config, sockets, state, log, mail)."""
 
-    def __init__(self, root: Path, port: int | None = None):
+    def __init__(self, root: Path, port: int | None = None,
+                 oauth_introspection_url: str | None = None):
+        """`oauth_introspection_url`: also take AUTHENTICATE XOAUTH2/OAUTHBEARER, the token
+        checked by POSTing it there (RFC 7662; `active` true and `email` the user)."""
+        self.oauth_introspection_url = oauth_introspection_url
         self.root = root
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -161,8 +165,30 @@ class DovecotServer:
         temporary.chmod(0o644)  # read by the auth process (user dovecot); test passwords only
         temporary.replace(self._passwd)
 
+    def _oauth_text(self) -> tuple[str, str]:
+        """The auth mechanisms, and the oauth2 passdb when tokens are taken."""
+        if not self.oauth_introspection_url:
+            return "plain login", ""
+        args = self.root / "oauth2.conf"
+        args.write_text(f"""\
+introspection_mode = post
+introspection_url = {self.oauth_introspection_url}
+username_attribute = email
+active_attribute = active
+active_value = true
+""")
+        args.chmod(0o644)
+        return "xoauth2 oauthbearer plain login", f"""\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {args}
+}}
+"""
+
     def _config_text(self) -> str:
         root = self.root
+        mechanisms, oauth_passdb = self._oauth_text()
         return f"""\
 protocols = imap
 listen = {self.host}
@@ -172,9 +198,9 @@ log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 mail_location = maildir:{root}/home/%u/Maildir
-passdb {{
+{oauth_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self._passwd}
 }}
@@ -234,13 +260,14 @@ def _wait_gone(pid: int, seconds: float) -> bool:
 
 
 @contextlib.contextmanager
-def running_dovecot(root: Path | None = None) -> Iterator[DovecotServer]:
+def running_dovecot(root: Path | None = None,
+                    oauth_introspection_url: str | None = None) -> Iterator[DovecotServer]:
     """A started server in `root` (a fresh temporary folder by default), stopped on exit."""
     with contextlib.ExitStack() as stack:
         if root is None:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dovecot-")))
         root.chmod(0o755)  # the mail user must reach its home inside
-        server = DovecotServer(root).start()
+        server = DovecotServer(root, oauth_introspection_url=oauth_introspection_url).start()
         try:
             yield server
         finally:

@@ -102,7 +102,7 @@ class RecordingSink:
         self._controller: SmtpController | None = None
 
     def start(self) -> Self:
-        self._controller = SmtpController(_Handler(self), hostname=self.host, port=self.port,
+        self._controller = SmtpController(self._handler(), hostname=self.host, port=self.port,
                                           server_hostname="sink.test",
                                           enable_SMTPUTF8=self.smtputf8, decode_data=False,
                                           **self._smtp_options())
@@ -166,6 +166,9 @@ class RecordingSink:
 
     def _smtp_options(self) -> dict[str, Any]:
         return {}
+
+    def _handler(self) -> Any:
+        return _Handler(self)
 
     def _begin(self, envelope: Any) -> tuple[DataAttempt, ReceivedMessage]:
         raw = envelope.original_content or b""
@@ -278,3 +281,48 @@ class ImplicitTlsAuthSink(TlsAuthSink):
     def _smtp_options(self) -> dict[str, Any]:
         return {"ssl_context": self._tls, "auth_required": True, "auth_require_tls": False,
                 "authenticator": self._authenticate}
+
+
+class XOAuth2Sink(RecordingSink):
+    """A RecordingSink that offers only AUTH XOAUTH2 and requires it, accepting a token that
+    `valid(token)` says is live for the user it names (tests/support/oauth_provider.py).
+    Every login is recorded as (user, token, accepted, time)."""
+
+    def __init__(self, valid: Callable[[str], str | None], host: str = "127.0.0.1",
+                 port: int = 0, script: Script | None = None):
+        super().__init__(host, port, script)
+        self.valid = valid
+        self.logins: list[tuple[str, str, bool, float]] = []
+
+    def _smtp_options(self) -> dict[str, Any]:
+        return {"auth_required": True, "auth_require_tls": False,
+                "auth_exclude_mechanism": ["LOGIN", "PLAIN"]}
+
+    def _handler(self) -> Any:
+        return _XOAuth2Handler(self)
+
+
+class _XOAuth2Handler(_Handler):
+    def __init__(self, sink: XOAuth2Sink):
+        super().__init__(sink)
+        self._oauth = sink
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        import base64
+
+        if len(args) > 1:
+            response = args[1]
+        else:
+            answer = await server.challenge_auth("", encode_to_b64=False)
+            response = answer.decode() if isinstance(answer, bytes) else str(answer)
+        try:
+            fields = dict(part.split("=", 1) for part in
+                          base64.b64decode(response).decode().split("\x01") if "=" in part)
+        except ValueError:
+            return AuthResult(success=False, handled=False)
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        accepted = bool(user) and self._oauth.valid(token) == user
+        self._oauth.logins.append((user, token, accepted, time.time()))
+        return AuthResult(success=accepted, handled=False, auth_data=user if accepted else None,
+                          message=None if accepted else "535 5.7.8 Username and token not "
+                          "accepted")

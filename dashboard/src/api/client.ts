@@ -12,6 +12,8 @@ import type {
   ListQuery,
   LoginResponse,
   MeResponse,
+  OAuthProvider,
+  OAuthStartInput,
   ScheduledEmail,
   ScheduleImportResponse,
   ScheduleRequest,
@@ -225,6 +227,10 @@ export class ApiClient {
   }
   verifySender(id: string): Promise<SenderAccount> {
     return this.request("verifySender", { params: { id } });
+  }
+  /** The provider's consent page; 404 `provider_not_configured` when it is not set up. */
+  startOAuth(provider: OAuthProvider, body: OAuthStartInput = {}): Promise<{ authorizationUrl: string }> {
+    return this.request("startOAuth", { params: { provider }, body });
   }
   /** 409 while any of its emails is unsent. */
   deleteSender(id: string): Promise<void> {

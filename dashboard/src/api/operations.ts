@@ -25,6 +25,8 @@ export const API_OPERATIONS = {
   updateSender: { method: "patch", path: "/senders/{id}" },
   verifySender: { method: "post", path: "/senders/{id}/verify" },
   deleteSender: { method: "delete", path: "/senders/{id}" },
+  // ---- SPEC.md "Mailboxes connected by OAuth" (issue 25) ----
+  startOAuth: { method: "post", path: "/senders/oauth/{provider}/start" },
   listSuppressions: { method: "get", path: "/suppressions" },
   addSuppressions: { method: "post", path: "/suppressions" },
   deleteSuppression: { method: "delete", path: "/suppressions/{email}" },

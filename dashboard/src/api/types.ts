@@ -9,6 +9,17 @@ export interface AuthConfig {
   minDelayBetweenEmailsMs?: number;
   rateWindowSeconds?: number;
   defaultHourlyLimit?: number;
+  /** Providers mailboxes can be connected with by OAuth here (issue 25). */
+  oauthProviders?: OAuthProvider[];
+}
+
+export type OAuthProvider = "google" | "microsoft";
+
+/** How a google or microsoft sender is connected: never a token. */
+export interface OAuthConnection {
+  provider: OAuthProvider;
+  scopes: string[];
+  connectedAt: string;
 }
 
 export interface User {
@@ -138,7 +149,7 @@ export interface MailServerInput extends MailServer {
   password: string;
 }
 
-export type SenderKind = "smtp" | "relay";
+export type SenderKind = "smtp" | "relay" | "google" | "microsoft";
 export type SenderStatus = "active" | "failing";
 
 /** A sender account (mailbox) of the user. Not `Sender`, the {email, name} of an email. */
@@ -157,6 +168,16 @@ export interface SenderAccount {
   lastError: string | null;
   sentToday: number;
   createdAt: string;
+  oauth?: OAuthConnection | null;
+}
+
+/** POST /senders/oauth/{provider}/start: the sender's settings once connected. */
+export interface OAuthStartInput {
+  name?: string;
+  hourlyLimit?: number;
+  dailyLimit?: number;
+  minDelayMs?: number;
+  timezone?: string;
 }
 
 export interface SenderInput {

@@ -19,8 +19,10 @@
  */
 import { useState } from "react";
 import { describeError } from "../../api/client";
-import type { SenderAccount } from "../../api/types";
+import type { OAuthProvider, SenderAccount } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
+import { useNow } from "../../hooks/useNow";
+import { needsReconnect } from "../../lib/oauth";
 import { dailyUsage, senderLabel } from "../../lib/senders";
 import { ConfirmDialog } from "../Dialog";
 import { EmptyState, ErrorState } from "../EmptyState";
@@ -28,6 +30,7 @@ import { PlusIcon, SendIcon } from "../Icons";
 import { Spinner } from "../Skeleton";
 import { StatusBadge } from "../StatusBadge";
 import { useToasts } from "../Toasts";
+import { ConnectButtons, OAuthBadge, ReconnectButton, useOAuthReturn } from "./OAuthConnect";
 import { rejectionText, SenderForm } from "./SenderForm";
 
 type Editing = { sender: SenderAccount | null } | null;
@@ -38,14 +41,23 @@ export function SendersView({
   loading,
   error,
   reload,
+  oauthProviders = [],
+  params = new URLSearchParams(),
+  clearParams = () => {},
 }: {
   senders: SenderAccount[] | null;
   loading: boolean;
   error: unknown;
   reload: () => void;
+  /** The OAuth providers the server has configured (GET /auth/config). */
+  oauthProviders?: OAuthProvider[];
+  /** The route's query: `connected` or `error` after a consent. */
+  params?: URLSearchParams;
+  clearParams?: () => void;
 }) {
   const [editing, setEditing] = useState<Editing>(null);
   const toasts = useToasts();
+  useOAuthReturn(params, clearParams, reload);
   const saved = (s: SenderAccount) => {
     setEditing(null);
     reload();
@@ -58,9 +70,12 @@ export function SendersView({
           <h2 id="senders-title">Senders</h2>
           <p className="muted">The mailboxes your campaigns go out through, each with its own limits.</p>
         </div>
-        <button type="button" className="btn btn-primary" onClick={() => setEditing({ sender: null })} data-testid="senders-add">
-          <PlusIcon /> Add a sender
-        </button>
+        <div className="batch-actions">
+          <ConnectButtons providers={oauthProviders} />
+          <button type="button" className="btn btn-primary" onClick={() => setEditing({ sender: null })} data-testid="senders-add">
+            <PlusIcon /> Add a sender
+          </button>
+        </div>
       </div>
       {error != null && !senders ? (
         <ErrorState message={describeError(error)} onRetry={reload} />
@@ -109,6 +124,7 @@ function SenderRow({ sender, onEdit, onChanged }: { sender: SenderAccount; onEdi
     <li className="sender-row" data-testid="sender-row" data-sender-id={sender.id} data-status={sender.status} data-kind={sender.kind}>
       <SenderSummary sender={sender} />
       <div className="batch-actions">
+        {needsReconnect(sender) && <ReconnectButton sender={sender} />}
         <button type="button" className="btn btn-secondary btn-sm" disabled={!!busy} onClick={() => void run("verify")} data-testid="sender-verify">
           {busy === "verify" ? <Spinner /> : null} Verify again
         </button>
@@ -148,6 +164,7 @@ function deleteOrVerifyText(action: RowAction, err: unknown): string {
 
 function SenderSummary({ sender }: { sender: SenderAccount }) {
   const usage = dailyUsage(sender);
+  const now = useNow(60_000);
   const limits = [
     sender.hourlyLimit ? `${sender.hourlyLimit}/h` : "no hourly cap",
     sender.minDelayMs !== null && sender.minDelayMs !== undefined ? `${sender.minDelayMs} ms apart` : null,
@@ -159,7 +176,11 @@ function SenderSummary({ sender }: { sender: SenderAccount }) {
         <div>
           <h3 className="batch-title">{senderLabel(sender)}</h3>
           <div className="batch-meta muted">
-            <span>{sender.kind === "relay" ? "Relay (the deployment's server)" : `SMTP ${sender.smtp?.host}:${sender.smtp?.port} · ${sender.smtp?.security}`}</span>
+            {sender.oauth ? (
+              <OAuthBadge sender={sender} now={now} />
+            ) : (
+              <span>{sender.kind === "relay" ? "Relay (the deployment's server)" : `SMTP ${sender.smtp?.host}:${sender.smtp?.port} · ${sender.smtp?.security}`}</span>
+            )}
             <span aria-hidden="true">·</span>
             <span>{limits.join(" · ")}</span>
           </div>

@@ -24,9 +24,13 @@ if TYPE_CHECKING:
     from emailsched.adapters.import_objects import S3ImportObjects, SqsImportJobs
     from emailsched.adapters.mailer_pool import SmtpMailerPool
     from emailsched.adapters.metrics import EmfMetrics, NullMetrics, PrometheusMetrics
+    from emailsched.adapters.oauth_client import OAuthClient
+    from emailsched.adapters.oauth_mailer import OAuthSmtpMailer
+    from emailsched.adapters.oauth_tokens import RedisAccessTokens
     from emailsched.adapters.redis_limiter import RedisRateLimiter
     from emailsched.adapters.smtp import SmtpMailer
     from emailsched.adapters.sqs import SqsQueue
+    from emailsched.domain.oauth import ProviderEndpoints
     from emailsched.ports import CredentialCipher, SmtpAccount, StoredAccountVerifier
     from emailsched.services.auth import AuthService
     from emailsched.services.batch_control import BatchControlService
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from emailsched.services.health import HealthService
     from emailsched.services.import_job import ImportJob
     from emailsched.services.imports import ImportService
+    from emailsched.services.oauth_connect import OAuthConnectService
     from emailsched.services.pump import PumpService
     from emailsched.services.queries import QueryService
     from emailsched.services.replies import ReplyPoller
@@ -177,7 +182,8 @@ class Container:
 
         s = self.settings
         verifier = NetworkMailboxVerifier(s.SENDER_VERIFY_TIMEOUT_SECONDS, s.SMTP_TLS_VERIFY)
-        return StoredAccountCheck(PgSenderStore(self.engine), verifier, lambda: self.cipher)
+        return StoredAccountCheck(PgSenderStore(self.engine), verifier, lambda: self.cipher,
+                                  tokens=lambda: self.access_tokens)
 
     @cached_property
     def stored_account_verifier(self) -> StoredAccountVerifier:
@@ -205,14 +211,75 @@ class Container:
         return SmtpMailerPool(self.mailer, self.ledger, lambda: self.cipher,
                               self._account_mailer, idle_seconds=60.0, max_mailers=500)
 
-    def _account_mailer(self, account: SmtpAccount, password: str) -> SmtpMailer:
+    def _account_mailer(self, account: SmtpAccount,
+                        password: str) -> SmtpMailer | OAuthSmtpMailer:
+        from emailsched.adapters.oauth_mailer import OAuthSmtpMailer
         from emailsched.adapters.smtp import SmtpMailer
 
         s = self.settings
-        return SmtpMailer(account.host, account.port, user=account.username,
-                          password=password, security=account.security,
-                          timeout=s.SMTP_TIMEOUT_SECONDS, verify_tls=s.SMTP_TLS_VERIFY,
-                          sessions=s.SMTP_CONNECTIONS)
+
+        def build(login: Any = None) -> SmtpMailer:
+            return SmtpMailer(account.host, account.port, user=account.username,
+                              password=password, security=account.security,
+                              timeout=s.SMTP_TIMEOUT_SECONDS, verify_tls=s.SMTP_TLS_VERIFY,
+                              sessions=s.SMTP_CONNECTIONS, login=login)
+
+        if account.kind in ("google", "microsoft"):
+            return OAuthSmtpMailer(account.sender_id, account.kind, account.username,
+                                   self.access_tokens, build)
+        return build()
+
+    # --- mailboxes connected by OAuth (issue 25) -------------------------------------------
+    def oauth_provider(self, provider: str) -> tuple[ProviderEndpoints, OAuthClient]:
+        """The provider's endpoints (OAUTH_PROVIDER_ENDPOINTS applied) and client;
+        ProviderNotConfigured when this deployment has no client id for it."""
+        from emailsched.adapters.oauth_client import OAuthClient
+        from emailsched.domain.oauth import endpoints
+        from emailsched.errors import ProviderNotConfigured
+
+        s = self.settings
+        client = s.oauth_client(provider)
+        if client is None:
+            raise ProviderNotConfigured(f"{provider} is not configured here (no "
+                                        f"{provider.upper()}_OAUTH_CLIENT_ID)")
+        found = endpoints(provider, s.OAUTH_PROVIDER_ENDPOINTS, s.MICROSOFT_OAUTH_TENANT)
+        return found, OAuthClient(*client)
+
+    @cached_property
+    def access_tokens(self) -> RedisAccessTokens:
+        from emailsched.adapters.db.oauth import PgOAuthStore
+        from emailsched.adapters.oauth_client import TokenEndpoint
+        from emailsched.adapters.oauth_tokens import RedisAccessTokens
+
+        return RedisAccessTokens(self.redis, self.settings.REDIS_KEY_PREFIX,
+                                 PgOAuthStore(self.engine), lambda: self.cipher,
+                                 TokenEndpoint(), self.oauth_provider)
+
+    @cached_property
+    def oauth_connect(self) -> OAuthConnectService:
+        from emailsched.adapters.db.oauth import PgOAuthStore
+        from emailsched.adapters.mailbox_verifier import NetworkMailboxVerifier
+        from emailsched.adapters.oauth_client import TokenEndpoint
+        from emailsched.services.oauth_connect import ConnectConfig, OAuthConnectService
+
+        s = self.settings
+        endpoint = TokenEndpoint()
+
+        def exchange(provider: ProviderEndpoints, code: str, verifier: str,
+                     redirect_uri: str) -> Any:
+            return endpoint.exchange(provider, self.oauth_provider(provider.name)[1], code,
+                                     verifier, redirect_uri)
+
+        def provider(name: str) -> tuple[ProviderEndpoints, str]:
+            found, client = self.oauth_provider(name)
+            return found, client.client_id
+
+        config = ConnectConfig(s.PUBLIC_URL, s.DASHBOARD_URL or f"{s.PUBLIC_URL}/",
+                               s.pkce_key, provider)
+        verifier = NetworkMailboxVerifier(s.SENDER_VERIFY_TIMEOUT_SECONDS, s.SMTP_TLS_VERIFY)
+        return OAuthConnectService(PgOAuthStore(self.engine), exchange, verifier,
+                                   self.sender_accounts, self.clock, config,
+                                   forget_token=lambda sid: self.access_tokens.forget(sid))
 
     @cached_property
     def scheduling(self) -> SchedulingService:
@@ -310,7 +377,8 @@ class Container:
         s = self.settings
         opener = MailboxOpeners(lambda: self.cipher, s.DEV_REPLY_MAILDIR,
                                 timeout=s.SENDER_VERIFY_TIMEOUT_SECONDS,
-                                verify_tls=s.IMAP_TLS_VERIFY)
+                                verify_tls=s.IMAP_TLS_VERIFY,
+                                tokens=lambda: self.access_tokens)
         return ReplyPoller(PgReplyStore(self.engine), opener, self.clock,
                            ReplyConfig(include_relay=bool(s.DEV_REPLY_MAILDIR)),
                            metrics=self.metrics)

@@ -113,3 +113,28 @@ class AccountUnverified(EmailschedError):
 
 class PoisonMessage(EmailschedError):
     """A queue message that can never be processed (not JSON, or names no email)."""
+
+
+class ProviderNotConfigured(NotFound):
+    """That OAuth provider is not configured on this deployment (no client id)."""
+
+    code = "provider_not_configured"
+
+
+class OAuthRefused(EmailschedError):
+    """The OAuth provider refused a grant (a code, or a refresh token).
+
+    `error` is the provider's OAuth error code (RFC 6749 5.2), e.g. `invalid_grant` for a
+    refresh token that was revoked; the message never carries a token.
+    """
+
+    status = 502
+    code = "oauth_refused"
+
+    def __init__(self, message: str, error: str = ""):
+        super().__init__(message)
+        self.error = error
+
+    @property
+    def revoked(self) -> bool:
+        return self.error == "invalid_grant"

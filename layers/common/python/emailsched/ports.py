@@ -437,6 +437,15 @@ class CredentialCipher(Protocol):
         ...
 
 
+class AccessTokens(Protocol):
+    """Access tokens of OAuth senders, shared by every worker (issue 25)."""
+
+    def access_token(self, sender_id: uuid.UUID) -> tuple[str, float]:
+        """A live access token and the wall-clock time (epoch seconds) until which it is
+        used; refreshes it when due, once across workers. OAuthRefused when the provider
+        refuses (`revoked` for invalid_grant: the sender is then failing)."""
+
+
 def credential_context(sender_id: str, field: str) -> str:
     """The associated data for one secret: `sender:<id>:<field>`, e.g. smtp_password."""
     return f"sender:{sender_id}:{field}"
@@ -450,7 +459,8 @@ class MailLogin:
     port: int
     security: str
     username: str
-    password: str
+    password: str = field(repr=False)
+    oauth: bool = False  # `password` is an access token: AUTH XOAUTH2 (issue 25)
 
 
 class MailboxVerifier(Protocol):
@@ -486,6 +496,10 @@ class SenderAccount:
     updated_at: datetime
     smtp_password_enc: str | None = None
     imap_password_enc: str | None = None
+    # Kinds google and microsoft (issue 25): the encrypted refresh token and the consent.
+    oauth_refresh_token_enc: str | None = None
+    oauth_scopes: str | None = None
+    oauth_connected_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -560,6 +574,7 @@ class SmtpAccount:
     username: str
     password_enc: str | None
     version: datetime  # updated_at: a changed account gets new connections
+    kind: str = "smtp"  # google, microsoft: AUTH XOAUTH2 with an access token (issue 25)
 
 
 class SmtpAccountSource(Protocol):
@@ -704,6 +719,7 @@ class ReplyMailbox:
     email: str
     imap: MailServer | None
     imap_password_enc: str | None = field(default=None, repr=False)
+    kind: str = "smtp"  # google, microsoft: AUTHENTICATE XOAUTH2 with an access token
 
 
 class MailboxReader(Protocol):

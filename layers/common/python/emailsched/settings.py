@@ -117,6 +117,18 @@ class Settings(BaseSettings):
     # `verifier`, which may) to check a stored account. Unset: checked in-process.
     VERIFIER_FUNCTION_NAME: str | None = None
 
+    # Mailboxes connected by OAuth (SPEC.md "Mailboxes connected by OAuth"): a provider
+    # without a client id is not offered. OAUTH_PROVIDER_ENDPOINTS (JSON) overrides, per
+    # provider, its endpoints and mail servers (tests point them at local servers).
+    GOOGLE_OAUTH_CLIENT_ID: str | None = None
+    GOOGLE_OAUTH_CLIENT_SECRET: str | None = None
+    MICROSOFT_OAUTH_CLIENT_ID: str | None = None
+    MICROSOFT_OAUTH_CLIENT_SECRET: str | None = None
+    MICROSOFT_OAUTH_TENANT: str = "common"
+    OAUTH_PROVIDER_ENDPOINTS: str = ""
+    # Where the consent's callback sends the browser back to; unset: the API's own `/`.
+    DASHBOARD_URL: str | None = None
+
     LOG_LEVEL: str = "INFO"
 
     # Deliverability (SPEC.md "Unsubscribe and suppression", "Bounces").
@@ -183,6 +195,14 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL, e.g. https://api.example.com")
         return value.rstrip("/")
 
+    @field_validator("OAUTH_PROVIDER_ENDPOINTS")
+    @classmethod
+    def _oauth_endpoints_parse(cls, value: str) -> str:
+        from emailsched.domain.oauth import parse_overrides
+
+        parse_overrides(value)  # OAuthSetupError (a ValueError) names what is wrong
+        return value
+
     @model_validator(mode="after")
     def _auth_is_complete(self) -> Settings:
         if self.SESSION_SECRET is not None and len(self.SESSION_SECRET.encode()) < 32:
@@ -218,6 +238,28 @@ class Settings(BaseSettings):
             raise ValueError("UNSUBSCRIBE_KEY or SESSION_SECRET is required to sign "
                              "unsubscribe links")
         return hmac.new(self.SESSION_SECRET.encode(), b"emailsched/unsubscribe-key/v1",
+                        hashlib.sha256).digest()
+
+    def oauth_client(self, provider: str) -> tuple[str, str] | None:
+        """The provider's (client id, client secret), or None when it is not configured."""
+        client_id, secret = {
+            "google": (self.GOOGLE_OAUTH_CLIENT_ID, self.GOOGLE_OAUTH_CLIENT_SECRET),
+            "microsoft": (self.MICROSOFT_OAUTH_CLIENT_ID, self.MICROSOFT_OAUTH_CLIENT_SECRET),
+        }.get(provider, (None, None))
+        return (client_id, secret or "") if client_id else None
+
+    @property
+    def oauth_providers(self) -> list[str]:
+        """The OAuth providers this deployment offers (those with a client id)."""
+        return [p for p in ("google", "microsoft") if self.oauth_client(p) is not None]
+
+    @property
+    def pkce_key(self) -> bytes:
+        """The key a consent's PKCE verifier is derived under (from SESSION_SECRET, under a
+        label of its own)."""
+        if not self.SESSION_SECRET:
+            raise ValueError("SESSION_SECRET is required to connect mailboxes by OAuth")
+        return hmac.new(self.SESSION_SECRET.encode(), b"emailsched/oauth-pkce-key/v1",
                         hashlib.sha256).digest()
 
     @property

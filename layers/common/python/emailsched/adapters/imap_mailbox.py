@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Literal, Self
 
 from emailsched.adapters.tls import client_context
+from emailsched.domain.oauth import xoauth2
 from emailsched.errors import EmailschedError, ServiceUnavailable
 
 Security = Literal["none", "starttls", "tls"]
@@ -77,6 +78,7 @@ class ImapSettings:
     password: str = field(repr=False)
     timeout: float = 10.0
     verify_tls: bool = True
+    oauth: bool = False  # `password` is an access token: AUTHENTICATE XOAUTH2
 
     @property
     def where(self) -> str:
@@ -91,10 +93,11 @@ class _Selected:
 
 def verify_imap_account(host: str, port: int, security: Security, username: str,
                         password: str, timeout: float = 10.0,
-                        verify_tls: bool = True) -> Checkpoint:
+                        verify_tls: bool = True, oauth: bool = False) -> Checkpoint:
     """Log in and open INBOX read-only; the mailbox's current position (for polling from
     now), or the error saying what the server answered."""
-    settings = ImapSettings(host, port, security, username, password, timeout, verify_tls)
+    settings = ImapSettings(host, port, security, username, password, timeout, verify_tls,
+                            oauth)
     with ImapMailbox(settings) as mailbox:
         return mailbox.current_checkpoint()
 
@@ -219,7 +222,12 @@ def _open(settings: ImapSettings) -> imaplib.IMAP4:
 
 def _login(connection: imaplib.IMAP4, settings: ImapSettings) -> None:
     try:
-        connection.login(settings.username, settings.password)
+        if settings.oauth:
+            # A refusal comes as a continuation with an error document: answer it empty.
+            initial = xoauth2(settings.username, settings.password).encode()
+            connection.authenticate("XOAUTH2", lambda challenge: b"" if challenge else initial)
+        else:
+            connection.login(settings.username, settings.password)
     except imaplib.IMAP4.abort:
         raise
     except imaplib.IMAP4.error as error:

@@ -18,13 +18,13 @@ class NetworkMailboxVerifier:
     def verify_smtp(self, login: MailLogin) -> None:
         verify_smtp_account(login.host, login.port, cast(Security, login.security),
                             login.username, login.password, timeout=self._timeout,
-                            verify_tls=self._verify_tls)
+                            verify_tls=self._verify_tls, oauth=login.oauth)
 
     def verify_imap(self, login: MailLogin) -> None:
         try:
             verify_imap_account(login.host, login.port, cast(Security, login.security),
                                 login.username, login.password, timeout=self._timeout,
-                                verify_tls=self._verify_tls)
+                                verify_tls=self._verify_tls, oauth=login.oauth)
         except EmailschedError as error:  # refused, unreachable: the user reads why
             message = error.message.replace(login.password, "***") if login.password else (
                 error.message)

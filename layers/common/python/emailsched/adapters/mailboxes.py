@@ -18,6 +18,7 @@ from typing import cast
 
 from emailsched.adapters.imap_mailbox import Checkpoint, ImapMailbox, ImapSettings, Security
 from emailsched.ports import (
+    AccessTokens,
     CredentialCipher,
     InboundRaw,
     MailboxPosition,
@@ -72,14 +73,28 @@ class MaildirReader:
 
 
 class MailboxOpeners:
-    """IMAP for a sender with an `imap` block; else its dev Maildir when one is configured."""
+    """IMAP for a sender with an `imap` block (AUTHENTICATE XOAUTH2 with an access token
+    for one connected by OAuth); else its dev Maildir when one is configured."""
 
     def __init__(self, cipher: Callable[[], CredentialCipher], maildir_root: str = "",
-                 timeout: float = 10.0, verify_tls: bool = True):
+                 timeout: float = 10.0, verify_tls: bool = True,
+                 tokens: Callable[[], AccessTokens] | None = None):
         self._cipher, self._root = cipher, maildir_root
         self._timeout, self._verify_tls = timeout, verify_tls
+        self._tokens = tokens
 
     def open(self, mailbox: ReplyMailbox) -> MailboxReader | None:
+        oauth = mailbox.kind in ("google", "microsoft")
+        if mailbox.imap is not None and oauth:
+            if self._tokens is None:
+                return None
+            token, _ = self._tokens().access_token(mailbox.sender_id)
+            server = mailbox.imap
+            settings = ImapSettings(server.host, server.port,
+                                    cast(Security, str(server.security.value)),
+                                    server.username, token, self._timeout, self._verify_tls,
+                                    oauth=True)
+            return ImapReader(ImapMailbox(settings))
         if mailbox.imap is not None:
             password = ""
             if mailbox.imap_password_enc:

@@ -54,10 +54,10 @@ class SmtpMailerPool:
         self._accounts_seen: dict[uuid.UUID, tuple[float, SmtpAccount | None]] = {}
 
     def mailer_for(self, sender_id: uuid.UUID | None, kind: str) -> Mailer:
-        if kind != "smtp" or sender_id is None:
+        if kind == "relay" or sender_id is None:
             return self._relay
         account = self._account(sender_id)
-        if account is None:  # no longer an smtp sender (changed meanwhile): the relay
+        if account is None:  # a relay sender now (changed meanwhile): the relay
             return self._relay
         now = self._now()
         with self._lock:

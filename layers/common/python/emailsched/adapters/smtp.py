@@ -35,11 +35,14 @@ NEEDS_SMTPUTF8 = "5.6.7 {} address needs SMTPUTF8, which the server does not off
 class SmtpMailer:
     def __init__(self, host: str, port: int, *, user: str = "", password: str = "",
                  security: str = "none", timeout: float = 30.0, verify_tls: bool = True,
-                 sessions: int = 1):
+                 sessions: int = 1, login: Callable[[smtplib.SMTP], None] | None = None):
+        """`login`, when given, authenticates each new connection instead of `user` and
+        `password` (adapters/oauth_mailer.py: AUTH XOAUTH2 with a fresh access token)."""
         self._host, self._port = host, port
         self._user, self._password = user, password
         self._security, self._timeout = security, timeout
         self._verify_tls = verify_tls
+        self._login = login
         self.sessions = sessions
         # Each worker thread has its own sessions (a round is one thread's). They are kept
         # here by thread, so close() (a pool evicting an idle mailer, from whichever thread
@@ -141,7 +144,9 @@ class SmtpMailer:
         if self._security == "starttls":
             connection.starttls(context=context)
             connection.ehlo()
-        if self._user:
+        if self._login is not None:
+            self._login(connection)
+        elif self._user:
             login_once(connection, self._user, self._password)
         return connection
 

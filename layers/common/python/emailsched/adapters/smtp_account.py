@@ -14,6 +14,7 @@ import ssl
 from typing import Literal
 
 from emailsched.adapters.tls import client_context
+from emailsched.domain.oauth import xoauth2
 from emailsched.errors import AccountUnverified
 
 Security = Literal["none", "starttls", "tls"]
@@ -22,8 +23,9 @@ SECURITIES = ("none", "starttls", "tls")
 
 def verify_smtp_account(host: str, port: int, security: Security, username: str | None,
                         password: str | None, *, timeout: float = 10.0,
-                        verify_tls: bool = True) -> None:
-    """Log in to the account and leave; AccountUnverified when any step fails."""
+                        verify_tls: bool = True, oauth: bool = False) -> None:
+    """Log in to the account and leave; AccountUnverified when any step fails. `oauth`:
+    `password` is an access token, sent with AUTH XOAUTH2."""
     if security not in SECURITIES:
         raise ValueError(f"security must be one of {', '.join(SECURITIES)}")
     context = client_context(verify_tls)
@@ -36,7 +38,9 @@ def verify_smtp_account(host: str, port: int, security: Security, username: str 
         if security == "starttls":
             _starttls(client, context, where)
         stage = "auth"
-        if username:
+        if oauth:
+            login_xoauth2(client, username or "", password or "")
+        elif username:
             login_once(client, username, password or "")
         client.quit()
     except AccountUnverified:
@@ -69,6 +73,21 @@ def login_once(client: smtplib.SMTP, username: str, password: str) -> None:
     client.user, client.password = username, password
     answer = getattr(client, "auth_" + mechanism.lower().replace("-", "_"))
     client.auth(mechanism, answer, initial_response_ok=True)
+
+
+def login_xoauth2(client: smtplib.SMTP, username: str, access_token: str) -> None:
+    """AUTH XOAUTH2 (Google's and Microsoft's SASL for OAuth 2.0 bearer tokens). A refusal
+    comes as a 334 with an error document, answered with an empty line to get the 535."""
+    client.ehlo_or_helo_if_needed()
+    if not client.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    if "XOAUTH2" not in client.esmtp_features["auth"].upper().split():
+        raise smtplib.SMTPException("the server does not offer AUTH XOAUTH2")
+
+    def answer(challenge: bytes | None = None) -> str:
+        return "" if challenge else xoauth2(username, access_token)
+
+    client.auth("XOAUTH2", answer, initial_response_ok=True)
 
 
 def _connect(host: str, port: int, security: Security, timeout: float,
@@ -115,6 +134,7 @@ def _scrub(message: str, username: str | None, password: str | None) -> str:
     forms = [password, base64.b64encode(password.encode()).decode()]
     if username:
         forms.append(base64.b64encode(f"\0{username}\0{password}".encode()).decode())
+        forms.append(base64.b64encode(xoauth2(username, password).encode()).decode())
     for form in sorted(forms, key=len, reverse=True):
         message = message.replace(form, "***")
     return message

@@ -36,6 +36,10 @@ _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, in
      True),
     ("/senders/{senderId}/verify", "post", None, schemas.SenderAccountOut, 200, True),
     ("/senders/{senderId}", "delete", None, None, 204, True),
+    # Mailboxes connected by OAuth (issue 25): the consent, then the provider's redirect.
+    ("/senders/oauth/{provider}/start", "post", schemas.OAuthStartIn, schemas.OAuthStartOut,
+     200, True),
+    ("/senders/oauth/{provider}/callback", "get", None, None, 302, False),
     ("/auth/me", "patch", schemas.MePatchIn, schemas.MeOut, 200, True),
     ("/suppressions", "get", None, schemas.SuppressionListOut, 200, True),
     ("/suppressions", "post", schemas.SuppressionsIn, schemas.SuppressionsAddedOut, 201, True),
@@ -104,10 +108,15 @@ def _operation(path: str, method: str, request: type[BaseModel] | None,
             media: {"schema": {"type": "object", "properties": {
                 "List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}}}}
             for media in ("application/x-www-form-urlencoded", "multipart/form-data")}}
-    for name in ("batchId", "senderId", "email", "emailId", "token"):
+    for name in ("batchId", "senderId", "email", "emailId", "token", "provider"):
         if "{" + name + "}" in path:
             parameters.append({"name": name, "in": "path", "required": True,
                                "schema": {"type": "string"}})
+    if path.endswith("/callback"):
+        parameters.extend({"name": name, "in": "query", "required": False,
+                           "schema": {"type": "string"}} for name in ("code", "state", "error"))
+        operation["responses"][str(status)] = {"description": "To the dashboard's Senders "
+                                               "page with ?connected= or ?error="}
     if path in ("/emails/scheduled", "/emails/sent", "/batches") or (
             path == "/suppressions" and method == "get"):
         parameters.extend(p for p in _LIST_PARAMS if path.startswith("/emails")

@@ -222,6 +222,8 @@ class AuthConfigOut(Model):
     rate_window_seconds: int
     min_delay_between_emails_ms: int
     default_hourly_limit: int
+    # The providers mailboxes can be connected with by OAuth here (issue 25).
+    oauth_providers: list[Literal["google", "microsoft"]] = Field(default_factory=list)
 
 
 class SenderShareOut(Model):
@@ -416,13 +418,38 @@ class MailServerOut(Model):
     username: str
 
 
+class OAuthConnectionOut(Model):
+    """How a google or microsoft sender is connected: never a token."""
+
+    provider: Literal["google", "microsoft"]
+    scopes: list[str]
+    connected_at: str
+
+
+class OAuthStartIn(Model):
+    """POST /senders/oauth/{provider}/start: the sender's settings once connected."""
+
+    name: StrictStr | None = Field(default=None, max_length=MAX_NAME)
+    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT,
+                                          description="default: the provider's own cap")
+    min_delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
+    timezone: StrictStr | None = Field(default=None, max_length=64)
+
+    _lines = field_validator("name")(_single_line)
+
+
+class OAuthStartOut(Model):
+    authorization_url: str
+
+
 class SenderAccountOut(Model):
     """A sender as routes show it: never a password."""
 
     id: str
     email: str
     name: str
-    kind: Literal["smtp", "relay"]
+    kind: Literal["smtp", "relay", "google", "microsoft"]
     smtp: MailServerOut | None
     imap: MailServerOut | None
     hourly_limit: int | None
@@ -433,6 +460,7 @@ class SenderAccountOut(Model):
     last_error: str | None
     sent_today: int
     created_at: str
+    oauth: OAuthConnectionOut | None = None
 
 
 class SenderAccountListOut(Model):

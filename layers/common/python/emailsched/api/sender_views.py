@@ -67,7 +67,16 @@ def _sender(view: SenderView) -> schemas.SenderAccountOut:
         smtp=_server(a.smtp), imap=_server(a.imap), hourly_limit=a.limits.hourly_limit,
         daily_limit=a.limits.daily_limit, min_delay_ms=a.limits.min_delay_ms,
         timezone=a.limits.timezone, status=a.status,
-        last_error=a.last_error, sent_today=view.sent_today, created_at=iso(a.created_at) or "")
+        last_error=a.last_error, sent_today=view.sent_today, created_at=iso(a.created_at) or "",
+        oauth=_oauth(view))
+
+
+def _oauth(view: SenderView) -> schemas.OAuthConnectionOut | None:
+    a = view.account
+    if a.kind not in ("google", "microsoft") or a.oauth_connected_at is None:
+        return None
+    return schemas.OAuthConnectionOut(provider=a.kind, scopes=(a.oauth_scopes or "").split(),
+                                      connected_at=iso(a.oauth_connected_at) or "")
 
 
 def sender(view: SenderView, status: int = 200) -> Response:

@@ -89,7 +89,8 @@ def auth_config(settings: Settings) -> Response:
         auth_mode=settings.AUTH_MODE, google_client_id=settings.GOOGLE_CLIENT_ID,
         rate_window_seconds=settings.RATE_WINDOW_SECONDS,
         min_delay_between_emails_ms=settings.MIN_DELAY_BETWEEN_EMAILS_MS,
-        default_hourly_limit=settings.DEFAULT_HOURLY_LIMIT))
+        default_hourly_limit=settings.DEFAULT_HOURLY_LIMIT,
+        oauth_providers=settings.oauth_providers))
 
 
 def _user(user: User) -> schemas.UserOut:

@@ -17,6 +17,8 @@ CALENDAR_DAY_SECONDS = 86_400
 class SenderKind(StrEnum):
     SMTP = "smtp"  # the user's own account, verified before it is stored
     RELAY = "relay"  # the deployment's SMTP_* relay, for RELAY_SENDER_DOMAINS only
+    GOOGLE = "google"  # a Google mailbox connected by OAuth (SMTP/IMAP XOAUTH2)
+    MICROSOFT = "microsoft"  # a Microsoft 365 mailbox connected by OAuth
 
 
 class SenderStatus(StrEnum):

@@ -361,7 +361,8 @@ class SenderService:
         of its emails, and at the threshold holds all of its unsent emails. Returns the
         results still to settle one by one, and the waits of the emails put back."""
         first = emails[0]
-        if self._health is None or first.sender_id is None or first.sender_kind != "smtp":
+        # Every kind with an account of its own (smtp, and google or microsoft by OAuth).
+        if self._health is None or first.sender_id is None or first.sender_kind == "relay":
             return results, []
         failed = [i for i, r in enumerate(results) if r is not None and r.account_failure]
         if not failed:

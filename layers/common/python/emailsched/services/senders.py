@@ -26,6 +26,7 @@ from emailsched.domain.senders import (
 )
 from emailsched.errors import Conflict, EmailschedError, InvalidRequest, NotFound
 from emailsched.ports import (
+    AccessTokens,
     Clock,
     CredentialCipher,
     MailboxVerifier,
@@ -39,6 +40,7 @@ from emailsched.ports import (
 from emailsched.services.sender_plans import BatchShape, Pacing, plan_share
 
 log = logging.getLogger(__name__)
+OAUTH_KINDS = (SenderKind.GOOGLE, SenderKind.MICROSOFT)
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,11 @@ class StoredAccountCheck:
     decrypt), and what a local stack runs in-process (one key there)."""
 
     def __init__(self, store: SenderStore, verifier: MailboxVerifier,
-                 cipher: Callable[[], CredentialCipher]):
+                 cipher: Callable[[], CredentialCipher],
+                 tokens: Callable[[], AccessTokens] | None = None):
+        """`tokens`: access tokens of senders connected by OAuth, checked with XOAUTH2."""
         self._store, self._verifier, self._cipher = store, verifier, cipher
+        self._tokens = tokens
 
     def verify_stored(self, user_id: uuid.UUID, sender_id: uuid.UUID) -> None:
         with self._store.transaction() as store:
@@ -104,6 +109,10 @@ class StoredAccountCheck:
         token = getattr(account, f"{prefix}_password_enc")
         if server is None:
             return None
+        if account.kind in OAUTH_KINDS and self._tokens is not None:
+            access_token, _ = self._tokens().access_token(account.id)
+            return MailLogin(server.host, server.port, server.security.value,
+                             server.username, access_token, oauth=True)
         password = self._cipher().decrypt(token, credential_context(
             str(account.id), f"{prefix}_password")) if token else ""
         return MailLogin(server.host, server.port, server.security.value, server.username,
@@ -215,6 +224,26 @@ class SenderAccountService:
                                "batches first", details=[{"field": "id", "message": "in use"}])
             store.delete_sender(sender_id)
 
+    def connected(self, user_id: uuid.UUID, email: str, values: dict[str, object],
+                  refresh_token: str, limits: dict[str, object]) -> SenderView:
+        """Stores a mailbox connected by OAuth (services/oauth_connect.py checked it): a new
+        sender with `values`, `limits` and the refresh token encrypted, or, for an address
+        the user has, its account and token replaced and the sender active again, its held
+        emails released."""
+        with self._store.transaction() as store:
+            found = store.sender_by_email(user_id, email)
+            sender_id = found.id if found is not None else uuid.uuid4()
+            sealed = self._cipher().encrypt(refresh_token, credential_context(
+                str(sender_id), "oauth_refresh"))
+            values = {**values, "oauth_refresh_token_enc": sealed}
+            if found is None:
+                store.insert_sender(sender_id, user_id, {"email": email, **values, **limits})
+            else:
+                store.update_sender(sender_id, values)
+                self._activate(store, user_id, sender_id)
+            log.info("sender %s connected by OAuth (%s)", sender_id, values.get("kind"))
+            return self._views(store, [self._found(store, user_id, sender_id)])[0]
+
     # --- held emails ---------------------------------------------------------------------
     def _activate(self, store: SenderSession, user_id: uuid.UUID,
                   sender_id: uuid.UUID) -> None:
@@ -278,7 +307,8 @@ class SenderAccountService:
             now_ms, a.limits.timezone, self._rules.pacing.day_seconds) / 1000, UTC)
             for a in accounts}
         sent = store.sent_since([a.id for a in accounts], since)
-        return [SenderView(replace(a, smtp_password_enc=None, imap_password_enc=None),
+        return [SenderView(replace(a, smtp_password_enc=None, imap_password_enc=None,
+                                   oauth_refresh_token_enc=None),
                            sent.get(a.id, 0)) for a in accounts]
 
 

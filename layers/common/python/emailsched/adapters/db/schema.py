@@ -101,10 +101,15 @@ senders = Table(
     Column("replies_polled_at", DateTime(timezone=True), nullable=True),
     # Deleted (migration 0004): the row stays for the emails and batches that name it.
     Column("deleted_at", DateTime(timezone=True), nullable=True),
+    # Kinds `google` and `microsoft` (migration 0014): a CredentialCipher token, never the
+    # refresh token itself, and what the consent granted.
+    Column("oauth_refresh_token_enc", Text, nullable=True),
+    Column("oauth_scopes", Text, nullable=True),
+    Column("oauth_connected_at", DateTime(timezone=True), nullable=True),
     *_timestamps(),
     Index("uq_senders_user_email_live", "user_id", "email", unique=True,
           postgresql_where=text("deleted_at IS NULL")),
-    CheckConstraint("kind IN ('smtp','relay')", name="ck_senders_kind"),
+    CheckConstraint("kind IN ('smtp','relay','google','microsoft')", name="ck_senders_kind"),
     CheckConstraint("status IN ('active','failing')", name="ck_senders_status"),
     CheckConstraint("kind = 'relay' OR (smtp_host IS NOT NULL AND smtp_port IS NOT NULL AND "
                     "smtp_security IS NOT NULL)", name="ck_senders_smtp_account"),
@@ -114,6 +119,19 @@ senders = Table(
     CheckConstraint("(hourly_limit IS NULL OR hourly_limit > 0) AND "
                     "(daily_limit IS NULL OR daily_limit > 0) AND "
                     "(min_delay_ms IS NULL OR min_delay_ms >= 0)", name="ck_senders_limits"),
+)
+
+# Consents under way (migration 0014): keyed by the SHA-256 of the `state`, taken (deleted)
+# by the callback, so a state works once and only until `expires_at`.
+oauth_states = Table(
+    "oauth_states", metadata,
+    Column("state_hash", Text, primary_key=True),
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("provider", Text, nullable=False),
+    Column("options", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 batches = Table(

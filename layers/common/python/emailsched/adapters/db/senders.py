@@ -26,7 +26,8 @@ _COLUMNS = """
     id, user_id, email, name, kind, smtp_host, smtp_port, smtp_security, smtp_username,
     imap_host, imap_port, imap_security, imap_username, hourly_limit, daily_limit,
     min_delay_ms, timezone, status, last_error, created_at, updated_at,
-    smtp_password_enc, imap_password_enc
+    smtp_password_enc, imap_password_enc, oauth_refresh_token_enc, oauth_scopes,
+    oauth_connected_at
 """
 LIST_SENDERS = text(f"""
     SELECT {_COLUMNS} FROM senders WHERE user_id = :user_id AND deleted_at IS NULL
@@ -46,10 +47,12 @@ WRITABLE = frozenset({
     "email", "name", "kind", "smtp_host", "smtp_port", "smtp_security", "smtp_username",
     "smtp_password_enc", "imap_host", "imap_port", "imap_security", "imap_username",
     "imap_password_enc", "hourly_limit", "daily_limit", "min_delay_ms", "timezone", "status",
-    "last_error", "consecutive_failures"})
+    "last_error", "consecutive_failures", "oauth_refresh_token_enc", "oauth_scopes",
+    "oauth_connected_at"})
 DELETE_SENDER = text("""
     UPDATE senders SET deleted_at = now(), updated_at = now(),
-                       smtp_password_enc = NULL, imap_password_enc = NULL
+                       smtp_password_enc = NULL, imap_password_enc = NULL,
+                       oauth_refresh_token_enc = NULL
     WHERE id = :id
 """)
 # unsent_count: served by ix_emails_sender_status_due.
@@ -106,11 +109,13 @@ RELEASE_HELD = text("""
     WHERE b.id = m.batch_id
 """)
 # account_failed: one more connection or login failure in a row; failing at the threshold.
-# The old status comes back too, so only the change to failing holds the emails.
+# The old status comes back too, so only the change to failing holds the emails. A
+# `reconnect:` error (an OAuth grant revoked, issue 25) fails it at once: no retry can help.
 ACCOUNT_FAILED = text("""
     UPDATE senders s SET consecutive_failures = s.consecutive_failures + 1,
         last_error = :error, updated_at = now(),
-        status = CASE WHEN s.consecutive_failures + 1 >= :threshold THEN 'failing'
+        status = CASE WHEN s.consecutive_failures + 1 >= :threshold
+                        OR :error LIKE 'reconnect:%' THEN 'failing'
                       ELSE s.status END
     FROM (SELECT id, status FROM senders WHERE id = :id FOR UPDATE) old
     WHERE s.id = old.id
@@ -134,8 +139,8 @@ SENDER_LIMITS = text("""
 """)
 SMTP_ACCOUNT = text("""
     SELECT id, smtp_host, smtp_port, smtp_security, smtp_username, smtp_password_enc,
-           updated_at
-    FROM senders WHERE id = :id AND kind = 'smtp'
+           updated_at, kind
+    FROM senders WHERE id = :id AND kind <> 'relay'
 """)
 
 
@@ -151,7 +156,8 @@ def _account(row: Any) -> SenderAccount:
         smtp=_server(*row[5:9]), imap=_server(*row[9:13]),
         limits=SenderLimits(row[13], row[14], row[15], row[16]), status=row[17],
         last_error=row[18], created_at=row[19], updated_at=row[20],
-        smtp_password_enc=row[21], imap_password_enc=row[22])
+        smtp_password_enc=row[21], imap_password_enc=row[22],
+        oauth_refresh_token_enc=row[23], oauth_scopes=row[24], oauth_connected_at=row[25])
 
 
 def list_senders(c: Connection, user_id: uuid.UUID) -> list[SenderAccount]:
@@ -238,9 +244,13 @@ def release_held(c: Connection, ids: list[uuid.UUID], due_ms: list[int], status:
 
 
 def account_failed(c: Connection, sender_id: uuid.UUID, error: str, threshold: int) -> bool:
+    """True when the sender's emails are to be held now: it just turned failing, or its
+    grant is revoked (`reconnect:`), when every worker that finds so holds its own."""
     row = c.execute(ACCOUNT_FAILED, {"id": sender_id, "error": error[:1000],
                                      "threshold": threshold}).one_or_none()
-    return row is not None and row[0] != "failing" and row[1] == "failing"
+    if row is None or row[1] != "failing":
+        return False
+    return row[0] != "failing" or error.startswith("reconnect:")
 
 
 def account_worked(c: Connection, sender_id: uuid.UUID) -> None:
@@ -257,7 +267,8 @@ def smtp_account(c: Connection, sender_id: uuid.UUID) -> SmtpAccount | None:
     row = c.execute(SMTP_ACCOUNT, {"id": sender_id}).one_or_none()
     if row is None:
         return None
-    return SmtpAccount(row[0], row[1], int(row[2]), row[3], row[4] or "", row[5], row[6])
+    return SmtpAccount(row[0], row[1], int(row[2]), row[3], row[4] or "", row[5], row[6],
+                       row[7])
 
 
 

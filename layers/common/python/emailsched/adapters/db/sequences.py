@@ -109,7 +109,8 @@ AWAIT_FIRST_STEP = text("""
 
 # replies_mailboxes: round-robin, the least recently polled first.
 MAILBOXES = text("""
-    SELECT id, email, imap_host, imap_port, imap_security, imap_username, imap_password_enc
+    SELECT id, email, imap_host, imap_port, imap_security, imap_username, imap_password_enc,
+           kind
     FROM senders
     WHERE deleted_at IS NULL AND (imap_host IS NOT NULL OR :include_relay)
     ORDER BY replies_polled_at NULLS FIRST, id
@@ -227,7 +228,7 @@ class PgReplyStore:
             return [ReplyMailbox(row[0], row[1],
                                  None if row[2] is None else
                                  MailServer(row[2], int(row[3]), Security(row[4]), row[5] or ""),
-                                 row[6]) for row in rows]
+                                 row[6], row[7]) for row in rows]
 
     def mark_polled(self, sender_id: uuid.UUID, now: datetime) -> None:
         with transaction(self.engine) as c:
