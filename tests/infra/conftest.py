@@ -35,9 +35,6 @@ from tests.infra.support import (
 sys.path.insert(0, str(REPO / "infra"))
 
 
-ARTIFACTS = "emailsched-test-artifacts"
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -114,13 +111,10 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def deployed(aws: dict[str, str], session: Any, snapshot: Path) -> Deployed:
-    """deploy.py run against moto with secrets and stage choices, then again bare."""
+    """deploy.py run against moto with secrets and stage choices, then again bare: the
+    README's commands, with no bucket for the layer (it fits Lambda's direct upload)."""
     project, layer = snapshot / "functions", snapshot / "layer"
-    # The layer zip is about 50 MiB, at Lambda's direct-upload limit: publish it from S3,
-    # as a real deployment of this size must.
-    session.client("s3", endpoint_url=aws["AWS_ENDPOINT_URL"]).create_bucket(
-        Bucket=ARTIFACTS)
-    dist = ["--dashboard-dist", str(snapshot / "dashboard-dist"), "--artifact-bucket", ARTIFACTS]
+    dist = ["--dashboard-dist", str(snapshot / "dashboard-dist")]
     first = run_deploy([*CHOICES, *dist, "--alarm-email", ALARM_EMAIL], {**aws, **SECRETS},
                        project, layer)
     before = account_state(session, aws)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -33,9 +35,10 @@ def client(session: Any, aws: dict[str, str], service: str) -> Any:
     return session.client(service, endpoint_url=aws["AWS_ENDPOINT_URL"])
 
 
-def run_deploy(args: list[str], env: dict[str, str], project_dir: Path, layer_dir: Path) -> str:
+def run_deploy(args: list[str], env: dict[str, str], project_dir: Path, layer_dir: Path,
+               stage: str = STAGE) -> str:
     """Run infra/deploy.py as a user would, with only `env` for AWS and secrets."""
-    command = [sys.executable, str(DEPLOY), "--stage", STAGE, "--project-dir", str(project_dir),
+    command = [sys.executable, str(DEPLOY), "--stage", stage, "--project-dir", str(project_dir),
                "--layer-dir", str(layer_dir), "--build-dir", str(BUILD_DIR), *args]
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith("AWS_") and k not in SECRETS}
@@ -44,6 +47,28 @@ def run_deploy(args: list[str], env: dict[str, str], project_dir: Path, layer_di
     assert done.returncode == 0, f"deploy.py failed:\n{done.stdout}\n{done.stderr}"
     print(done.stdout)
     return done.stdout
+
+
+def layer_sizes(output: str) -> str:
+    """deploy.py's line on the layer it built: its zipped and unzipped size."""
+    return next(line for line in output.splitlines() if line.startswith("layer zip"))
+
+
+def lambda_runtime_sdk(target: Path) -> Path:
+    """A stand-in for what Lambda's Python runtime has beside the standard library: boto3
+    and its dependencies, copied from the layer build's (cached) dependency install."""
+    from emailsched_infra import layer, layer_contents
+
+    deps = layer.install_dependencies(layer.runtime_requirements(REPO / "pyproject.toml"),
+                                      BUILD_DIR / "cache")
+    installed = layer_contents.distributions(deps)
+    for name in layer_contents.closure(sorted(layer_contents.RUNTIME_PROVIDED), installed):
+        for file in layer_contents.owned_files(installed[name]):
+            if not file.startswith("../"):  # console scripts: not installed in the runtime
+                (target / file).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(deps / file, target / file)
+    compileall.compile_dir(target, quiet=2, workers=0)
+    return target
 
 
 def account_state(session: Any, aws: dict[str, str]) -> dict[str, Any]:
