@@ -6,8 +6,13 @@ import compileall
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,39 @@ CHOICES = ["--set", "GOOGLE_CLIENT_ID=client.apps.example", "--set", "PUMP_MAX_I
            "--subnet-ids", SUBNETS, "--security-group-ids", SECURITY_GROUP,
            "--sender-concurrency", "4", "--batching-window", "2", "--memory", "1024",
            "--api-concurrency", "7"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def moto_server(log_dir: Path) -> Iterator[str]:
+    """moto's server (with the Swagger shim of moto_server.py) on a free loopback port."""
+    port = _free_port()
+    log = (log_dir / "moto.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("moto_server.py")), "-p", str(port)],
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("moto server did not start") from None
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
 
 
 def client(session: Any, aws: dict[str, str], service: str) -> Any:
