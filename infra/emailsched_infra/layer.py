@@ -107,7 +107,8 @@ def install_dependencies(requirements: list[str], cache: Path, refresh: bool = F
     return target
 
 
-def _files(root: Path) -> Iterator[tuple[str, Path]]:
+def files_under(root: Path) -> Iterator[tuple[str, Path]]:
+    """(path relative to `root`, path) of each file a layer build takes from `root`."""
     for path in root.rglob("*"):
         relative = path.relative_to(root)
         if path.is_file() and not SKIP_PARTS.intersection(relative.parts) \
@@ -147,10 +148,10 @@ def build_layer(layer_src: Path, pyproject: Path, build_dir: Path,
     source = layer_src / "python" / "emailsched"
     shutil.copytree(source, package / "emailsched", ignore=_not_for_lambda(source))
     _compile(package)
-    entries, left_out = layer_contents.layer_entries(requirements, deps, dict(_files(deps)))
+    entries, left_out = layer_contents.layer_entries(requirements, deps, dict(files_under(deps)))
     # Our package keeps its sources beside the compiled files: its frames in a traceback
     # quote their lines, for 1 MiB. Ours wins over anything of the same name.
-    entries.update(_files(package))
+    entries.update(files_under(package))
     out = build_dir / "common-layer.zip"
     unzipped = 0
     with zipfile.ZipFile(out, "w") as archive:

@@ -131,12 +131,13 @@ def one_form(entries: dict[str, Path]) -> dict[str, Path]:
     compiled (by a Python of Lambda's version), else the `.py`.
 
     Why compiled: /opt is read-only, so Python cannot cache what it compiles there, and a
-    module shipped as source alone is compiled again at every cold start (about 3x the
-    import time of the app measured with sources only: infra/README.md). A sourceless
-    `.pyc` loads as fast as a cached one beside its source, and is a little quicker to
-    find (no source to stat first), at about a third of the bytes of both forms. What it
-    costs: a traceback through a dependency names the file and line without quoting the
-    line. The emailsched package keeps both forms (build_layer), so our own frames do.
+    module shipped as source alone is compiled again at every cold start: the app's
+    imports and first wiring then take 2.7x the CPU time (infra/layer_import_time.py). A
+    sourceless `.pyc` loads as fast as a cached one beside its source (one stat fewer:
+    there is no source to check first; measured the same within noise), and both forms
+    would make the layer 31.4 MiB zipped instead of 25.8. What it costs: a traceback
+    through a dependency names the file and line without quoting the line. The emailsched
+    package keeps both forms (build_layer), so our own frames do.
     """
     compiled = {source: name for name in entries if (source := _source_of(name))}
     shipped: dict[str, Path] = {}
@@ -150,11 +151,19 @@ def one_form(entries: dict[str, Path]) -> dict[str, Path]:
     return shipped
 
 
-def layer_entries(requirements: list[str], deps: Path,
-                  files: dict[str, Path]) -> tuple[dict[str, Path], list[str]]:
+def kept_entries(requirements: list[str], deps: Path,
+                 files: dict[str, Path]) -> tuple[dict[str, Path], list[str]]:
     """`files` (the installed dependencies, by path relative to `deps`) less what the layer
-    leaves out, each module in one form; and the names of the distributions left out."""
+    leaves out, in both forms; and the names of the distributions left out."""
     dropped, left_out = dropped_files(requirements, deps)
     kept = {name: path for name, path in files.items()
             if name not in dropped and _source_of(name) not in dropped and not stripped(name)}
+    return kept, left_out
+
+
+def layer_entries(requirements: list[str], deps: Path,
+                  files: dict[str, Path]) -> tuple[dict[str, Path], list[str]]:
+    """What of `files` the layer ships, each module in one form (`one_form`); and the
+    names of the distributions left out."""
+    kept, left_out = kept_entries(requirements, deps, files)
     return one_form(kept), left_out

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import compileall
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -95,18 +93,11 @@ def layer_sizes(output: str) -> str:
 def lambda_runtime_sdk(target: Path) -> Path:
     """A stand-in for what Lambda's Python runtime has beside the standard library: boto3
     and its dependencies, copied from the layer build's (cached) dependency install."""
-    from emailsched_infra import layer, layer_contents
+    from emailsched_infra import import_time, layer
 
     deps = layer.install_dependencies(layer.runtime_requirements(REPO / "pyproject.toml"),
                                       BUILD_DIR / "cache")
-    installed = layer_contents.distributions(deps)
-    for name in layer_contents.closure(sorted(layer_contents.RUNTIME_PROVIDED), installed):
-        for file in layer_contents.owned_files(installed[name]):
-            if not file.startswith("../"):  # console scripts: not installed in the runtime
-                (target / file).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(deps / file, target / file)
-    compileall.compile_dir(target, quiet=2, workers=0)
-    return target
+    return import_time.runtime_sdk(deps, target)
 
 
 def account_state(session: Any, aws: dict[str, str]) -> dict[str, Any]:
