@@ -153,11 +153,7 @@ def build_layer(layer_src: Path, pyproject: Path, build_dir: Path,
     # quote their lines, for 1 MiB. Ours wins over anything of the same name.
     entries.update(files_under(package))
     out = build_dir / "common-layer.zip"
-    unzipped = 0
-    with zipfile.ZipFile(out, "w") as archive:
-        for name in sorted(entries):
-            unzipped += _add(archive, entries[name], name)
-    layer = LayerZip(out, out.stat().st_size, unzipped, len(entries), tuple(left_out))
+    unzipped = _zip(entries, out)
     if unzipped > UNZIPPED_LIMIT_BYTES:
         raise SystemExit(f"layer unzips to {unzipped / 2**20:.0f} MiB: over Lambda's 250 MB")
     if not _compiles():
@@ -165,7 +161,13 @@ def build_layer(layer_src: Path, pyproject: Path, build_dir: Path,
               f"compile for Lambda's {PYTHON_VERSION}: the layer ships sources only, which "
               "every cold start compiles again; deploy with Python "
               f"{PYTHON_VERSION}", file=sys.stderr, flush=True)
-    return layer
+    return LayerZip(out, out.stat().st_size, unzipped, len(entries), tuple(left_out))
+
+
+def _zip(entries: dict[str, Path], out: Path) -> int:
+    """Write `entries` under python/ in name order; returns their unzipped bytes."""
+    with zipfile.ZipFile(out, "w") as archive:
+        return sum(_add(archive, entries[name], name) for name in sorted(entries))
 
 
 def publish(lambda_client: Any, s3: Any, name: str, layer: LayerZip,
