@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,7 @@ def _build_layer(options: Options) -> layer.LayerZip:
     return built
 
 
-def _artifacts_bucket(options: Options, s3: Any, account: str) -> Any:
+def _artifacts_bucket(options: Options, s3: Any, account: str) -> Callable[[], str]:
     """The bucket a too big layer zip goes through: --artifact-bucket, else the stage's own,
     made on first need (as `sam deploy --resolve-s3` does)."""
     def bucket() -> str:
