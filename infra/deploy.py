@@ -22,6 +22,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from emailsched_infra.chalice_config import StageChoices  # noqa: E402
+from emailsched_infra.layer import DIRECT_UPLOAD_LIMIT_BYTES  # noqa: E402
 from emailsched_infra.runner import Options, deploy, package  # noqa: E402
 from emailsched_infra.stage import Stage  # noqa: E402
 
@@ -70,7 +71,13 @@ def parser() -> argparse.ArgumentParser:
     paths.add_argument("--project-dir", type=Path, default=REPO / "functions")
     paths.add_argument("--layer-dir", type=Path, default=REPO / "layers" / "common")
     paths.add_argument("--build-dir", type=Path, default=HERE / "build")
-    p.add_argument("--artifact-bucket", help="S3 bucket for a layer zip over 50 MB")
+    p.add_argument("--artifact-bucket",
+                   help="S3 bucket for a layer zip over the direct upload (default: the "
+                        "stage's own, emailsched-<stage>-artifacts-<account>, made if needed)")
+    p.add_argument("--direct-upload-limit", type=int, metavar="BYTES",
+                   default=DIRECT_UPLOAD_LIMIT_BYTES,
+                   help="largest layer zip uploaded inline; a larger one goes through S3 "
+                        "(default: Lambda's 50 MB)")
     ops = p.add_argument_group("operations")
     ops.add_argument("--alarm-email", metavar="ADDRESS",
                      help="subscribe ADDRESS to the alarms' SNS topic (it must confirm)")
@@ -104,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       dashboard=not args.no_dashboard, cdn=not args.no_cdn,
                       dashboard_dir=REPO / "dashboard",
                       dashboard_dist=args.dashboard_dist.resolve() if args.dashboard_dist
-                      else None)
+                      else None, direct_upload_limit=args.direct_upload_limit)
     if args.package:
         package(options, args.package.resolve())
     else:

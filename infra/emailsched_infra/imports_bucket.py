@@ -31,7 +31,7 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _exists(s3: Any, name: str) -> bool:
+def bucket_exists(s3: Any, name: str) -> bool:
     try:
         s3.head_bucket(Bucket=name)
     except ClientError as error:
@@ -41,7 +41,8 @@ def _exists(s3: Any, name: str) -> bool:
     return True
 
 
-def _current(read: Any, key: str, missing: tuple[str, ...]) -> Any:
+def read_or_none(read: Any, key: str, missing: tuple[str, ...]) -> Any:
+    """`read()[key]`, or None when S3 answers one of the `missing` error codes."""
     try:
         return read()[key]
     except ClientError as error:
@@ -50,10 +51,10 @@ def _current(read: Any, key: str, missing: tuple[str, ...]) -> Any:
         raise
 
 
-def _same_lifecycle(current: list[dict[str, Any]] | None) -> bool:
+def same_lifecycle(current: list[dict[str, Any]] | None, wanted: list[dict[str, Any]]) -> bool:
+    """Whether the bucket's lifecycle rules (None: it has none) are `wanted`."""
     if current is None:
         return False
-    wanted = bucket_lifecycle()["Rules"]
     fields = ("ID", "Status", "Filter", "Expiration", "AbortIncompleteMultipartUpload")
     return ([{k: rule.get(k) for k in fields} for rule in current]
             == [{k: rule.get(k) for k in fields} for rule in wanted])
@@ -76,25 +77,25 @@ def ensure_imports_bucket(s3: Any, name: str, region: str, origins: list[str]) -
     """Create or correct the bucket; `origins` may PUT to it (the hosted dashboard's and
     DASHBOARD_ORIGINS)."""
     changed = False
-    if not _exists(s3, name):
+    if not bucket_exists(s3, name):
         options: dict[str, Any] = {}
         if region != "us-east-1":
             options["CreateBucketConfiguration"] = {"LocationConstraint": region}
         s3.create_bucket(Bucket=name, **options)
         changed = True
-    block = _current(lambda: s3.get_public_access_block(Bucket=name),
+    block = read_or_none(lambda: s3.get_public_access_block(Bucket=name),
                      "PublicAccessBlockConfiguration", ("NoSuchPublicAccessBlockConfiguration",))
     if block != PRIVATE:
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=PRIVATE)
         changed = True
-    rules = _current(lambda: s3.get_bucket_lifecycle_configuration(Bucket=name), "Rules",
+    rules = read_or_none(lambda: s3.get_bucket_lifecycle_configuration(Bucket=name), "Rules",
                      ("NoSuchLifecycleConfiguration",))
-    if not _same_lifecycle(rules):
+    if not same_lifecycle(rules, bucket_lifecycle()["Rules"]):
         s3.put_bucket_lifecycle_configuration(Bucket=name,
                                               LifecycleConfiguration=bucket_lifecycle())
         changed = True
     cors = bucket_cors(origins)
-    current_cors = _current(lambda: s3.get_bucket_cors(Bucket=name), "CORSRules",
+    current_cors = read_or_none(lambda: s3.get_bucket_cors(Bucket=name), "CORSRules",
                             ("NoSuchCORSConfiguration",))
     if not _same_cors(current_cors, cors["CORSRules"]):
         s3.put_bucket_cors(Bucket=name, CORSConfiguration=cors)

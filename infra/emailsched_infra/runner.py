@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ from emailsched_infra import (
     event_source,
     imports_bucket,
     layer,
+    layer_contents,
     settings_check,
 )
+from emailsched_infra.artifacts_bucket import ensure_artifacts_bucket
 from emailsched_infra.chalice_config import StageChoices
 from emailsched_infra.kms_key import ensure_credentials_key
 from emailsched_infra.policies import cloudformation_refs, concrete_refs, function_policies
@@ -47,7 +50,7 @@ class Options:
     layer_dir: Path  # layers/common/
     pyproject: Path
     build_dir: Path
-    artifact_bucket: str | None = None
+    artifact_bucket: str | None = None  # else the stage's own, made when first needed
     force: bool = False
     refresh_dependencies: bool = False
     alarm_email: str | None = None
@@ -55,6 +58,7 @@ class Options:
     cdn: bool = True  # CloudFront in front of the bucket (--no-cdn: S3 website hosting)
     dashboard_dir: Path | None = None  # dashboard/ to build
     dashboard_dist: Path | None = None  # an already built dist/ (skips the build)
+    direct_upload_limit: int = layer.DIRECT_UPLOAD_LIMIT_BYTES  # larger zips go through S3
 
 
 def _report(step: str, changed: bool, detail: str) -> None:
@@ -66,7 +70,24 @@ def _build_layer(options: Options) -> layer.LayerZip:
                               options.refresh_dependencies)
     print(f"layer zip      {built.zipped_bytes / 2**20:.1f} MiB zipped, "
           f"{built.unzipped_bytes / 2**20:.1f} MiB unzipped, {built.files} files", flush=True)
+    if built.left_out:
+        print(f"layer leaves   {', '.join(built.left_out)} out "
+              f"({layer_contents.WHY_LEFT_OUT})", flush=True)
     return built
+
+
+def _artifacts_bucket(options: Options, s3: Any, account: str) -> Callable[[], str]:
+    """The bucket a too big layer zip goes through: --artifact-bucket, else the stage's own,
+    made on first need (as `sam deploy --resolve-s3` does)."""
+    def bucket() -> str:
+        if options.artifact_bucket:
+            return options.artifact_bucket
+        made = ensure_artifacts_bucket(s3, options.stage.artifacts_bucket_name(account),
+                                       options.stage.region)
+        _report("artifacts", made.changed, f"s3://{made.name} (the layer zip goes through S3)")
+        return made.name
+
+    return bucket
 
 
 def deploy(options: Options) -> None:
@@ -108,8 +129,11 @@ def deploy(options: Options) -> None:
             f"s3://{uploads.name} (PUT from {', '.join(uploads.origins)})")
 
     lambda_client = session.client("lambda")
-    layer_arn, published = layer.publish(lambda_client, session.client("s3"), stage.layer_name,
-                                         _build_layer(options), options.artifact_bucket)
+    s3 = session.client("s3")
+    layer_arn, published = layer.publish(lambda_client, s3, stage.layer_name,
+                                         _build_layer(options),
+                                         _artifacts_bucket(options, s3, account),
+                                         options.direct_upload_limit)
     _report("layer", published, layer_arn)
 
     policies = function_policies(concrete_refs(stage, account, partition, secret.arn, key.arn),

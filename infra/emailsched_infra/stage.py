@@ -57,6 +57,10 @@ class Stage:
         makes it unique)."""
         return f"{APP_NAME}-{self.name}-imports-{account}"
 
+    def artifacts_bucket_name(self, account: str) -> str:
+        """deploy.py's own bucket for a layer zip over the direct upload (artifacts_bucket)."""
+        return f"{APP_NAME}-{self.name}-artifacts-{account}"
+
     @property
     def secret_name(self) -> str:
         return f"{APP_NAME}/{self.name}/app"

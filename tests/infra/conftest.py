@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,20 +24,12 @@ from tests.infra.support import (
     SECRETS,
     Deployed,
     account_state,
+    moto_server,
     run_deploy,
 )
 
 # The tests import infra/emailsched_infra the way infra/deploy.py does.
 sys.path.insert(0, str(REPO / "infra"))
-
-
-ARTIFACTS = "emailsched-test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -53,27 +41,8 @@ def aws_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory,
                   aws_env: dict[str, str]) -> Iterator[str]:
-    """moto's server (with the Swagger shim of moto_server.py) on a free loopback port."""
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("moto_server.py")), "-p", str(port)],
-        stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("moto server did not start") from None
-            time.sleep(0.2)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    with moto_server(tmp_path_factory.mktemp("moto")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -114,13 +83,10 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def deployed(aws: dict[str, str], session: Any, snapshot: Path) -> Deployed:
-    """deploy.py run against moto with secrets and stage choices, then again bare."""
+    """deploy.py run against moto with secrets and stage choices, then again bare: the
+    README's commands, with no bucket for the layer (it fits Lambda's direct upload)."""
     project, layer = snapshot / "functions", snapshot / "layer"
-    # The layer zip is about 50 MiB, at Lambda's direct-upload limit: publish it from S3,
-    # as a real deployment of this size must.
-    session.client("s3", endpoint_url=aws["AWS_ENDPOINT_URL"]).create_bucket(
-        Bucket=ARTIFACTS)
-    dist = ["--dashboard-dist", str(snapshot / "dashboard-dist"), "--artifact-bucket", ARTIFACTS]
+    dist = ["--dashboard-dist", str(snapshot / "dashboard-dist")]
     first = run_deploy([*CHOICES, *dist, "--alarm-email", ALARM_EMAIL], {**aws, **SECRETS},
                        project, layer)
     before = account_state(session, aws)

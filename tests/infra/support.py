@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,21 +35,85 @@ CHOICES = ["--set", "GOOGLE_CLIENT_ID=client.apps.example", "--set", "PUMP_MAX_I
            "--api-concurrency", "7"]
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def moto_server(log_dir: Path) -> Iterator[str]:
+    """moto's server (with the Swagger shim of moto_server.py) on a free loopback port."""
+    port = _free_port()
+    log = (log_dir / "moto.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("moto_server.py")), "-p", str(port)],
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("moto server did not start") from None
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
 def client(session: Any, aws: dict[str, str], service: str) -> Any:
     return session.client(service, endpoint_url=aws["AWS_ENDPOINT_URL"])
 
 
-def run_deploy(args: list[str], env: dict[str, str], project_dir: Path, layer_dir: Path) -> str:
+@contextmanager
+def build_lock() -> Iterator[None]:
+    """One layer build at a time on this machine: the test files that deploy run in
+    parallel workers, and every deploy builds into (and caches under) BUILD_DIR."""
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    with (BUILD_DIR / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def run_deploy(args: list[str], env: dict[str, str], project_dir: Path, layer_dir: Path,
+               stage: str = STAGE) -> str:
     """Run infra/deploy.py as a user would, with only `env` for AWS and secrets."""
-    command = [sys.executable, str(DEPLOY), "--stage", STAGE, "--project-dir", str(project_dir),
+    command = [sys.executable, str(DEPLOY), "--stage", stage, "--project-dir", str(project_dir),
                "--layer-dir", str(layer_dir), "--build-dir", str(BUILD_DIR), *args]
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith("AWS_") and k not in SECRETS}
-    done = subprocess.run(command, env={**clean, **env}, capture_output=True, text=True,
-                          timeout=600)
+    with build_lock():
+        done = subprocess.run(command, env={**clean, **env}, capture_output=True, text=True,
+                              timeout=600)
     assert done.returncode == 0, f"deploy.py failed:\n{done.stdout}\n{done.stderr}"
     print(done.stdout)
     return done.stdout
+
+
+def layer_sizes(output: str) -> str:
+    """deploy.py's line on the layer it built: its zipped and unzipped size."""
+    return next(line for line in output.splitlines() if line.startswith("layer zip"))
+
+
+def lambda_runtime_sdk(target: Path) -> Path:
+    """A stand-in for what Lambda's Python runtime has beside the standard library: boto3
+    and its dependencies, copied from the layer build's (cached) dependency install."""
+    from emailsched_infra import import_time, layer
+
+    with build_lock():
+        deps = layer.install_dependencies(
+            layer.runtime_requirements(REPO / "pyproject.toml"), BUILD_DIR / "cache")
+    return import_time.runtime_sdk(deps, target)
 
 
 def account_state(session: Any, aws: dict[str, str]) -> dict[str, Any]:

@@ -17,7 +17,14 @@ from emailsched.adapters.queues import (
     SENDER_TIMEOUT_SECONDS,
     VISIBILITY_TIMEOUT_SECONDS,
 )
-from tests.infra.support import SECRETS, SECURITY_GROUP, SUBNETS, Deployed, client
+from tests.infra.support import (
+    SECRETS,
+    SECURITY_GROUP,
+    SUBNETS,
+    Deployed,
+    client,
+    layer_sizes,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -63,6 +70,21 @@ def test_layer_is_published_once_and_used_by_every_function(
     for name in FUNCTIONS.values():
         layers = _function(session, aws, name)["Configuration"]["Layers"]
         assert [layer["Arn"] for layer in layers] == [versions[0]["LayerVersionArn"]]
+
+
+def test_readme_command_publishes_the_layer_with_no_bucket(deployed: Deployed, session: Any,
+                                                           aws: dict[str, str],
+                                                           record_property: Any) -> None:
+    """`deploy.py --stage NAME` as the README gives it, no --artifact-bucket: the layer fits
+    Lambda's direct upload, so no bucket is made or used."""
+    sizes = layer_sizes(deployed.first)
+    print(sizes)  # shown with -s, and in CI's log
+    record_property("layer", sizes)
+    zipped = float(re.search(r"([\d.]+) MiB zipped", sizes)[1])  # type: ignore[index]
+    assert zipped <= 30, sizes
+    assert not re.search(r"^artifacts ", deployed.first, re.M), deployed.first
+    buckets = [b["Name"] for b in client(session, aws, "s3").list_buckets()["Buckets"]]
+    assert not [name for name in buckets if "artifacts" in name], buckets
 
 
 def test_functions_get_their_environment_timeouts_memory_and_vpc(
