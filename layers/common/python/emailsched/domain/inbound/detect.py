@@ -1,0 +1,99 @@
+"""One inbound message read: a complaint, a bounce (RFC 3464 anywhere, or text in one of
+many formats), or else a reply, an automatic reply, or other (domain/replies.py). The
+reply poller and `emailsched inbound` both call `read_inbound`. Pure: no I/O.
+
+Order, each step only where the earlier ones found nothing:
+1. an ARF or JMRP complaint (inbound/arf.py);
+2. a `message/delivery-status` part, not inside an attached message (inbound/rfc3464.py);
+3. a message with a mail system's signs (inbound/envelope.py): its failed recipients from
+   the text formats (inbound/formats/), `X-Failed-Recipients` and flufl.bounce, each with
+   the diagnostic its format gives or else the report's explanation; a system message in
+   which none is found is still a bounce (with no recipient), never a reply;
+4. domain/replies.py's reading: a person's reply, an automatic one, or other.
+A person forwarding a bounce writes "Fwd:" and is not a mail system: their message stays
+a reply.
+"""
+
+from __future__ import annotations
+
+import email
+from email.message import Message
+
+from flufl.bounce import all_failures
+
+from emailsched.domain.bounces import enhanced_status
+from emailsched.domain.inbound import arf, envelope, formats, rfc3464
+from emailsched.domain.inbound.meaning import bounce_of
+from emailsched.domain.inbound.reading import Kind, Reading, Recipient
+from emailsched.domain.inbound.returned import returned_message_ids
+from emailsched.domain.inbound.text import explanation
+from emailsched.domain.replies import InboundKind, InboundMessage, classify
+
+_KINDS = {InboundKind.REPLY: Kind.REPLY, InboundKind.AUTO_REPLY: Kind.AUTO_REPLY,
+          InboundKind.OTHER: Kind.OTHER, InboundKind.DSN: Kind.BOUNCE}
+_DIAGNOSTIC_CHARS = 600
+
+
+def read_inbound(raw: bytes) -> Reading:
+    # compat32: it reads old and broken reports that the modern policy refuses.
+    message = email.message_from_bytes(raw)
+    inbound = classify(message)
+    found = arf.complaint(message, inbound.from_address)
+    if found is not None:
+        return _reading(message, inbound, Kind.COMPLAINT, found[0], found[1])
+    if rfc3464.has_report(message):
+        recipients = rfc3464.recipients(message)
+        if recipients or inbound.kind is InboundKind.DSN:
+            reason = "RFC 3464 delivery-status" + ("" if recipients else ", nothing failed")
+            return _reading(message, inbound, Kind.BOUNCE if recipients else Kind.AUTO_REPLY,
+                            reason, recipients)
+    sign = envelope.system_sign(message, inbound.subject)
+    if sign:
+        recipients = text_recipients(message, inbound.from_address)
+        reason = sign if recipients else f"{sign}, no failed recipient found"
+        return _reading(message, inbound, Kind.BOUNCE, reason, recipients)
+    return Reading(_KINDS[inbound.kind], inbound.reason, inbound.references,
+                   message_id=inbound.message_id)
+
+
+def text_recipients(message: Message, sender: str | None) -> list[Recipient]:
+    """Failed recipients of a text bounce, each with its diagnostic and class."""
+    said = explanation(message)
+    fallback = " ".join(said.split())[:_DIAGNOSTIC_CHARS]
+    failed: dict[str, tuple[str, str, str]] = {}  # lower-cased -> (address, diagnostic, action)
+    for _format, address, diagnostic in formats.matches(said):
+        failed.setdefault(address.lower(), (address, diagnostic[:_DIAGNOSTIC_CHARS], "failed"))
+    for address in envelope.failed_recipients_header(message):
+        failed.setdefault(address.lower(), (address, "", "failed"))
+    for address, action in _flufl(message):
+        failed.setdefault(address.lower(), (address, "", action))
+    ours = (sender or "").lower()
+    return [_text_recipient(address, diagnostic or fallback, action)
+            for key, (address, diagnostic, action) in failed.items() if key != ours]
+
+
+def _text_recipient(address: str, diagnostic: str, action: str) -> Recipient:
+    status = enhanced_status(diagnostic)
+    return Recipient(email=address, status=status, action=action,
+                     bounce=bounce_of(status, diagnostic, action), diagnostic=diagnostic or None)
+
+
+def _flufl(message: Message) -> list[tuple[str, str]]:
+    """flufl.bounce's addresses: (address, "delayed" for its warnings, else "failed")."""
+    try:
+        temporary, permanent = all_failures(message)
+    except Exception:  # a third-party parser on hostile input: no answer, not a crash
+        return []
+    found = [(_text(a), "failed") for a in permanent] + [(_text(a), "delayed") for a in temporary]
+    return sorted((address, action) for address, action in found if "@" in address)
+
+
+def _text(address: bytes | str) -> str:
+    text = address.decode("utf-8", "replace") if isinstance(address, bytes) else address
+    return text.strip().strip("<>")
+
+
+def _reading(message: Message, inbound: InboundMessage, kind: Kind, reason: str,
+             recipients: list[Recipient]) -> Reading:
+    ids = tuple(dict.fromkeys(returned_message_ids(message) + inbound.references))
+    return Reading(kind, reason, ids, tuple(recipients), inbound.message_id)

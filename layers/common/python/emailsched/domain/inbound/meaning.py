@@ -1,0 +1,94 @@
+"""Hard or soft: what a failed delivery means for the address, read from its enhanced
+status where that is specific, otherwise from the SMTP reply and diagnostic text.
+
+- soft: action `delayed`, a 4.x.x status, or (with no status) a 4xx reply.
+- hard by code: 5.1.x (bad mailbox or domain; not 5.1.7/5.1.8, which blame our sender),
+  5.2.1 (disabled), 5.4.4 (no such domain), 5.4.1 with "access denied" or "recipient
+  address rejected" (Microsoft 365's unknown recipient), 5.4.31x (Microsoft 365: no DNS).
+- other specific 5.x.x codes (5.2.2 full, 5.3.4 too big, 5.7.x policy): soft.
+- a generic status (5.0.0, 5.5.0, ...) or none: the diagnostic's own code if it has one,
+  else the text: full mailbox, quota, too large, spam, blocked, policy, rate, try again
+  are soft (checked first: "mailbox unavailable: quota exceeded" is a full mailbox); user
+  unknown, no such user/mailbox/domain, does not exist, disabled, host unknown are hard;
+  a permanent failure that says no reason is soft.
+
+A soft reading never suppresses at once: several in a row do (SOFT_BOUNCES_BEFORE_SUPPRESS).
+The soft words are checked first: "mailbox unavailable: quota exceeded" is a full mailbox.
+"""
+
+from __future__ import annotations
+
+import re
+
+from emailsched.domain.bounces import enhanced_status
+from emailsched.domain.inbound.reading import Bounce
+
+_HARD_TEXT = re.compile(
+    r"user(?:name)?\s+unknown|unknown\s+(?:user|recipient|address|local\s*part|mailbox)"
+    r"|no\s+such\s+(?:user|mailbox|recipient|address|account|person|domain|host)"
+    r"|(?:mailbox|user|recipient|address|account|domain)\s+(?:\S+\s+){0,2}"
+    r"(?:does\s*n[o']t\s+exist|not\s+found|unavailable|disabled|inactive|deactivated"
+    r"|is\s+not\s+valid|invalid|unknown)"
+    r"|does\s*n[o']t\s+exist|doesn't\s+have\s+an?\s+[\w.-]+\s+account"
+    r"|account\s+(?:has\s+been\s+)?(?:disabled|closed|deleted|suspended|terminated|expired)"
+    r"|(?:domain|host)\s+(?:name\s+)?not\s+found|host\s+(?:or\s+domain\s+name\s+)?unknown"
+    r"|unrouteable\s+address|unknown\s+domain|no\s+mail(?:box)?\s+here"
+    r"|invalid\s+(?:mailbox|recipient|address)|recipient\s+address\s+rejected"
+    r"|address\s+rejected|not\s+a\s+valid\s+(?:mailbox|recipient|user)"
+    r"|is\s+not\s+a\s+known\s+user|unknown\s+or\s+illegal\s+alias|user\s+not\s+(?:found|known)"
+    r"|no\s+longer\s+(?:active|valid|in\s+use|with)|RecipientNotFound|DNS\s+failure"
+    r"|non-?existent|undeliverable\s+address|address\s+(?:is\s+)?(?:unknown|invalid)"
+    r"|bad\s+destination\s+mailbox|name\s+service\s+error|not\s+our\s+customer",
+    re.IGNORECASE)
+_SOFT_TEXT = re.compile(
+    r"mailbox\s+(?:is\s+)?full|over\s*quota|quota\s+exceeded|exceeded\s+(?:\w+\s+){0,2}quota"
+    r"|storage\s+(?:allocation|space)|insufficient\s+(?:system\s+)?storage|disk\s+full"
+    r"|too\s+large|too\s+big|size\s+(?:limit|exceeds)|exceeds?\s+(?:\w+\s+){0,3}size"
+    r"|spam|blocked|block\s*list|blacklist|policy|rejected\s+for\s+policy|reputation"
+    r"|rate\s*limit|too\s+many|try\s+(?:again\s+)?later|temporar|deferred|timed?\s*out"
+    r"|not\s+yet\s+been\s+delivered|will\s+(?:continue\s+to\s+)?(?:retry|try)|delayed",
+    re.IGNORECASE)
+_REPLY_CODE = re.compile(r"(?<![\d.])([245])\d\d(?:[ -]|$)")
+_OURS = frozenset({"5.1.7", "5.1.8"})  # our own sender address is bad: not the recipient's
+_GENERIC = frozenset({"5.0.0", "5.5.0", "5.3.0", "5.4.0", "5.2.0", "5.6.0", "5.7.0"})
+_M365_UNKNOWN = re.compile(r"access\s+denied|recipient\s+address\s+rejected|not\s+found",
+                           re.IGNORECASE)
+
+
+def bounce_of(status: str | None, diagnostic: str = "", action: str = "failed") -> Bounce:
+    """Hard or soft for one failed (or delayed) recipient."""
+    code = _specific(status, diagnostic)
+    if action == "delayed" or (code or "").startswith("4") or (
+            code is None and _reply_class(diagnostic) == "4"):
+        return Bounce.SOFT
+    if code is not None and code not in _GENERIC:
+        return _by_code(code, diagnostic)
+    if _SOFT_TEXT.search(diagnostic):
+        return Bounce.SOFT
+    return Bounce.HARD if _HARD_TEXT.search(diagnostic) else Bounce.SOFT
+
+
+def _specific(status: str | None, diagnostic: str) -> str | None:
+    """The report's status, or the diagnostic's own code where the status is generic."""
+    said = enhanced_status(diagnostic)
+    if status is None or (status in _GENERIC and said is not None and said[0] == status[0]):
+        return said or status
+    return status
+
+
+def _by_code(code: str, diagnostic: str) -> Bounce:
+    subject = code.split(".")[1]
+    if code in _OURS:
+        return Bounce.SOFT
+    if subject == "1" or code == "5.2.1" or code == "5.4.4":
+        return Bounce.HARD
+    if code == "5.4.1" and _M365_UNKNOWN.search(diagnostic):
+        return Bounce.HARD
+    if code in ("5.4.310", "5.4.312", "5.4.316") or code.startswith("5.4.31"):
+        return Bounce.HARD  # Microsoft 365: the recipient's domain has no DNS
+    return Bounce.SOFT
+
+
+def _reply_class(text: str) -> str | None:
+    found = _REPLY_CODE.search(text)
+    return found.group(1) if found else None
