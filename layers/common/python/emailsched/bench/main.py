@@ -50,6 +50,7 @@ def _runners() -> dict[str, tuple[str, Runner]]:
     from emailsched.bench.cold_start import run_cold_start
     from emailsched.bench.cost import run_cost
     from emailsched.bench.imports import run_imports
+    from emailsched.bench.inbound import run_inbound
     from emailsched.bench.lateness import run_lateness
     from emailsched.bench.limits import run_limits
     from emailsched.bench.mailboxes import run_mailboxes
@@ -82,6 +83,8 @@ def _runners() -> dict[str, tuple[str, Runner]]:
                     lambda env, s, sec: run_imports(env, s.import_rows, sec)),
         "mailboxes": ("12. Many mailboxes: 2,000 emails from 1, 20 and 200 smtp senders",
                       lambda env, s, sec: run_mailboxes(env, 2_000, sec)),
+        "inbound": ("13. Reading inbound mail: the reply poller's cost per message",
+                    lambda env, s, sec: run_inbound(5_000, sec)),
         "cost": ("10. Dollars per million emails (AWS list prices, bench/prices.py)",
                  lambda env, s, sec: run_cost(env, s.cost_emails, sec)),
     }

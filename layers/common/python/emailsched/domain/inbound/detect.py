@@ -7,8 +7,9 @@ Order, each step only where the earlier ones found nothing:
 2. a `message/delivery-status` part, not inside an attached message (inbound/rfc3464.py);
 3. a message with a mail system's signs (inbound/envelope.py): its failed recipients from
    the text formats (inbound/formats/), `X-Failed-Recipients` and flufl.bounce, each with
-   the diagnostic its format gives or else the report's explanation; a system message in
-   which none is found is still a bounce (with no recipient), never a reply;
+   the diagnostic its format gives or else the report's explanation; a message from a
+   mail system in which none is found is still a bounce (with no recipient), never a
+   reply; one with only a bounce's subject is one only when a recipient is found;
 4. domain/replies.py's reading: a person's reply, an automatic one, or other.
 A person forwarding a bounce writes "Fwd:" and is not a mail system: their message stays
 a reply.
@@ -17,14 +18,14 @@ a reply.
 from __future__ import annotations
 
 import email
+from dataclasses import replace
 from email.message import Message
 
 from flufl.bounce import all_failures
 
-from emailsched.domain.bounces import enhanced_status
 from emailsched.domain.inbound import arf, envelope, formats, rfc3464
-from emailsched.domain.inbound.meaning import bounce_of
-from emailsched.domain.inbound.reading import Kind, Reading, Recipient
+from emailsched.domain.inbound.meaning import GENERIC, bounce_of, failure_status
+from emailsched.domain.inbound.reading import Bounce, Kind, Reading, Recipient
 from emailsched.domain.inbound.returned import returned_message_ids
 from emailsched.domain.inbound.text import explanation
 from emailsched.domain.replies import InboundKind, InboundMessage, classify
@@ -42,18 +43,28 @@ def read_inbound(raw: bytes) -> Reading:
     if found is not None:
         return _reading(message, inbound, Kind.COMPLAINT, found[0], found[1])
     if rfc3464.has_report(message):
-        recipients = rfc3464.recipients(message)
-        if recipients or inbound.kind is InboundKind.DSN:
-            reason = "RFC 3464 delivery-status" + ("" if recipients else ", nothing failed")
-            return _reading(message, inbound, Kind.BOUNCE if recipients else Kind.AUTO_REPLY,
-                            reason, recipients)
-    sign = envelope.system_sign(message, inbound.subject)
+        return _report(message, inbound)
+    sign = envelope.system_sign(message, inbound.subject, threaded=bool(inbound.references))
     if sign:
         recipients = text_recipients(message, inbound.from_address)
-        reason = sign if recipients else f"{sign}, no failed recipient found"
-        return _reading(message, inbound, Kind.BOUNCE, reason, recipients)
+        if recipients or not envelope.by_subject(sign):
+            reason = sign if recipients else f"{sign}, no failed recipient found"
+            return _reading(message, inbound, Kind.BOUNCE, reason, recipients)
     return Reading(_KINDS[inbound.kind], inbound.reason, inbound.references,
                    message_id=inbound.message_id)
+
+
+def _report(message: Message, inbound: InboundMessage) -> Reading:
+    """An RFC 3464 report; one whose delivery-status part names no recipient (some
+    gateways send it empty) is read as text."""
+    recipients = [_explained(r, message) for r in rfc3464.recipients(message)]
+    reason = "RFC 3464 delivery-status"
+    if not recipients:
+        recipients = text_recipients(message, inbound.from_address)
+        reason += ", no recipient in it: read as text"
+    if not recipients:
+        return _reading(message, inbound, Kind.AUTO_REPLY, "RFC 3464, nothing failed", [])
+    return _reading(message, inbound, Kind.BOUNCE, reason, recipients)
 
 
 def text_recipients(message: Message, sender: str | None) -> list[Recipient]:
@@ -66,14 +77,28 @@ def text_recipients(message: Message, sender: str | None) -> list[Recipient]:
     for address in envelope.failed_recipients_header(message):
         failed.setdefault(address.lower(), (address, "", "failed"))
     for address, action in _flufl(message):
-        failed.setdefault(address.lower(), (address, "", action))
+        known = failed.get(address.lower())
+        if known is None or action == "delayed":  # flufl tells a warning from a failure
+            failed[address.lower()] = (address, known[1] if known else "", action)
     ours = (sender or "").lower()
     return [_text_recipient(address, diagnostic or fallback, action)
             for key, (address, diagnostic, action) in failed.items() if key != ours]
 
 
+def _explained(recipient: Recipient, message: Message) -> Recipient:
+    """A report's recipient whose status is generic (5.0.0) and whose diagnostic says no
+    reason, classed again with the report's own words ("Reason: recipient reached disk
+    quota"), which many servers write only there."""
+    if recipient.bounce is Bounce.HARD or (recipient.status or "5.0.0") not in GENERIC:
+        return recipient
+    said = " ".join(explanation(message).split())[:_DIAGNOSTIC_CHARS]
+    bounce = bounce_of(recipient.status, f"{recipient.diagnostic or ''} {said}",
+                       recipient.action)
+    return replace(recipient, bounce=bounce)
+
+
 def _text_recipient(address: str, diagnostic: str, action: str) -> Recipient:
-    status = enhanced_status(diagnostic)
+    status = failure_status(diagnostic)
     return Recipient(email=address, status=status, action=action,
                      bounce=bounce_of(status, diagnostic, action), diagnostic=diagnostic or None)
 

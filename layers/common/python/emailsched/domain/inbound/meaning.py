@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 
-from emailsched.domain.bounces import enhanced_status
 from emailsched.domain.inbound.reading import Bounce
 
 _HARD_TEXT = re.compile(
@@ -38,19 +37,25 @@ _HARD_TEXT = re.compile(
     r"|is\s+not\s+a\s+known\s+user|unknown\s+or\s+illegal\s+alias|user\s+not\s+(?:found|known)"
     r"|no\s+longer\s+(?:active|valid|in\s+use|with)|RecipientNotFound|DNS\s+failure"
     r"|non-?existent|undeliverable\s+address|address\s+(?:is\s+)?(?:unknown|invalid)"
-    r"|bad\s+destination\s+mailbox|name\s+service\s+error|not\s+our\s+customer",
+    r"|bad\s+destination\s+mailbox|name\s+service\s+error|not\s+our\s+customer"
+    r"|not\s+recogni[sz]ed|no\s+matches\s+to\s+nameserver\s+query|invalid\s+(?:\w+\s+){0,3}userid"
+    r"|unknown\s+local[-\s]part|not\s+listed\s+in|no\s+such\s+(?:local\s+)?user"
+    r"|unknown\s+host|n'existe\s+pas|existiert\s+nicht|no\s+existe|non\s+esiste"
+    r"|does\s+not\s+have\s+a\s+final\s+(?:e-?mail\s+)?delivery\s+point"
+    r"|did\s+not\s+(?:exactly\s+)?match\s+an?\s+\S+\s+(?:e-?mail\s+)?address",
     re.IGNORECASE)
 _SOFT_TEXT = re.compile(
-    r"mailbox\s+(?:is\s+)?full|over\s*quota|quota\s+exceeded|exceeded\s+(?:\w+\s+){0,2}quota"
+    r"(?:mailbox|folder)\s+(?:is\s+)?full|over\s*(?:\w+\s+)?quota|quota\s+exceeded|exceeded\s+(?:\w+\s+){0,2}quota"
     r"|storage\s+(?:allocation|space)|insufficient\s+(?:system\s+)?storage|disk\s+full"
     r"|too\s+large|too\s+big|size\s+(?:limit|exceeds)|exceeds?\s+(?:\w+\s+){0,3}size"
     r"|spam|blocked|block\s*list|blacklist|policy|rejected\s+for\s+policy|reputation"
     r"|rate\s*limit|too\s+many|try\s+(?:again\s+)?later|temporar|deferred|timed?\s*out"
     r"|not\s+yet\s+been\s+delivered|will\s+(?:continue\s+to\s+)?(?:retry|try)|delayed",
     re.IGNORECASE)
+_FAILURE_STATUS = re.compile(r"(?<![\d.])([45])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 _REPLY_CODE = re.compile(r"(?<![\d.])([245])\d\d(?:[ -]|$)")
 _OURS = frozenset({"5.1.7", "5.1.8"})  # our own sender address is bad: not the recipient's
-_GENERIC = frozenset({"5.0.0", "5.5.0", "5.3.0", "5.4.0", "5.2.0", "5.6.0", "5.7.0"})
+GENERIC = frozenset({"5.0.0", "5.5.0", "5.3.0", "5.4.0", "5.2.0", "5.6.0", "5.7.0"})
 _M365_UNKNOWN = re.compile(r"access\s+denied|recipient\s+address\s+rejected|not\s+found",
                            re.IGNORECASE)
 
@@ -61,17 +66,24 @@ def bounce_of(status: str | None, diagnostic: str = "", action: str = "failed") 
     if action == "delayed" or (code or "").startswith("4") or (
             code is None and _reply_class(diagnostic) == "4"):
         return Bounce.SOFT
-    if code is not None and code not in _GENERIC:
+    if code is not None and code not in GENERIC:
         return _by_code(code, diagnostic)
     if _SOFT_TEXT.search(diagnostic):
         return Bounce.SOFT
     return Bounce.HARD if _HARD_TEXT.search(diagnostic) else Bounce.SOFT
 
 
+def failure_status(text: str) -> str | None:
+    """The first RFC 3463 failure code (4.x.x or 5.x.x) in a text, or None: a version
+    number such as "Mailman 2.0.12" is not one."""
+    match = _FAILURE_STATUS.search(text)
+    return ".".join(match.groups()) if match else None
+
+
 def _specific(status: str | None, diagnostic: str) -> str | None:
     """The report's status, or the diagnostic's own code where the status is generic."""
-    said = enhanced_status(diagnostic)
-    if status is None or (status in _GENERIC and said is not None and said[0] == status[0]):
+    said = failure_status(diagnostic)
+    if status is None or (status in GENERIC and said is not None and said[0] == status[0]):
         return said or status
     return status
 

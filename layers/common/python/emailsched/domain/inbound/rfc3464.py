@@ -49,24 +49,47 @@ def _reports(message: Message) -> list[Message]:
 def _blocks(part: Message) -> list[Message]:
     """The per-recipient field blocks (the first block is per-message)."""
     payload = part.get_payload()
-    if isinstance(payload, list):
-        return [block for block in payload[1:] if isinstance(block, Message)]
+    if isinstance(payload, list):  # all of them: a line of spaces may merge the first two
+        return [block for block in payload if isinstance(block, Message)]
     text = _text(part)  # an unparsed body: split the blocks ourselves
     chunks = [c for c in text.replace("\r\n", "\n").split("\n\n") if c.strip()]
-    return [email.message_from_string(chunk.strip() + "\n") for chunk in chunks[1:]]
+    return [email.message_from_string(chunk.strip() + "\n") for chunk in chunks]
 
 
 def _recipient(block: Message) -> Recipient | None:
-    final = _field(block, "Final-Recipient") or _field(block, "Original-Recipient")
-    address = final.split(";", 1)[-1].strip().strip("<>")
-    action = _field(block, "Action").lower() or "failed"
-    if "@" not in address or action not in _FAILURES:
+    # The original address first: the final one may be rewritten (an alias, a mail store).
+    address = _address(block, "Original-Recipient") or _address(block, "Final-Recipient")
+    status = _status(_field(block, "Status"))
+    action = _action(_field(block, "Action"), status)
+    if not address or action not in _FAILURES:
         return None
     diagnostic = _field(block, "Diagnostic-Code").split(";", 1)[-1].strip()
-    status = enhanced_status(_field(block, "Status"))
     return Recipient(email=address, status=status, action=action,
                      bounce=bounce_of(status, diagnostic, action),
                      diagnostic=diagnostic or None)
+
+
+def _address(block: Message, name: str) -> str:
+    address = _field(block, name).split(";", 1)[-1].strip().strip("<>")
+    return address if "@" in address else ""
+
+
+def _status(value: str) -> str | None:
+    """The enhanced code; a basic reply code ("553 Exceeded ...") as its class, X.0.0."""
+    code = enhanced_status(value)
+    if code is None and value[:1] in ("4", "5") and value[:3].isdigit():
+        return f"{value[0]}.0.0"
+    return code
+
+
+def _action(value: str, status: str | None) -> str:
+    """failed or delayed, read leniently: "failure", "failed (Bad destination ...)"."""
+    word = value.split(" ", 1)[0].strip(";,").lower()
+    if word.startswith("fail"):
+        return "failed"
+    if word or status is None:
+        return word
+    return "delayed" if status.startswith("4") else "failed"
 
 
 def _field(block: Message, name: str) -> str:

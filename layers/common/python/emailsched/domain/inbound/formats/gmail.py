@@ -23,5 +23,5 @@ FORMAT = TextFormat(
     re.compile(r"delivery\s+to\s+the\s+following\s+recipients?\s+(?:failed|has\s+been\s+delayed)"
                r"|your\s+message\s+wasn't\s+delivered\s+to", flags()),
     re.compile(r"(?:(?:failed\s+permanently|been\s+delayed|failed):\s*\n\s*|wasn't\s+delivered"
-               r"\s+to\s+)(?P<address>[^<>\s]+@[^<>\s]+?)\b(?P<diagnostic>[\s\S]{0,700})",
+               r"\s+to\s+)(?P<address>[^<>\s]+@[^<>\s]+)(?P<diagnostic>[\s\S]{0,700})",
                flags()))
