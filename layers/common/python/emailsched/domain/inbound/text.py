@@ -30,7 +30,7 @@ def full_text(message: Message) -> str:
             plain.append(decoded(part))
         elif kind == "text/html":
             markup.append(html.unescape(_TAG.sub(" ", decoded(part))))
-    return "\n".join(plain or markup)
+    return "\n".join(plain or markup).replace("\r\n", "\n")  # the formats' patterns use \n
 
 
 def explanation(message: Message) -> str:

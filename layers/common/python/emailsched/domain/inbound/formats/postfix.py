@@ -14,6 +14,7 @@ from emailsched.domain.inbound.formats.base import TextFormat, flags
 
 FORMAT = TextFormat(
     "postfix",
-    re.compile(r"this\s+is\s+the\s+(?:postfix\s+program|mail\s+system)\s+at", flags()),
+    re.compile(r"this\s+is\s+the\s+(?:postfix\s+program|mail\s+system)\s+at"
+               r"|sorry\s+to\s+have\s+to\s+inform\s+you|\(in\s+reply\s+to\s+RCPT\s+TO", flags()),
     re.compile(r"^<(?P<address>[^<>\s]+@[^<>\s]+)>(?:\s+\(expanded\s+from\s+<[^>]*>\))?:"
                r"(?P<diagnostic>.*(?:\n[ \t]+.+)*)", flags()))
