@@ -303,6 +303,7 @@ class CountsOut(StatusCounts):
     pending: int
     replied: int = Field(default=0, description="Follow-ups not sent: the recipient replied")
     bounced: int = Field(default=0, description="Hard bounces (5.1.x): failed, suppressed")
+    complained: int = Field(default=0, description="Spam complaints (ARF, JMRP): suppressed")
     unsubscribed: int = Field(default=0, description="Recipients who unsubscribed")
 
 
