@@ -102,3 +102,42 @@ def test_a_text_bounce_a_5_0_0_report_and_a_complaint_each_suppress_and_stop_fol
     counts = api.get(f"/batches/{batch_id}").json()["counts"]
     assert (counts["bounced"], counts["complained"]) == (2, 1)
     assert stack.container.replies.run().duplicates == 0  # read from the checkpoint: nothing
+
+
+def full_mailbox_report(to: ReceivedMessage) -> bytes:
+    return bounce_for(to.raw, status="5.2.2",
+                      diagnostic="smtp; 552 5.2.2 The email account that you tried to reach "
+                                 "is over quota")
+
+
+def test_soft_bounces_in_a_row_suppress_at_the_threshold_and_not_before(
+        pipeline, sink, dovecot, mailbox):
+    stack, api = pipeline
+    sender_id = add_sender(api, dovecot, mailbox)
+    people = ["full@example.org", "fuller@example.org"]
+    schedule(api, sender_id, people)
+    first = {m.to[0]: m for m in sink.wait_for(2, timeout=30)}
+    for _ in range(3):  # SOFT_BOUNCES_BEFORE_SUPPRESS, default 3 (each its own report)
+        append(dovecot, mailbox, full_mailbox_report(first[people[0]]))
+    for _ in range(2):
+        append(dovecot, mailbox, full_mailbox_report(first[people[1]]))
+    report = stack.container.replies.run()
+    assert (report.soft_bounces, report.suppressed_after_soft, report.hard_bounces) == (5, 1, 0)
+    suppressed = {s["email"]: s["reason"] for s in api.get("/suppressions").json()[
+        "suppressions"]}
+    assert suppressed == {people[0]: "hard_bounce"}
+
+
+def test_complaints_over_the_rate_pause_the_senders_batches(pipeline, sink, dovecot,
+                                                            mailbox):
+    stack, api = pipeline
+    sender_id = add_sender(api, dovecot, mailbox)
+    people = [f"reader{i}@example.org" for i in range(20)]
+    batch_id = schedule(api, sender_id, people, wait=3600)  # follow-ups still to come
+    first = {m.to[0]: m for m in sink.wait_for(20, timeout=60)}
+    append(dovecot, mailbox, arf_complaint(first[people[0]]))
+    assert stack.container.replies.run().complaints == 1
+    batch = api.get(f"/batches/{batch_id}").json()
+    # 1 complaint in the sender's last 20 sends is over 0.3 %: its batches pause.
+    assert (batch["status"], batch["pausedReason"]) == ("paused", "complaint_rate")
+    assert batch["counts"]["complained"] == 1

@@ -322,8 +322,9 @@ class BatchOut(Model):
     sending_window: SendingWindowOut | None = None
     random_delay_ms: int = 0
     suppressed_removed: int = 0  # recipients dropped when scheduled: on the suppression list
-    # Why a paused batch paused itself ("bounce_rate"); null when the user paused it.
-    paused_reason: Literal["bounce_rate"] | None = None
+    # Why a paused batch paused itself: its hard bounces ("bounce_rate") or its sender's
+    # spam complaints ("complaint_rate"); null when the user paused it.
+    paused_reason: Literal["bounce_rate", "complaint_rate"] | None = None
 
 
 class BatchListOut(Model):
