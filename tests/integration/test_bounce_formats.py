@@ -62,15 +62,21 @@ def exim_text_bounce(to: ReceivedMessage) -> bytes:
             f"To: {recipient}\r\nSubject: {to.subject}\r\n").encode()
 
 
-def arf_complaint(to: ReceivedMessage) -> bytes:
+def arf_complaint(to: ReceivedMessage, *, redacted: bool = False) -> bytes:
+    """An ARF abuse report; `redacted`: no Original-Rcpt-To and the original's To blanked,
+    as some providers send them (only our Message-ID is left to match)."""
     header_end = to.raw.find(b"\r\n\r\n")
     returned = to.raw[:header_end].decode("utf-8", "replace")
+    rcpt = f"Original-Rcpt-To: <{to.to[0]}>\r\n"
+    if redacted:
+        returned = returned.replace(to.to[0], "redacted@provider.invalid")
+        rcpt = ""
     return (f"From: <fbl@isp.example>\r\nTo: <abuse@example.com>\r\nSubject: Abuse report\r\n"
             f"Message-ID: <{uuid.uuid4()}@isp.example>\r\nMIME-Version: 1.0\r\n"
             f"Content-Type: multipart/report; report-type=feedback-report; boundary=\"arf\""
             f"\r\n\r\n--arf\r\nContent-Type: text/plain\r\n\r\nAn abuse report.\r\n\r\n--arf\r\n"
             f"Content-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
-            f"User-Agent: ISP-FBL/1.0\r\nVersion: 1\r\nOriginal-Rcpt-To: <{to.to[0]}>\r\n\r\n"
+            f"User-Agent: ISP-FBL/1.0\r\nVersion: 1\r\n{rcpt}\r\n"
             f"--arf\r\nContent-Type: text/rfc822-headers\r\n\r\n{returned}\r\n\r\n--arf--\r\n"
             ).encode()
 
@@ -135,9 +141,11 @@ def test_complaints_over_the_rate_pause_the_senders_batches(pipeline, sink, dove
     people = [f"reader{i}@example.org" for i in range(20)]
     batch_id = schedule(api, sender_id, people, wait=3600)  # follow-ups still to come
     first = {m.to[0]: m for m in sink.wait_for(20, timeout=60)}
-    append(dovecot, mailbox, arf_complaint(first[people[0]]))
+    append(dovecot, mailbox, arf_complaint(first[people[0]], redacted=True))
     assert stack.container.replies.run().complaints == 1
     batch = api.get(f"/batches/{batch_id}").json()
     # 1 complaint in the sender's last 20 sends is over 0.3 %: its batches pause.
     assert (batch["status"], batch["pausedReason"]) == ("paused", "complaint_rate")
     assert batch["counts"]["complained"] == 1
+    suppressed = api.get("/suppressions").json()["suppressions"]
+    assert [(s["email"], s["reason"]) for s in suppressed] == [(people[0], "complaint")]
