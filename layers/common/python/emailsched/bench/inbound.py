@@ -43,13 +43,15 @@ ARF = ("From: <abuse@isp.example>\r\nTo: <abuse@example.com>\r\nSubject: FW: Qui
        "\r\n--part1--\r\n")
 
 
-def mailbox(count: int) -> list[bytes]:
+def mailbox(count: int, ids: Callable[[int], str] | None = None) -> list[bytes]:
     """`count` messages: per ten, five replies, two automatic replies, a DSN, a text
-    bounce and a complaint (roughly a cold-email inbox)."""
+    bounce and a complaint (roughly a cold-email inbox). Message n answers our email
+    `<ids(n)@mail.example.com>` to `lead{n}@example.org`."""
     templates = [REPLY] * 5 + [AWAY] * 2 + [None, EXIM, ARF]
     messages = []
     for n in range(count):
-        fields = {"id": uuid.uuid4().hex, "to": f"lead{n}@example.org", "n": n}
+        fields = {"id": ids(n) if ids else uuid.uuid4().hex, "to": f"lead{n}@example.org",
+                  "n": n}
         template = templates[n % len(templates)]
         if template is None:
             messages.append(bounce_for(ORIGINAL.format(**fields).encode()))

@@ -44,12 +44,17 @@ NOTE_COMPLAINT = text("""
 COUNT_COMPLAINT = text("""
     UPDATE senders SET complaints = complaints + 1, updated_at = now() WHERE id = :id
 """)
-# sender_complaint_rate: the sender's last sends (ix_emails_sender_sent, read backwards)
-# and how many of them drew a complaint.
+# sender_complaint_rate: the sender's last :window sends (ix_emails_sender_sent read
+# backwards, index-only) and, among them, the complained ones (the tiny partial
+# ix_emails_sender_complained): no heap row is read for the sends themselves.
 SENDER_COMPLAINT_RATE = text("""
-    SELECT count(*), count(complained_at) FROM (
-        SELECT complained_at FROM emails WHERE sender_id = :sender_id AND status = 'sent'
-        ORDER BY sent_at DESC LIMIT :window) AS recent
+    WITH recent AS (
+        SELECT sent_at FROM emails WHERE sender_id = :sender_id AND status = 'sent'
+        ORDER BY sent_at DESC LIMIT :window)
+    SELECT (SELECT count(*) FROM recent),
+           (SELECT count(*) FROM emails WHERE sender_id = :sender_id
+              AND complained_at IS NOT NULL AND status = 'sent'
+              AND sent_at >= (SELECT min(sent_at) FROM recent))
 """)
 PAUSE_SENDER_BATCHES = text("""
     UPDATE batches SET status = 'paused', paused_reason = 'complaint_rate', updated_at = now()

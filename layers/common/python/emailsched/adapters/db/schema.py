@@ -242,8 +242,11 @@ emails = Table(
     # A batch's hard bounces, counted after each one (its bounce rate), migration 0005.
     Index("ix_emails_batch_hard_bounce", "batch_id",
           postgresql_where=text("bounce_class = 'hard_bounce'")),
-    # A batch's complaints (migration 0013).
+    # A batch's complaints, and a sender's among its last sends (migration 0013); both hold
+    # complained emails only, which are few.
     Index("ix_emails_batch_complained", "batch_id",
+          postgresql_where=text("complained_at IS NOT NULL")),
+    Index("ix_emails_sender_complained", "sender_id", "sent_at",
           postgresql_where=text("complained_at IS NOT NULL")),
     # A report naming no Message-ID of ours, matched by its failed recipient among the
     # sender's sent emails (migration 0013).

@@ -1,7 +1,8 @@
 """Bounces and complaints as real mail servers send them (issue 24).
 
 - emails.complained_at: when the recipient reported the email as spam (an ARF or JMRP
-  complaint); ix_emails_batch_complained (partial) counts a batch's complaints.
+  complaint); ix_emails_batch_complained and ix_emails_sender_complained (partial: only
+  complained emails) count a batch's complaints and a sender's among its last sends.
 - senders.complaints: complaints against the sender's mail, as policy_blocks counts
   refusals.
 - bounce_streaks: soft bounces of one address in a row, per user; SOFT_BOUNCES_BEFORE_SUPPRESS
@@ -36,6 +37,8 @@ def upgrade() -> None:
                                        server_default="0"))
     op.create_index("ix_emails_batch_complained", "emails", ["batch_id"],
                     postgresql_where=sa.text("complained_at IS NOT NULL"))
+    op.create_index("ix_emails_sender_complained", "emails", ["sender_id", "sent_at"],
+                    postgresql_where=sa.text("complained_at IS NOT NULL"))
     op.create_index("ix_emails_sender_recipient", "emails",
                     ["sender_id", sa.text("lower(recipient_email)"), "sent_at"],
                     postgresql_where=sa.text("sent_at IS NOT NULL"))
@@ -60,6 +63,7 @@ def downgrade() -> None:
                                f"reason IN {OLD_STOP_REASONS}")
     op.drop_table("bounce_streaks")
     op.drop_index("ix_emails_sender_recipient", "emails")
+    op.drop_index("ix_emails_sender_complained", "emails")
     op.drop_index("ix_emails_batch_complained", "emails")
     op.drop_column("senders", "complaints")
     op.drop_column("emails", "complained_at")
