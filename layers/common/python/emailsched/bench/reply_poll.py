@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -44,7 +45,7 @@ def run_reply_poll(env: BenchEnvironment, count: int, section: Section) -> None:
     database_url = env.create_database("replies")
     root = env.scratch("replies")
     try:
-        values = env.settings(database_url, DEV_REPLY_MAILDIR=str(root))
+        values: dict[str, Any] = env.settings(database_url, DEV_REPLY_MAILDIR=str(root))
         container = bootstrap.Container(Settings(**values))
         try:
             _measure(container, root, count, section)

@@ -185,8 +185,8 @@ class ReplyPoller:
         (returned, quoted or threaded) or else by address among the sender's emails."""
         matched = self._store.emails_by_message_id(mailbox.sender_id, list(reading.message_ids))
         if not reading.recipients and reading.kind is Kind.COMPLAINT and matched:
-            for email in _one_per_recipient(matched):  # a redacted report: the original says
-                self._complaint(email, inbound_id, report)
+            for named in _one_per_recipient(matched):  # a redacted report: the original says
+                self._complaint(named, inbound_id, report)
             return
         if not reading.recipients:
             report.unmatched += 1
