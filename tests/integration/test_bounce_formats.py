@@ -120,18 +120,23 @@ def test_soft_bounces_in_a_row_suppress_at_the_threshold_and_not_before(
         pipeline, sink, dovecot, mailbox):
     stack, api = pipeline
     sender_id = add_sender(api, dovecot, mailbox)
-    people = ["full@example.org", "fuller@example.org"]
-    schedule(api, sender_id, people)
-    first = {m.to[0]: m for m in sink.wait_for(2, timeout=30)}
-    for _ in range(3):  # SOFT_BOUNCES_BEFORE_SUPPRESS, default 3 (each its own report)
-        append(dovecot, mailbox, full_mailbox_report(first[people[0]]))
-    for _ in range(2):
-        append(dovecot, mailbox, full_mailbox_report(first[people[1]]))
+    full, fuller = "full@example.org", "fuller@example.org"
+    for people in ([full, fuller], [full, fuller], [full]):  # three sends to `full`
+        schedule(api, sender_id, people, wait=3600)
+    sent = sink.wait_for(5, timeout=30)
+    for message in sent:
+        append(dovecot, mailbox, full_mailbox_report(message))
+    append(dovecot, mailbox, full_mailbox_report(sent[0]))  # a second report of one email
+    delayed = bounce_for(sent[1].raw, status="4.2.2", diagnostic="smtp; 452 4.2.2 over quota")
+    append(dovecot, mailbox, delayed.replace(b"Action: failed", b"Action: delayed"))
     report = stack.container.replies.run()
-    assert (report.soft_bounces, report.suppressed_after_soft, report.hard_bounces) == (5, 1, 0)
+    # SOFT_BOUNCES_BEFORE_SUPPRESS (3): one per email; a repeated report or a delay
+    # warning counts nothing.
+    assert (report.soft_bounces, report.suppressed_after_soft, report.duplicates,
+            report.delayed, report.hard_bounces) == (5, 1, 1, 1, 0)
     suppressed = {s["email"]: s["reason"] for s in api.get("/suppressions").json()[
         "suppressions"]}
-    assert suppressed == {people[0]: "hard_bounce"}
+    assert suppressed == {full: "hard_bounce"}
 
 
 def test_complaints_over_the_rate_pause_the_senders_batches(pipeline, sink, dovecot,

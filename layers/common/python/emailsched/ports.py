@@ -763,9 +763,10 @@ class ReplyStore(Protocol):
         """This sender's latest recent email sent to `address` (a report naming no
         Message-ID of ours is matched by its failed recipient)."""
 
-    def record_soft_bounce(self, email: MatchedEmail, inbound_id: str) -> bool | None:
-        """One more soft bounce of the recipient in a row: whether it reached
-        SOFT_BOUNCES_BEFORE_SUPPRESS and suppressed them; None when already counted."""
+    def record_soft_bounce(self, email: MatchedEmail) -> bool | None:
+        """One more soft bounce of the recipient in a row (once per email, however many
+        reports name it): whether it reached SOFT_BOUNCES_BEFORE_SUPPRESS and suppressed
+        them; None when this email's was already counted."""
 
     def record_complaint(self, email: MatchedEmail, inbound_id: str) -> bool | None:
         """The recipient complained: suppressed (complaint), sequence stopped, counted on

@@ -18,8 +18,9 @@ and matched by the Message-IDs it names against ours (a lookup on ix_emails_mess
 - a bounce (RFC 3464 anywhere, or a text bounce of many formats) names its failed
   recipients, matched through the returned or quoted original's Message-ID, else by
   address among the sender's recent emails: a hard bounce fails the email, suppresses
-  the address (`hard_bounce`) and ends the sequence; a soft one counts towards
-  SOFT_BOUNCES_BEFORE_SUPPRESS in a row, which suppress it too;
+  the address (`hard_bounce`) and ends the sequence; a soft failure (one per email, however
+  many reports name it) counts towards SOFT_BOUNCES_BEFORE_SUPPRESS in a row, which
+  suppress it too; a delay warning counts nothing (the message may yet arrive);
 - a complaint (ARF, JMRP) suppresses the address (`complaint`), ends the sequence and
   counts on the batch and the sender, whose batches pause over the complaint rate;
 - anything else is counted as unmatched.
@@ -65,6 +66,7 @@ class PollReport:
     hard_bounces: int = 0
     soft_bounces: int = 0
     suppressed_after_soft: int = 0
+    delayed: int = 0
     complaints: int = 0
     unmatched: int = 0
     duplicates: int = 0
@@ -76,6 +78,7 @@ class PollReport:
                 "replies": self.replies, "autoReplies": self.auto_replies,
                 "hardBounces": self.hard_bounces, "softBounces": self.soft_bounces,
                 "suppressedAfterSoft": self.suppressed_after_soft,
+                "delayed": self.delayed,
                 "complaints": self.complaints,
                 "unmatched": self.unmatched, "duplicates": self.duplicates,
                 "failedMailboxes": self.failed_mailboxes}
@@ -201,7 +204,7 @@ class ReplyPoller:
             elif recipient.bounce is Bounce.HARD:
                 self._hard(email, recipient, inbound_id, report)
             else:
-                self._soft(email, recipient, inbound_id, report)
+                self._soft(email, recipient, report)
 
     def _hard(self, email: MatchedEmail, recipient: Recipient, inbound_id: str,
               report: PollReport) -> None:
@@ -211,9 +214,12 @@ class ReplyPoller:
         else:
             report.duplicates += 1
 
-    def _soft(self, email: MatchedEmail, recipient: Recipient, inbound_id: str,
-              report: PollReport) -> None:
-        suppressed = self._store.record_soft_bounce(email, inbound_id)
+    def _soft(self, email: MatchedEmail, recipient: Recipient, report: PollReport) -> None:
+        if recipient.action == "delayed":  # still being tried: may yet arrive
+            report.delayed += 1
+            log.info("delivery delayed (%s) for email %s", recipient.status, email.id)
+            return
+        suppressed = self._store.record_soft_bounce(email)
         if suppressed is None:
             report.duplicates += 1
             return

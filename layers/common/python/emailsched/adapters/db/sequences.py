@@ -257,9 +257,10 @@ class PgReplyStore:
             records.stop(c, email, "hard_bounce")
             return True
 
-    def record_soft_bounce(self, email: MatchedEmail, inbound_id: str) -> bool | None:
+    def record_soft_bounce(self, email: MatchedEmail) -> bool | None:
         with transaction(self.engine) as c:
-            if not records.first_record(c, email, inbound_id, "soft_bounce"):
+            # One per email: Exim warns and reports the same message several times.
+            if not records.first_record(c, email, "soft_bounce", "soft_bounce"):
                 return None
             return records.soft_bounce(c, email, self._soft_threshold)
 
