@@ -224,3 +224,10 @@ def test_text_without_a_status_is_classed_by_its_words(diagnostic, bounce):
 
 def test_a_delayed_report_is_soft_whatever_its_words():
     assert bounce_of("4.4.1", "user unknown", "delayed") is Bounce.SOFT
+
+
+def test_a_report_of_successful_deliveries_is_not_a_bounce():
+    delivered = POSTFIX.replace(b"Action: failed", b"Action: delivered").replace(
+        b"Action: delayed", b"Action: relayed")
+    reading = read_inbound(delivered)
+    assert (reading.kind, reading.recipients) == (Kind.AUTO_REPLY, ())

@@ -55,11 +55,11 @@ def read_inbound(raw: bytes) -> Reading:
 
 
 def _report(message: Message, inbound: InboundMessage) -> Reading:
-    """An RFC 3464 report; one whose delivery-status part names no recipient (some
-    gateways send it empty) is read as text."""
+    """An RFC 3464 report; one whose delivery-status part names no recipient at all (some
+    gateways send it empty) is read as text; one of successful deliveries is no bounce."""
     recipients = [_explained(r, message) for r in rfc3464.recipients(message)]
     reason = "RFC 3464 delivery-status"
-    if not recipients:
+    if not recipients and not rfc3464.names_anyone(message):
         recipients = text_recipients(message, inbound.from_address)
         reason += ", no recipient in it: read as text"
     if not recipients:

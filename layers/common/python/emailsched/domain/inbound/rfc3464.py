@@ -17,6 +17,7 @@ from emailsched.domain.inbound.meaning import bounce_of
 from emailsched.domain.inbound.reading import Recipient
 
 _FAILURES = frozenset({"failed", "delayed"})
+_SUCCESSES = frozenset({"delivered", "relayed", "expanded"})
 
 
 def recipients(message: Message) -> list[Recipient]:
@@ -29,6 +30,13 @@ def recipients(message: Message) -> list[Recipient]:
 
 def has_report(message: Message) -> bool:
     return bool(_reports(message))
+
+
+def names_anyone(message: Message) -> bool:
+    """Whether a delivery-status part names any recipient, failed or not (a report of
+    successful deliveries names them; an empty one, as some gateways send, does not)."""
+    return any(_address(block, "Original-Recipient") or _address(block, "Final-Recipient")
+               for part in _reports(message) for block in _blocks(part))
 
 
 def _reports(message: Message) -> list[Message]:
@@ -83,11 +91,14 @@ def _status(value: str) -> str | None:
 
 
 def _action(value: str, status: str | None) -> str:
-    """failed or delayed, read leniently: "failure", "failed (Bad destination ...)"."""
+    """failed, delayed or a success, read leniently: "failure", "failed (Bad destination
+    ...)", "error"; a word RFC 3464 does not know is read from the status."""
     word = value.split(" ", 1)[0].strip(";,").lower()
-    if word.startswith("fail"):
+    if word.startswith("fail") or word == "error":
         return "failed"
-    if word or status is None:
+    if word.startswith("delay"):
+        return "delayed"
+    if word in _SUCCESSES or status is None:
         return word
     return "delayed" if status.startswith("4") else "failed"
 
