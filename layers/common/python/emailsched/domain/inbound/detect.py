@@ -26,8 +26,8 @@ from flufl.bounce import all_failures
 from emailsched.domain.inbound import arf, envelope, formats, rfc3464
 from emailsched.domain.inbound.meaning import GENERIC, bounce_of, failure_status
 from emailsched.domain.inbound.reading import Bounce, Kind, Reading, Recipient
-from emailsched.domain.inbound.returned import returned_message_ids
-from emailsched.domain.inbound.text import explanation
+from emailsched.domain.inbound.returned import returned_message_ids, returned_recipient
+from emailsched.domain.inbound.text import explanation, full_text
 from emailsched.domain.replies import InboundKind, InboundMessage, classify
 
 _KINDS = {InboundKind.REPLY: Kind.REPLY, InboundKind.AUTO_REPLY: Kind.AUTO_REPLY,
@@ -81,8 +81,12 @@ def text_recipients(message: Message, sender: str | None) -> list[Recipient]:
         if known is None or action == "delayed":  # flufl tells a warning from a failure
             failed[address.lower()] = (address, known[1] if known else "", action)
     ours = (sender or "").lower()
-    return [_text_recipient(address, diagnostic or fallback, action)
-            for key, (address, diagnostic, action) in failed.items() if key != ours]
+    found = [_text_recipient(address, diagnostic or fallback, action)
+             for key, (address, diagnostic, action) in failed.items() if key != ours]
+    if not found:  # the generic reading: the returned original's one recipient failed
+        address = returned_recipient(message, full_text(message)[len(said):])
+        found = [_text_recipient(address, fallback, "failed")] if address else []
+    return found
 
 
 def _explained(recipient: Recipient, message: Message) -> Recipient:

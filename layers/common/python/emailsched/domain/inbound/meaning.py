@@ -4,7 +4,8 @@ status where that is specific, otherwise from the SMTP reply and diagnostic text
 - soft: action `delayed`, a 4.x.x status, or (with no status) a 4xx reply.
 - hard by code: 5.1.x (bad mailbox or domain; not 5.1.7/5.1.8, which blame our sender),
   5.2.1 (disabled), 5.4.4 (no such domain), 5.4.1 with "access denied" or "recipient
-  address rejected" (Microsoft 365's unknown recipient), 5.4.31x (Microsoft 365: no DNS).
+  address rejected" (Microsoft 365's unknown recipient), 5.4.310 (Microsoft 365: no such
+  domain in DNS); but 5.2.1 with "rate" or "too many" is Gmail throttling: soft.
 - other specific 5.x.x codes (5.2.2 full, 5.3.4 too big, 5.7.x policy): soft.
 - a generic status (5.0.0, 5.5.0, ...) or none: the diagnostic's own code if it has one,
   else the text: full mailbox, quota, too large, spam, blocked, policy, rate, try again
@@ -42,6 +43,8 @@ _HARD_TEXT = re.compile(
     r"|unknown\s+local[-\s]part|not\s+listed\s+in|no\s+such\s+(?:local\s+)?user"
     r"|unknown\s+host|n'existe\s+pas|existiert\s+nicht|no\s+existe|non\s+esiste"
     r"|does\s+not\s+have\s+a\s+final\s+(?:e-?mail\s+)?delivery\s+point"
+    r"|dns\s+lookup\s+failure|host\s+\S+\s+not\s+found|no\s+mx\s+record|user\s+not\s+exist"
+    r"|does\s+not\s+accept\s+mail|no\s+smtp\s+service|domain\s+is\s+not\s+reachable"
     r"|did\s+not\s+(?:exactly\s+)?match\s+an?\s+\S+\s+(?:e-?mail\s+)?address",
     re.IGNORECASE)
 _SOFT_TEXT = re.compile(
@@ -55,7 +58,8 @@ _SOFT_TEXT = re.compile(
 _FAILURE_STATUS = re.compile(r"(?<![\d.])([45])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 _REPLY_CODE = re.compile(r"(?<![\d.])([245])\d\d(?:[ -]|$)")
 _OURS = frozenset({"5.1.7", "5.1.8"})  # our own sender address is bad: not the recipient's
-GENERIC = frozenset({"5.0.0", "5.5.0", "5.3.0", "5.4.0", "5.2.0", "5.6.0", "5.7.0"})
+GENERIC = frozenset({"5.0.0", "5.1.0", "5.5.0", "5.3.0", "5.4.0", "5.2.0", "5.6.0", "5.7.0"})
+_RATE = re.compile(r"\brate\b|too\s+many", re.IGNORECASE)
 _M365_UNKNOWN = re.compile(r"access\s+denied|recipient\s+address\s+rejected|not\s+found",
                            re.IGNORECASE)
 
@@ -74,10 +78,12 @@ def bounce_of(status: str | None, diagnostic: str = "", action: str = "failed") 
 
 
 def failure_status(text: str) -> str | None:
-    """The first RFC 3463 failure code (4.x.x or 5.x.x) in a text, or None: a version
-    number such as "Mailman 2.0.12" is not one."""
-    match = _FAILURE_STATUS.search(text)
-    return ".".join(match.groups()) if match else None
+    """The first specific RFC 3463 failure code (4.x.x or 5.x.x) in a text, else its first
+    generic one, else None: a version number such as "Mailman 2.0.12" is not one. SES
+    writes "5.1.0 - Unknown address error 550-'5.2.2 ... Mailbox Full'"."""
+    codes = [".".join(m.groups()) for m in _FAILURE_STATUS.finditer(text)]
+    specific = [code for code in codes if code not in GENERIC]
+    return (specific or codes or [None])[0]
 
 
 def _specific(status: str | None, diagnostic: str) -> str | None:
@@ -92,12 +98,14 @@ def _by_code(code: str, diagnostic: str) -> Bounce:
     subject = code.split(".")[1]
     if code in _OURS:
         return Bounce.SOFT
+    if code == "5.2.1" and _RATE.search(diagnostic):
+        return Bounce.SOFT  # Gmail: "receiving mail at a rate that prevents additional"
     if subject == "1" or code == "5.2.1" or code == "5.4.4":
         return Bounce.HARD
     if code == "5.4.1" and _M365_UNKNOWN.search(diagnostic):
         return Bounce.HARD
-    if code in ("5.4.310", "5.4.312", "5.4.316") or code.startswith("5.4.31"):
-        return Bounce.HARD  # Microsoft 365: the recipient's domain has no DNS
+    if code == "5.4.310":
+        return Bounce.HARD  # Microsoft 365: the recipient's domain does not exist in DNS
     return Bounce.SOFT
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 import email
 import re
 from email.message import Message
+from email.utils import getaddresses
 
 from emailsched.domain.inbound.text import decoded, full_text
 from emailsched.domain.replies import message_ids
 
+_QUOTED_TO = re.compile(r"^[ \t>]*To:[ \t]*(.+)$", re.IGNORECASE | re.MULTILINE)
 _QUOTED_ID = re.compile(r"^[ \t>]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -25,6 +27,18 @@ def returned_message_ids(message: Message) -> tuple[str, ...]:
     for value in _QUOTED_ID.findall(full_text(message)):
         found += message_ids(value)
     return tuple(dict.fromkeys(found))
+
+
+def returned_recipient(message: Message, text_after_explanation: str) -> str | None:
+    """The one address the returned or quoted original was sent to, or None (none, or
+    several: then which one failed is not known). Our emails have one recipient each."""
+    original = returned_message(message)
+    value = str(original.get("To") or "") if original is not None else ""
+    if not value:
+        quoted = _QUOTED_TO.search(text_after_explanation)
+        value = quoted.group(1) if quoted else ""
+    addresses = {a.lower() for _, a in getaddresses([value]) if "@" in a}
+    return addresses.pop() if len(addresses) == 1 else None
 
 
 def returned_message(message: Message) -> Message | None:

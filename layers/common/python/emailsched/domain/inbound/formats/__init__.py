@@ -9,9 +9,11 @@ more formats (inbound/detect.py); these add the words that say hard or soft.
 from __future__ import annotations
 
 from emailsched.domain.inbound.formats import (
+    dragonfly,
     exchange,
     exim,
     gmail,
+    opensmtpd,
     postfix,
     qmail,
     sendmail,
@@ -21,7 +23,7 @@ from emailsched.domain.inbound.formats import (
 
 # Most specific first: Postfix and Gmail notices may quote another server's words.
 FORMATS = (gmail.FORMAT, exchange.FORMAT, ses.FORMAT, exim.FORMAT, postfix.FORMAT,
-           yahoo.FORMAT, qmail.FORMAT, sendmail.FORMAT)
+           yahoo.FORMAT, qmail.FORMAT, sendmail.FORMAT, opensmtpd.FORMAT, dragonfly.FORMAT)
 
 
 def matches(text: str) -> list[tuple[str, str, str]]:
