@@ -84,8 +84,8 @@ def text_recipients(message: Message, sender: str | None) -> list[Recipient]:
     found = [_text_recipient(address, diagnostic or fallback, action)
              for key, (address, diagnostic, action) in failed.items() if key != ours]
     if not found:  # the generic reading: the returned original's one recipient failed
-        address = returned_recipient(message, full_text(message)[len(said):])
-        found = [_text_recipient(address, fallback, "failed")] if address else []
+        original = returned_recipient(message, full_text(message)[len(said):])
+        found = [_text_recipient(original, fallback, "failed")] if original else []
     return found
 
 

@@ -83,7 +83,8 @@ def failure_status(text: str) -> str | None:
     writes "5.1.0 - Unknown address error 550-'5.2.2 ... Mailbox Full'"."""
     codes = [".".join(m.groups()) for m in _FAILURE_STATUS.finditer(text)]
     specific = [code for code in codes if code not in GENERIC]
-    return (specific or codes or [None])[0]
+    chosen = specific or codes
+    return chosen[0] if chosen else None
 
 
 def _specific(status: str | None, diagnostic: str) -> str | None:
