@@ -104,7 +104,7 @@ def test_the_corpus_is_read_as_expected(capsys: pytest.CaptureFixture[str]) -> N
 
 def test_every_file_in_the_corpus_has_an_expected_reading() -> None:
     files = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*")
-             if p.suffix in (".txt", ".eml")}
+             if p.suffix in (".txt", ".eml") and p.parent.name != "sisimai"}  # its own table
     assert files == set(EXPECTED)
 
 

@@ -3,7 +3,8 @@ many formats), or else a reply, an automatic reply, or other (domain/replies.py)
 reply poller and `emailsched inbound` both call `read_inbound`. Pure: no I/O.
 
 Order, each step only where the earlier ones found nothing:
-1. an ARF or JMRP complaint (inbound/arf.py);
+1. an ARF or JMRP complaint (inbound/arf.py), or an Amazon SES notification by email
+   (inbound/ses_notification.py);
 2. a `message/delivery-status` part, not inside an attached message (inbound/rfc3464.py);
 3. a message with a mail system's signs (inbound/envelope.py): its failed recipients from
    the text formats (inbound/formats/), `X-Failed-Recipients` and flufl.bounce, each with
@@ -23,12 +24,12 @@ from email.message import Message
 
 from flufl.bounce import all_failures
 
-from emailsched.domain.inbound import arf, envelope, formats, rfc3464
+from emailsched.domain.inbound import arf, envelope, formats, rfc3464, ses_notification
 from emailsched.domain.inbound.meaning import GENERIC, bounce_of, failure_status
 from emailsched.domain.inbound.reading import Bounce, Kind, Reading, Recipient
 from emailsched.domain.inbound.returned import returned_message_ids, returned_recipient
 from emailsched.domain.inbound.text import explanation, full_text
-from emailsched.domain.replies import InboundKind, InboundMessage, classify
+from emailsched.domain.replies import InboundKind, InboundMessage, classify, message_ids
 
 _KINDS = {InboundKind.REPLY: Kind.REPLY, InboundKind.AUTO_REPLY: Kind.AUTO_REPLY,
           InboundKind.OTHER: Kind.OTHER, InboundKind.DSN: Kind.BOUNCE}
@@ -42,6 +43,12 @@ def read_inbound(raw: bytes) -> Reading:
     found = arf.complaint(message, inbound.from_address)
     if found is not None:
         return _reading(message, inbound, Kind.COMPLAINT, found[0], found[1])
+    ses = ses_notification.notification(full_text(message))
+    if ses is not None:
+        kind, recipients, ids = ses
+        reading = _reading(message, inbound, kind, "Amazon SES notification", recipients)
+        return replace(reading, message_ids=tuple(dict.fromkeys(
+            [i for own in ids for i in message_ids(own)] + list(reading.message_ids))))
     if rfc3464.has_report(message):
         return _report(message, inbound)
     sign = envelope.system_sign(message, inbound.subject, threaded=bool(inbound.references))

@@ -59,6 +59,9 @@ _FAILURE_STATUS = re.compile(r"(?<![\d.])([45])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d
 _REPLY_CODE = re.compile(r"(?<![\d.])([245])\d\d(?:[ -]|$)")
 _OURS = frozenset({"5.1.7", "5.1.8"})  # our own sender address is bad: not the recipient's
 GENERIC = frozenset({"5.0.0", "5.1.0", "5.5.0", "5.3.0", "5.4.0", "5.2.0", "5.6.0", "5.7.0"})
+_DISABLED = re.compile(
+    r"(?:account|mailbox)\s+(?:is\s+|has\s+been\s+)?(?:blocked|locked|frozen|disabled|suspended)"
+    r"|disabled\s+recipient|recipient\s+(?:account\s+)?(?:is\s+)?disabled", re.IGNORECASE)
 _RATE = re.compile(r"\brate\b|too\s+many", re.IGNORECASE)
 _M365_UNKNOWN = re.compile(r"access\s+denied|recipient\s+address\s+rejected|not\s+found",
                            re.IGNORECASE)
@@ -72,6 +75,8 @@ def bounce_of(status: str | None, diagnostic: str = "", action: str = "failed") 
         return Bounce.SOFT
     if code is not None and code not in GENERIC:
         return _by_code(code, diagnostic)
+    if _DISABLED.search(diagnostic):  # before the soft words: "account is blocked"
+        return Bounce.HARD
     if _SOFT_TEXT.search(diagnostic):
         return Bounce.SOFT
     return Bounce.HARD if _HARD_TEXT.search(diagnostic) else Bounce.SOFT
@@ -101,7 +106,7 @@ def _by_code(code: str, diagnostic: str) -> Bounce:
         return Bounce.SOFT
     if code == "5.2.1" and _RATE.search(diagnostic):
         return Bounce.SOFT  # Gmail: "receiving mail at a rate that prevents additional"
-    if subject == "1" or code == "5.2.1" or code == "5.4.4":
+    if subject == "1" or code in ("5.2.1", "5.4.4", "5.7.13"):  # 5.7.13: account disabled
         return Bounce.HARD
     if code == "5.4.1" and _M365_UNKNOWN.search(diagnostic):
         return Bounce.HARD

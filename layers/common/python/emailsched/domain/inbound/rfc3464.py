@@ -98,8 +98,8 @@ def _action(value: str, status: str | None) -> str:
         return "failed"
     if word.startswith("delay"):
         return "delayed"
-    if word in _SUCCESSES or status is None:
-        return word
+    if word in _SUCCESSES or status is None or status.startswith("2"):
+        return word  # a success ("deliverable", 2.1.5): not a failure
     return "delayed" if status.startswith("4") else "failed"
 
 
