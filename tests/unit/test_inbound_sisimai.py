@@ -1,8 +1,8 @@
 """A second table over 556 real delivery reports of many more servers: sisimai's
 set-of-emails (tests/data/bounces/sisimai/, BSD-2-Clause), labelled by sisimai's own tests
 (its reason per recipient, mapped by make_expected.py: hard = unknown user or domain,
-moved, disabled account, null MX). Its figures are printed; the floors guard against
-regressions. Recipients are compared by number (sisimai's tests do not name them)."""
+moved, disabled account, null MX). Its figures are printed and held to the issue's
+thresholds (95 % recognised, 90 % of hard bounces hard, at most 10 % of soft ones). Recipients are compared by number (sisimai's tests do not name them)."""
 
 from __future__ import annotations
 
@@ -88,8 +88,8 @@ def test_sisimai_set_of_emails_is_read_above_the_floors(
     with capsys.disabled():
         print("\n" + "\n".join(figures.lines()))
     assert figures.bounces >= 500
-    assert figures.recognised >= 0.92 * figures.bounces
-    assert figures.hard_as_hard >= 0.82 * figures.hard
+    assert figures.recognised >= 0.95 * figures.bounces
+    assert figures.hard_as_hard >= 0.90 * figures.hard
     assert figures.soft_as_hard <= 0.10 * figures.soft
     assert figures.as_reply == []
     assert figures.complaints_read == figures.complaints

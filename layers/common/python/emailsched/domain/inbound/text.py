@@ -13,7 +13,7 @@ _RETURNED_MARKER = re.compile(
     r"this\s+is\s+a\s+copy\s+of\s+the\s+message|below\s+this\s+line\s+is\s+a\s+copy"
     r"|original\s+message(?:\s+follows|\s+headers)?\s*(?:-|:|$)|returned\s+message"
     r"|the\s+(?:original|first)\s+\S*\s*(?:lines|message|headers)\s+(?:was|were|of|follow)"
-    r"|unsent\s+message\s+below|message\s+headers?\s+follow|text\s+of\s+the\s+original"
+    r"|unsent\s+message\s+(?:below|follows)|message\s+headers?\s+follow|text\s+of\s+the\s+original"
     r"|undelivered\s+message\s+follows|headers\s+of\s+the\s+original"
     r"|original-recipient:|received:\s+from\s)",
     re.IGNORECASE | re.MULTILINE)

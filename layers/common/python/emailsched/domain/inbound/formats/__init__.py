@@ -18,12 +18,14 @@ from emailsched.domain.inbound.formats import (
     qmail,
     sendmail,
     ses,
+    transcript,
     yahoo,
 )
 
 # Most specific first: Postfix and Gmail notices may quote another server's words.
 FORMATS = (gmail.FORMAT, exchange.FORMAT, ses.FORMAT, exim.FORMAT, postfix.FORMAT,
-           yahoo.FORMAT, qmail.FORMAT, sendmail.FORMAT, opensmtpd.FORMAT, dragonfly.FORMAT)
+           yahoo.FORMAT, qmail.FORMAT, sendmail.FORMAT, opensmtpd.FORMAT, dragonfly.FORMAT,
+           transcript.FORMAT)
 
 
 def matches(text: str) -> list[tuple[str, str, str]]:
