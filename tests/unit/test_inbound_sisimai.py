@@ -2,7 +2,8 @@
 set-of-emails (tests/data/bounces/sisimai/, BSD-2-Clause), labelled by sisimai's own tests
 (its reason per recipient, mapped by make_expected.py: hard = unknown user or domain,
 moved, disabled account, null MX). Its figures are printed and held to the issue's
-thresholds (95 % recognised, 90 % of hard bounces hard, at most 10 % of soft ones). Recipients are compared by number (sisimai's tests do not name them)."""
+thresholds (95 % recognised, 90 % of hard bounces hard, at most 10 % of soft ones).
+Recipients are compared by number (sisimai's tests do not name them)."""
 
 from __future__ import annotations
 
