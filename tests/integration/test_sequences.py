@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import imaplib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,13 +17,19 @@ import sqlalchemy
 
 from emailsched.local.inbound_samples import bounce_for
 from tests.support.dovecot import DovecotServer
+from tests.support.mailbox_pipeline import (
+    PASSWORD,
+    WAIT_SECONDS,
+    add_sender,
+    append,
+    by_recipient,
+    schedule,
+)
 from tests.support.smtp_sinks import ReceivedMessage, RecordingSink
 from tests.support.stack import Api, Pipeline, Services, prepare, wait_until
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["tests.support.dovecot"]
-PASSWORD = "imap-secret"
-WAIT_SECONDS = 6
 
 
 @pytest.fixture
@@ -45,34 +50,6 @@ def pipeline(services: Services, sink: RecordingSink) -> Iterator[tuple[Pipeline
         container.close()
 
 
-def add_sender(api: Api, dovecot: DovecotServer, user: str) -> str:
-    answer = api.post("/senders", {"email": user, "name": "Sales", "imap": {
-        "host": dovecot.host, "port": dovecot.port, "security": "none", "username": user,
-        "password": PASSWORD}})
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["id"])
-
-
-def schedule(api: Api, sender_id: str, recipients: list[str], wait: int = WAIT_SECONDS,
-             subject: str = "Quick question") -> str:
-    answer = api.post("/emails/schedule", {
-        "subject": subject, "body": "<p>Hello there</p>", "recipients": recipients,
-        "startTime": datetime.now(UTC).isoformat(), "delayMs": 0, "hourlyLimit": 1000,
-        "senderIds": [sender_id],
-        "steps": [{"body": "<p>Just following up</p>", "waitSeconds": wait}]})
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["batchId"])
-
-
-def append(dovecot: DovecotServer, user: str, raw: bytes) -> None:
-    connection = dovecot.imap(user, PASSWORD)
-    try:
-        status, _ = connection.append("INBOX", "", imaplib.Time2Internaldate(time.time()), raw)
-        assert status == "OK"
-    finally:
-        connection.logout()
-
-
 def reply(to: ReceivedMessage, *, automatic: bool = False, text: str = "Sounds good") -> bytes:
     headers = [f"From: {to.to[0]}", f"To: {to.mail_from}", f"Subject: Re: {to.subject}",
                f"Message-ID: <{uuid.uuid4()}@people.example.org>",
@@ -84,13 +61,6 @@ def reply(to: ReceivedMessage, *, automatic: bool = False, text: str = "Sounds g
 
 def headers_of(message: ReceivedMessage) -> Any:
     return email.message_from_bytes(message.raw, policy=email.policy.default)
-
-
-def by_recipient(messages: list[ReceivedMessage]) -> dict[str, list[ReceivedMessage]]:
-    found: dict[str, list[ReceivedMessage]] = {}
-    for message in messages:
-        found.setdefault(message.to[0], []).append(message)
-    return found
 
 
 def rows(pipeline: Pipeline, sql: str, **params: Any) -> list[Any]:

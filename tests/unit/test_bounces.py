@@ -11,6 +11,7 @@ from emailsched.domain.bounces import (
     classify_status,
     enhanced_status,
     should_pause_batch,
+    should_pause_for_complaints,
 )
 
 pytestmark = pytest.mark.unit
@@ -117,3 +118,15 @@ def test_a_batch_pauses_once_hard_bounces_reach_the_percentage_of_enough_sends(
 def test_the_minimum_of_sends_can_be_set():
     assert should_pause_batch(10, 5, 5, minimum=10)
     assert not should_pause_batch(9, 5, 5, minimum=10)
+
+
+@pytest.mark.parametrize(("sends", "complaints", "pause"), [
+    (1000, 3, False),  # exactly 0.3 %: not over it
+    (1000, 4, True),
+    (20, 1, True),
+    (19, 1, False),  # too few sends to judge
+    (500, 1, False),
+    (300, 1, True),
+])
+def test_complaints_over_three_in_a_thousand_pause_the_sender(sends, complaints, pause):
+    assert should_pause_for_complaints(sends, complaints) is pause

@@ -280,6 +280,8 @@ export interface BatchCounts {
   replied?: number;
   /** Hard bounces, where the server counts them apart from other failures. */
   bounced?: number;
+  /** Spam complaints (ARF, JMRP feedback reports): those recipients are suppressed. */
+  complained?: number;
   unsubscribed?: number;
 }
 

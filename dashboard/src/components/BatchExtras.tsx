@@ -7,6 +7,7 @@
  *   batch-paused-reason     why the batch paused itself (data-reason, e.g. bounce_rate)
  *   batch-window            the batch's sending window
  *   batch-count-suppressed, batch-count-replied, batch-count-held, batch-count-bounced,
+ *   batch-count-complained,
  *   batch-count-unsubscribed                     counts (shown when the server sends them)
  *   batch-steps-toggle      "Steps" button that loads per-step progress
  *   batch-steps             the per-step table; batch-step-row (data-step) rows
@@ -37,7 +38,9 @@ export function BatchAlerts({ batch, senders }: { batch: Batch; senders: SenderA
         <div className="callout callout-warning" data-testid="batch-paused-reason" data-reason={batch.pausedReason}>
           {batch.pausedReason === "bounce_rate"
             ? "Paused by itself: too many hard bounces. Check the list (the bounced addresses are now suppressed) before resuming."
-            : `Paused: ${batch.pausedReason}`}
+            : batch.pausedReason === "complaint_rate"
+              ? "Paused by itself: this sender's spam complaints passed 0.3 % of its last 1,000 sends. Check the list and the message (the complaining addresses are now suppressed) before resuming."
+              : `Paused: ${batch.pausedReason}`}
         </div>
       )}
       {batch.sendingWindow && (
@@ -54,6 +57,7 @@ const MORE: { key: keyof BatchCounts; label: string }[] = [
   { key: "held", label: "Held" },
   { key: "suppressed", label: "Suppressed" },
   { key: "bounced", label: "Bounced" },
+  { key: "complained", label: "Complained" },
   { key: "unsubscribed", label: "Unsubscribed" },
   { key: "replied", label: "Replied" },
 ];

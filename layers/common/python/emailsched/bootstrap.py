@@ -379,7 +379,8 @@ class Container:
                                 timeout=s.SENDER_VERIFY_TIMEOUT_SECONDS,
                                 verify_tls=s.IMAP_TLS_VERIFY,
                                 tokens=lambda: self.access_tokens)
-        return ReplyPoller(PgReplyStore(self.engine), opener, self.clock,
+        store = PgReplyStore(self.engine, s.SOFT_BOUNCES_BEFORE_SUPPRESS)
+        return ReplyPoller(store, opener, self.clock,
                            ReplyConfig(include_relay=bool(s.DEV_REPLY_MAILDIR)),
                            metrics=self.metrics)
 

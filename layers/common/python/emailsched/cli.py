@@ -1,5 +1,5 @@
 """The `emailsched` command (SPEC.md): dev, setup, api, worker, imports, pump, replies,
-bench."""
+inbound, bench."""
 
 from __future__ import annotations
 
@@ -131,6 +131,12 @@ def cmd_replies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inbound(args: argparse.Namespace) -> int:
+    from emailsched.local.inbound_command import run_inbound
+
+    return run_inbound(args.files)
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from emailsched.local.dev import run_dev
 
@@ -174,6 +180,9 @@ def parser() -> argparse.ArgumentParser:
                          help="seconds between polls (default REPLY_POLL_SECONDS)")
     replies.add_argument("--once", action="store_true")
     replies.set_defaults(run=cmd_replies, component="replies")
+    inbound = commands.add_parser("inbound", help="show how the reply poller reads messages")
+    inbound.add_argument("files", nargs="+", metavar="FILE", help="a message, or - for stdin")
+    inbound.set_defaults(run=cmd_inbound, component="inbound")
     bench = commands.add_parser("bench", help="run the benchmarks and print their figures")
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--json", action="store_true")

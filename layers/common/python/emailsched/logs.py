@@ -12,6 +12,8 @@ import sys
 
 def configure_logging(component: str, level: str | None = None) -> None:
     level = (level or os.environ.get("LOG_LEVEL") or "INFO").upper()
+    # flufl.bounce logs a line per detector it tries: per inbound message, everywhere.
+    logging.getLogger("flufl.bounce").setLevel(logging.WARNING)
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         from aws_lambda_powertools import Logger
         from aws_lambda_powertools.logging import utils

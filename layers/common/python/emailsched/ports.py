@@ -775,6 +775,20 @@ class ReplyStore(Protocol):
         """The email failed (bounce class hard_bounce), its recipient suppressed
         (hard_bounce) and their sequence stopped; False when already counted."""
 
+    def email_to(self, sender_id: uuid.UUID, address: str) -> MatchedEmail | None:
+        """This sender's latest recent email sent to `address` (a report naming no
+        Message-ID of ours is matched by its failed recipient)."""
+
+    def record_soft_bounce(self, email: MatchedEmail) -> bool | None:
+        """One more soft bounce of the recipient in a row (once per email, however many
+        reports name it): whether it reached SOFT_BOUNCES_BEFORE_SUPPRESS and suppressed
+        them; None when this email's was already counted."""
+
+    def record_complaint(self, email: MatchedEmail, inbound_id: str) -> bool | None:
+        """The recipient complained: suppressed (complaint), sequence stopped, counted on
+        the email (its batch) and the sender; whether the sender's batches paused for the
+        complaint rate; None when already counted."""
+
 
 class BounceRecorder(Protocol):
     def record(self, email_id: uuid.UUID, bounce: BounceClass) -> bool:

@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     SENDER_DEFERRAL_MAX_HOURS: float = Field(default=72, ge=0)
     # A batch whose hard bounces reach this percentage of at least 20 sends pauses itself.
     BOUNCE_PAUSE_PERCENT: float = Field(default=5.0, gt=0, le=100)
+    # Soft bounces of one address in a row (a full mailbox...) that suppress it (issue 24).
+    SOFT_BOUNCES_BEFORE_SUPPRESS: int = Field(default=3, ge=1)
 
     # Operations (SPEC.md "Operations"). A Secrets Manager secret (JSON) that fills the
     # secret settings left unset, read once per process at cold start (adapters/secrets.py).

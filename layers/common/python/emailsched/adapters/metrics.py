@@ -54,6 +54,7 @@ SPECS: dict[str, Spec] = {
     "inbound_auto_replies": Spec("counter", "Automatic replies ignored"),
     "inbound_bounces": Spec("counter", "Delivery reports for our emails, by kind",
                             ("kind",)),
+    "inbound_complaints": Spec("counter", "Spam complaints (ARF, JMRP) about our emails"),
     "mailbox_failures": Spec("counter", "Mailboxes the reply poller could not read"),
 }
 LATENCY_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000,

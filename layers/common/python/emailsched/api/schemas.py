@@ -305,6 +305,7 @@ class CountsOut(StatusCounts):
     pending: int
     replied: int = Field(default=0, description="Follow-ups not sent: the recipient replied")
     bounced: int = Field(default=0, description="Hard bounces (5.1.x): failed, suppressed")
+    complained: int = Field(default=0, description="Spam complaints (ARF, JMRP): suppressed")
     unsubscribed: int = Field(default=0, description="Recipients who unsubscribed")
 
 
@@ -323,8 +324,9 @@ class BatchOut(Model):
     sending_window: SendingWindowOut | None = None
     random_delay_ms: int = 0
     suppressed_removed: int = 0  # recipients dropped when scheduled: on the suppression list
-    # Why a paused batch paused itself ("bounce_rate"); null when the user paused it.
-    paused_reason: Literal["bounce_rate"] | None = None
+    # Why a paused batch paused itself: its hard bounces ("bounce_rate") or its sender's
+    # spam complaints ("complaint_rate"); null when the user paused it.
+    paused_reason: Literal["bounce_rate", "complaint_rate"] | None = None
 
 
 class BatchListOut(Model):

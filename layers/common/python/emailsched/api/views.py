@@ -161,6 +161,7 @@ def _batch(view: BatchView) -> schemas.BatchOut:
         counts=schemas.CountsOut(total=sum(counts.values()), pending=view.pending,
                                  replied=view.counts.get("replied", 0),
                                  bounced=view.counts.get("bounced", 0),
+                                 complained=view.counts.get("complained", 0),
                                  unsubscribed=view.counts.get("unsubscribed", 0), **counts),
         duplicates_removed=row.duplicates_removed,
         estimated_end_time=iso(row.estimated_end_time) or "", created_at=iso(row.created_at) or "",

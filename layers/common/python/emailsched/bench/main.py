@@ -50,11 +50,13 @@ def _runners() -> dict[str, tuple[str, Runner]]:
     from emailsched.bench.cold_start import run_cold_start
     from emailsched.bench.cost import run_cost
     from emailsched.bench.imports import run_imports
+    from emailsched.bench.inbound import run_inbound
     from emailsched.bench.lateness import run_lateness
     from emailsched.bench.limits import run_limits
     from emailsched.bench.mailboxes import run_mailboxes
     from emailsched.bench.pump_cost import run_pump_cost
     from emailsched.bench.rendering import run_rendering
+    from emailsched.bench.reply_poll import run_reply_poll
     from emailsched.bench.scheduling import run_scheduling
     from emailsched.bench.throughput import run_throughput
 
@@ -82,6 +84,10 @@ def _runners() -> dict[str, tuple[str, Runner]]:
                     lambda env, s, sec: run_imports(env, s.import_rows, sec)),
         "mailboxes": ("12. Many mailboxes: 2,000 emails from 1, 20 and 200 smtp senders",
                       lambda env, s, sec: run_mailboxes(env, 2_000, sec)),
+        "inbound": ("13. Reading inbound mail: the reply poller's cost per message",
+                    lambda env, s, sec: run_inbound(5_000, sec)),
+        "reply_poll": ("14. The reply poller over a mailbox, database included",
+                       lambda env, s, sec: run_reply_poll(env, 2_000, sec)),
         "cost": ("10. Dollars per million emails (AWS list prices, bench/prices.py)",
                  lambda env, s, sec: run_cost(env, s.cost_emails, sec)),
     }

@@ -100,3 +100,15 @@ def should_pause_batch(sent: int, hard_bounces: int, percent: float, minimum: in
     """Whether a batch's hard bounces reach `percent` of its `sent` (attempted, bounces
     included) sends, once it has at least `minimum` of them."""
     return sent >= max(minimum, 1) and hard_bounces * 100 >= percent * sent
+
+
+COMPLAINT_PAUSE_PERCENT = 0.3  # Gmail's bulk-sender rule: spam reports under 0.3 %
+COMPLAINT_WINDOW = 1000  # the sender's last sends the rate is taken over
+
+
+def should_pause_for_complaints(sends: int, complaints: int,
+                                percent: float = COMPLAINT_PAUSE_PERCENT,
+                                minimum: int = 20) -> bool:
+    """Whether a sender's complaints are over `percent` of its last sends (at most
+    COMPLAINT_WINDOW of them, once there are at least `minimum`)."""
+    return sends >= max(minimum, 1) and complaints * 100 > percent * sends

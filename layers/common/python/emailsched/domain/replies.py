@@ -39,6 +39,7 @@ import email
 import email.policy
 import re
 from dataclasses import dataclass
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses
 from enum import StrEnum
@@ -204,7 +205,17 @@ def _subject(message: Message) -> str:
         value = message.get("Subject")
     except (ValueError, IndexError, TypeError):  # a header the policy cannot decode
         value = _raw_header(message, "Subject")
-    return " ".join(str(value or "").split())
+    text = str(value or "")
+    if "=?" in text:  # compat32 leaves RFC 2047 words encoded
+        text = _decoded_words(text)
+    return " ".join(text.split())
+
+
+def _decoded_words(text: str) -> str:
+    try:
+        return str(make_header(decode_header(text)))
+    except (ValueError, LookupError, UnicodeError):  # a bad charset or encoding: as written
+        return text
 
 
 def _from_address(message: Message) -> str | None:

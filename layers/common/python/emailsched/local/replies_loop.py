@@ -22,7 +22,8 @@ def run_replies(handler: Callable[[dict[str, Any], Any], Any], interval: float,
         try:
             report = handler(event, LocalContext(function_name="emailsched-replies",
                                                  timeout_seconds=timeout))
-            if report and any(report.get(k) for k in ("replies", "hardBounces", "autoReplies",
+            if report and any(report.get(k) for k in ("replies", "hardBounces", "softBounces",
+                                                      "complaints", "autoReplies",
                                                       "failedMailboxes")):
                 log.info("replies: %s", report)
         except Exception:  # the loop's boundary: one failed run does not end the process

@@ -11,13 +11,18 @@ chunk, and recording is idempotent (one reply or bounce per (email, inbound Mess
 so nothing is counted twice. A folder whose UIDVALIDITY changed is read again from its
 start, the same idempotence keeping the count.
 
-Each message is classified (domain/replies.py) and matched by its In-Reply-To and
-References against our Message-IDs (a lookup on ix_emails_message_id):
+Each message is read by domain/inbound (read_inbound, which `emailsched inbound` shows)
+and matched by the Message-IDs it names against ours (a lookup on ix_emails_message_id):
 - a reply (not automatic) ends the recipient's sequence in that batch: `replied`;
 - an automatic reply (Auto-Submitted other than `no`, vacation headers, ...) is ignored;
-- a delivery status report (RFC 3464, domain/dsn.py) names the original Message-ID: a
-  hard bounce fails the email, suppresses the address (`hard_bounce`) and ends the
-  sequence; a soft one (delayed, 4.x.x) is only counted and logged;
+- a bounce (RFC 3464 anywhere, or a text bounce of many formats) names its failed
+  recipients, matched through the returned or quoted original's Message-ID, else by
+  address among the sender's recent emails: a hard bounce fails the email, suppresses
+  the address (`hard_bounce`) and ends the sequence; a soft failure (one per email, however
+  many reports name it) counts towards SOFT_BOUNCES_BEFORE_SUPPRESS in a row, which
+  suppress it too; a delay warning counts nothing (the message may yet arrive);
+- a complaint (ARF, JMRP) suppresses the address (`complaint`), ends the sequence and
+  counts on the batch and the sender, whose batches pause over the complaint rate;
 - anything else is counted as unmatched.
 
 A mailbox that cannot be read (refused login, unreachable server) is logged and skipped
@@ -31,9 +36,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from emailsched.domain.bounces import BounceClass
-from emailsched.domain.dsn import parse_dsn
-from emailsched.domain.replies import InboundKind, inbound_from_bytes, normalize_message_id
+from emailsched.domain.inbound import Bounce, Kind, Reading, Recipient, read_inbound
 from emailsched.errors import EmailschedError
 from emailsched.ports import (
     Clock,
@@ -62,6 +65,9 @@ class PollReport:
     auto_replies: int = 0
     hard_bounces: int = 0
     soft_bounces: int = 0
+    suppressed_after_soft: int = 0
+    delayed: int = 0
+    complaints: int = 0
     unmatched: int = 0
     duplicates: int = 0
     failed_mailboxes: int = 0
@@ -71,6 +77,9 @@ class PollReport:
         return {"mailboxes": self.mailboxes, "messages": self.messages,
                 "replies": self.replies, "autoReplies": self.auto_replies,
                 "hardBounces": self.hard_bounces, "softBounces": self.soft_bounces,
+                "suppressedAfterSoft": self.suppressed_after_soft,
+                "delayed": self.delayed,
+                "complaints": self.complaints,
                 "unmatched": self.unmatched, "duplicates": self.duplicates,
                 "failedMailboxes": self.failed_mailboxes}
 
@@ -113,6 +122,7 @@ class ReplyPoller:
         for name, value in (("inbound_messages", report.messages),
                             ("inbound_replies", report.replies),
                             ("inbound_auto_replies", report.auto_replies),
+                            ("inbound_complaints", report.complaints),
                             ("mailbox_failures", report.failed_mailboxes)):
             if value:
                 self._metrics.count(name, value)
@@ -153,17 +163,17 @@ class ReplyPoller:
                 return
 
     def _handle(self, mailbox: ReplyMailbox, message: InboundRaw, report: PollReport) -> None:
-        inbound = inbound_from_bytes(message.raw)
-        inbound_id = inbound.message_id or "sha256:" + hashlib.sha256(message.raw).hexdigest()
-        if inbound.kind is InboundKind.AUTO_REPLY:
+        reading = read_inbound(message.raw)
+        inbound_id = reading.message_id or "sha256:" + hashlib.sha256(message.raw).hexdigest()
+        if reading.kind in (Kind.BOUNCE, Kind.COMPLAINT):
+            self._report(mailbox, reading, inbound_id, report)
+            return
+        if reading.kind is Kind.AUTO_REPLY:
             report.auto_replies += 1
-            log.info("automatic reply ignored (%s)", inbound.reason)
+            log.info("automatic reply ignored (%s)", reading.reason)
             return
-        if inbound.kind is InboundKind.DSN:
-            self._bounce(mailbox, message.raw, inbound.references, inbound_id, report)
-            return
-        matched = self._store.emails_by_message_id(mailbox.sender_id, list(inbound.references))
-        if inbound.kind is not InboundKind.REPLY or not matched:
+        matched = self._store.emails_by_message_id(mailbox.sender_id, list(reading.message_ids))
+        if reading.kind is not Kind.REPLY or not matched:
             report.unmatched += 1
             return
         for email in _one_per_recipient(matched):
@@ -172,35 +182,61 @@ class ReplyPoller:
             else:
                 report.duplicates += 1
 
-    def _bounce(self, mailbox: ReplyMailbox, raw: bytes, references: tuple[str, ...],
-                inbound_id: str, report: PollReport) -> None:
-        dsn = parse_dsn(raw)
-        if dsn is None:
-            report.unmatched += 1
+    def _report(self, mailbox: ReplyMailbox, reading: Reading, inbound_id: str,
+                report: PollReport) -> None:
+        """A bounce or a complaint: each recipient it names, matched by our Message-ID
+        (returned, quoted or threaded) or else by address among the sender's emails."""
+        matched = self._store.emails_by_message_id(mailbox.sender_id, list(reading.message_ids))
+        if not reading.recipients and reading.kind is Kind.COMPLAINT and matched:
+            for named in _one_per_recipient(matched):  # a redacted report: the original says
+                self._complaint(named, inbound_id, report)
             return
-        original = normalize_message_id(dsn.original_message_id or "")
-        ids = list(dict.fromkeys([*([original] if original else []), *references]))
-        matched = self._store.emails_by_message_id(mailbox.sender_id, ids)
-        if not matched:
+        if not reading.recipients:
             report.unmatched += 1
-            return
-        for recipient in dsn.recipients:
-            kind = recipient.bounce_class
-            if kind is None:
-                continue
-            email = _for_recipient(matched, recipient.final_recipient)
+            log.info("delivery report without a recipient (%s)", reading.reason)
+        for recipient in reading.recipients:
+            email = (_for_recipient(matched, recipient.email, len(reading.recipients) == 1)
+                     or self._store.email_to(mailbox.sender_id, recipient.email))
             if email is None:
                 report.unmatched += 1
-            elif kind is BounceClass.HARD_BOUNCE:
-                reason = f"hard bounce {recipient.status}: {recipient.diagnostic or ''}".strip()
-                if self._store.record_hard_bounce(email, inbound_id, reason):
-                    report.hard_bounces += 1
-                else:
-                    report.duplicates += 1
+            elif reading.kind is Kind.COMPLAINT:
+                self._complaint(email, inbound_id, report)
+            elif recipient.bounce is Bounce.HARD:
+                self._hard(email, recipient, inbound_id, report)
             else:
-                report.soft_bounces += 1
-                log.info("soft bounce (%s, %s) for email %s", kind.value, recipient.status,
-                         email.id)
+                self._soft(email, recipient, report)
+
+    def _hard(self, email: MatchedEmail, recipient: Recipient, inbound_id: str,
+              report: PollReport) -> None:
+        reason = f"hard bounce {recipient.status or ''}: {recipient.diagnostic or ''}"
+        if self._store.record_hard_bounce(email, inbound_id, " ".join(reason.split())):
+            report.hard_bounces += 1
+        else:
+            report.duplicates += 1
+
+    def _soft(self, email: MatchedEmail, recipient: Recipient, report: PollReport) -> None:
+        if recipient.action == "delayed":  # still being tried: may yet arrive
+            report.delayed += 1
+            log.info("delivery delayed (%s) for email %s", recipient.status, email.id)
+            return
+        suppressed = self._store.record_soft_bounce(email)
+        if suppressed is None:
+            report.duplicates += 1
+            return
+        report.soft_bounces += 1
+        report.suppressed_after_soft += int(suppressed)
+        log.info("soft bounce (%s, %s) for email %s%s", recipient.action, recipient.status,
+                 email.id, ": suppressed after repeated soft bounces" if suppressed else "")
+
+    def _complaint(self, email: MatchedEmail, inbound_id: str, report: PollReport) -> None:
+        paused = self._store.record_complaint(email, inbound_id)
+        if paused is None:
+            report.duplicates += 1
+            return
+        report.complaints += 1
+        if paused:
+            log.warning("complaint rate over the limit: the batches of sender of email %s "
+                        "paused", email.id)
 
 
 def _one_per_recipient(matched: list[MatchedEmail]) -> list[MatchedEmail]:
@@ -214,10 +250,12 @@ def _one_per_recipient(matched: list[MatchedEmail]) -> list[MatchedEmail]:
     return list(best.values())
 
 
-def _for_recipient(matched: list[MatchedEmail], address: str) -> MatchedEmail | None:
-    """The matched email to `address`; the only one when the report's address was rewritten."""
+def _for_recipient(matched: list[MatchedEmail], address: str,
+                   alone: bool) -> MatchedEmail | None:
+    """The matched email to `address`; the only one when the report names one address and
+    it was rewritten on the way (an alias, a forward)."""
     wanted = address.lower()
     for email in matched:
         if email.recipient.lower() == wanted:
             return email
-    return matched[0] if len(matched) == 1 else None
+    return matched[0] if alone and len(matched) == 1 else None

@@ -91,7 +91,8 @@ GET_BATCH = text(f"""
     SELECT {_BATCH_COLUMNS} FROM batches b JOIN senders s ON s.id = b.sender_id
     WHERE b.id = :batch_id AND b.user_id = :user_id
 """)
-# batch_deliverability_counts: hard bounces from the partial ix_emails_batch_hard_bounce;
+# batch_deliverability_counts: hard bounces from the partial ix_emails_batch_hard_bounce,
+# complaints from the partial ix_emails_batch_complained;
 # unsubscribes by probing the batch's recipients (uq_emails_batch_recipient_step) for
 # each of its user's `unsubscribed` suppressions, which are few next to a batch's emails.
 # The probe is exact: a recipient stored with capitals in its local part (the list keeps
@@ -100,6 +101,8 @@ BATCH_DELIVERABILITY_COUNTS = text("""
     SELECT b.id,
            (SELECT count(*) FROM emails e WHERE e.batch_id = b.id
               AND e.bounce_class = 'hard_bounce') AS bounced,
+           (SELECT count(*) FROM emails e WHERE e.batch_id = b.id
+              AND e.complained_at IS NOT NULL) AS complained,
            (SELECT count(*) FROM suppressions sp WHERE sp.user_id = b.user_id
               AND sp.reason = 'unsubscribed' AND EXISTS (
                   SELECT 1 FROM emails e WHERE e.batch_id = b.id
@@ -166,12 +169,13 @@ def get_batch(connection: Connection, user_id: uuid.UUID, batch_id: uuid.UUID) -
 
 def batch_counts(connection: Connection,
                  batch_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
-    """Emails per status, plus `bounced` (hard bounces) and `unsubscribed` (recipients who
-    unsubscribed), which are not statuses."""
+    """Emails per status, plus `bounced` (hard bounces), `complained` (spam complaints) and
+    `unsubscribed` (recipients who unsubscribed), which are not statuses."""
     counts: dict[uuid.UUID, dict[str, int]] = {i: {} for i in batch_ids}
     if batch_ids:
         for row in connection.execute(BATCH_COUNTS, {"ids": list(batch_ids)}):
             counts[row.batch_id][row.status] = int(row.n)
         for row in connection.execute(BATCH_DELIVERABILITY_COUNTS, {"ids": list(batch_ids)}):
-            counts[row.id].update(bounced=int(row.bounced), unsubscribed=int(row.unsubscribed))
+            counts[row.id].update(bounced=int(row.bounced), complained=int(row.complained),
+                                  unsubscribed=int(row.unsubscribed))
     return counts

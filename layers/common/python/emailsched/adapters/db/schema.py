@@ -97,6 +97,8 @@ senders = Table(
     Column("consecutive_failures", Integer, nullable=False, server_default="0"),
     # Policy refusals (5.7.x) of its sends, migration 0005: a sign of its reputation.
     Column("policy_blocks", Integer, nullable=False, server_default="0"),
+    # Complaints (ARF, JMRP) against its mail, migration 0013.
+    Column("complaints", Integer, nullable=False, server_default="0"),
     # When the reply poller last read its mailbox (migration 0006): round-robin order.
     Column("replies_polled_at", DateTime(timezone=True), nullable=True),
     # Deleted (migration 0004): the row stays for the emails and batches that name it.
@@ -230,6 +232,8 @@ emails = Table(
     # work list, ix_emails_awaiting_next).
     Column("step", Integer, nullable=False, server_default="1"),
     Column("awaiting_next", Boolean, nullable=False, server_default=false()),
+    # When the recipient reported it as spam (migration 0013).
+    Column("complained_at", DateTime(timezone=True), nullable=True),
     *_timestamps(),
     # One email per recipient and step: concurrent planners cannot create a step twice.
     UniqueConstraint("batch_id", "recipient_email", "step",
@@ -257,6 +261,16 @@ emails = Table(
     # A batch's hard bounces, counted after each one (its bounce rate), migration 0005.
     Index("ix_emails_batch_hard_bounce", "batch_id",
           postgresql_where=text("bounce_class = 'hard_bounce'")),
+    # A batch's complaints, and a sender's among its last sends (migration 0013); both hold
+    # complained emails only, which are few.
+    Index("ix_emails_batch_complained", "batch_id",
+          postgresql_where=text("complained_at IS NOT NULL")),
+    Index("ix_emails_sender_complained", "sender_id", "sent_at",
+          postgresql_where=text("complained_at IS NOT NULL")),
+    # A report naming no Message-ID of ours, matched by its failed recipient among the
+    # sender's sent emails (migration 0013).
+    Index("ix_emails_sender_recipient", "sender_id", text("lower(recipient_email)"), "sent_at",
+          postgresql_where=text("sent_at IS NOT NULL")),
     Index("ix_emails_sender_sent", "sender_id", "sent_at",
           postgresql_where=text("status = 'sent'")),
     # The reply poller's match of In-Reply-To / References against our Message-IDs.
@@ -266,7 +280,7 @@ emails = Table(
           postgresql_where=text("awaiting_next AND status = 'sent'")),
 )
 
-STOP_REASONS = "('replied','unsubscribed','hard_bounce')"
+STOP_REASONS = "('replied','unsubscribed','hard_bounce','complaint')"
 
 # A recipient whose sequence in a batch ended (migration 0006): no later step is planned,
 # claimed or sent for them.
@@ -310,6 +324,17 @@ inbound_events = Table(
     Column("inbound_id", Text, primary_key=True),
     Column("kind", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Soft bounces of one address in a row, per user (migration 0013): at
+# SOFT_BOUNCES_BEFORE_SUPPRESS the address is suppressed; a reply from it ends the streak.
+bounce_streaks = Table(
+    "bounce_streaks", metadata,
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("email", Text, primary_key=True),  # lower case, as suppressions keep it
+    Column("soft_bounces", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 # Where the reply poller stopped reading a sender's folder (migration 0006).

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from emailsched.adapters.db import batches as batch_sql
+from emailsched.adapters.db import inbound_records as records
 from emailsched.adapters.db import senders as sender_sql
 from emailsched.adapters.db.errors import transaction
 from emailsched.adapters.db.events import record_event, recorded
@@ -133,22 +134,6 @@ MATCH = text("""
     SELECT id, batch_id, user_id, recipient_email, step, status FROM emails
     WHERE message_id = ANY(CAST(:ids AS text[])) AND sender_id = :sender_id
 """)
-RECORD_INBOUND = text("""
-    INSERT INTO inbound_events (email_id, inbound_id, kind) VALUES (:email_id, :inbound_id, :kind)
-    ON CONFLICT DO NOTHING
-""")
-ADD_STOP = text("""
-    INSERT INTO sequence_stops (batch_id, recipient_email, reason, email_id)
-    VALUES (:batch_id, :recipient, :reason, :email_id)
-    ON CONFLICT (batch_id, recipient_email) DO NOTHING
-""")
-STOP_PENDING = text(recorded(f"""
-    UPDATE emails SET status = :status, finished_at = now(), claim_token = NULL,
-                      updated_at = now()
-    WHERE batch_id = :batch_id AND recipient_email = :recipient AND step > 1
-      AND status IN ({_STOPPABLE})
-    RETURNING id, user_id, batch_id, status
-""", "status", Actor.POLLER))
 BOUNCE = text(recorded(f"""
     UPDATE emails SET status = '{EmailStatus.FAILED.value}', bounce_class = 'hard_bounce',
                       failure_reason = :reason, finished_at = now(), updated_at = now()
@@ -219,8 +204,10 @@ def store_steps(connection: Connection, batch_id: uuid.UUID,
 
 
 class PgReplyStore:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, soft_bounces_before_suppress: int = 3,
+                 match_days: int = 30):
         self.engine = engine
+        self._soft_threshold, self._match_days = soft_bounces_before_suppress, match_days
 
     def mailboxes_to_poll(self, include_relay: bool, limit: int) -> list[ReplyMailbox]:
         with transaction(self.engine) as c:
@@ -254,29 +241,39 @@ class PgReplyStore:
             rows = c.execute(MATCH, {"ids": list(message_ids), "sender_id": sender_id})
             return [MatchedEmail(*row) for row in rows]
 
+    def email_to(self, sender_id: uuid.UUID, address: str) -> MatchedEmail | None:
+        with transaction(self.engine) as c:
+            return records.email_to(c, sender_id, address, self._match_days)
+
     def record_reply(self, email: MatchedEmail, inbound_id: str) -> bool:
         with transaction(self.engine) as c:
-            if not c.execute(RECORD_INBOUND, {"email_id": email.id, "inbound_id": inbound_id,
-                                              "kind": "reply"}).rowcount:
+            if not records.first_record(c, email, inbound_id, "reply"):
                 return False
             record_event(c, email.id, EventType.REPLY_RECEIVED, Actor.POLLER,
                          {"messageId": inbound_id})
-            _stop(c, email, "replied", _REPLIED)
+            records.stop(c, email, "replied", EmailStatus.REPLIED)
+            records.end_streak(c, email)  # mail reached them: their soft bounces are over
             return True
 
     def record_hard_bounce(self, email: MatchedEmail, inbound_id: str, reason: str) -> bool:
         with transaction(self.engine) as c:
-            if not c.execute(RECORD_INBOUND, {"email_id": email.id, "inbound_id": inbound_id,
-                                              "kind": "hard_bounce"}).rowcount:
+            if not records.first_record(c, email, inbound_id, "hard_bounce"):
                 return False
             c.execute(BOUNCE, {"id": email.id, "reason": reason[:1000]})
             c.execute(SUPPRESS, {"user_id": email.user_id, "email": email.recipient})
-            _stop(c, email, "hard_bounce", _SUPPRESSED)
+            records.stop(c, email, "hard_bounce")
             return True
 
+    def record_soft_bounce(self, email: MatchedEmail) -> bool | None:
+        with transaction(self.engine) as c:
+            # One per email: Exim warns and reports the same message several times.
+            if not records.first_record(c, email, "soft_bounce", "soft_bounce"):
+                return None
+            return records.soft_bounce(c, email, self._soft_threshold)
 
-def _stop(c: Connection, email: MatchedEmail, reason: str, status: str) -> None:
-    c.execute(ADD_STOP, {"batch_id": email.batch_id, "recipient": email.recipient,
-                         "reason": reason, "email_id": email.id})
-    c.execute(STOP_PENDING, {"batch_id": email.batch_id, "recipient": email.recipient,
-                             "status": status})
+    def record_complaint(self, email: MatchedEmail, inbound_id: str) -> bool | None:
+        with transaction(self.engine) as c:
+            if not records.first_record(c, email, inbound_id, "complaint"):
+                return None
+            return records.complaint(c, email)
+
