@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import redis
 
     from emailsched.adapters.db.ledger import Ledger
+    from emailsched.adapters.dns_lookup import DnsLookup
     from emailsched.adapters.import_objects import S3ImportObjects, SqsImportJobs
     from emailsched.adapters.mailer_pool import SmtpMailerPool
     from emailsched.adapters.metrics import EmfMetrics, NullMetrics, PrometheusMetrics
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from emailsched.services.imports import ImportService
     from emailsched.services.pump import PumpService
     from emailsched.services.queries import QueryService
+    from emailsched.services.recipient_checks import RecipientChecks
     from emailsched.services.replies import ReplyPoller
     from emailsched.services.scheduling import SchedulingRules, SchedulingService
     from emailsched.services.sender import SenderService
@@ -226,7 +228,26 @@ class Container:
         from emailsched.adapters.db.suppressions import PgSuppressionStore
 
         return SchedulingService(PgBatchStore(self.engine), self.clock, self.scheduling_rules,
-                                 quotas, PgSuppressionStore(self.engine))
+                                 quotas, PgSuppressionStore(self.engine), self.recipient_checks)
+
+    @cached_property
+    def dns(self) -> DnsLookup:
+        from emailsched.adapters.dns_lookup import DnsLookup
+
+        s = self.settings
+        return DnsLookup(s.DNS_NAMESERVERS, s.DNS_TIMEOUT_SECONDS)
+
+    @cached_property
+    def recipient_checks(self) -> RecipientChecks:
+        from emailsched.adapters.disposable import is_disposable
+        from emailsched.adapters.redis_domain_cache import RedisDomainCache
+        from emailsched.services.recipient_checks import RecipientChecks
+
+        s = self.settings
+        if not s.RECIPIENT_DNS_CHECK:
+            return RecipientChecks(is_disposable, None, None)
+        return RecipientChecks(is_disposable, self.dns,
+                               RedisDomainCache(self.redis, s.REDIS_KEY_PREFIX))
 
     @cached_property
     def batch_control(self) -> BatchControlService:

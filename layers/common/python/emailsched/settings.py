@@ -132,6 +132,13 @@ class Settings(BaseSettings):
     SENDER_DEFERRAL_MAX_HOURS: float = Field(default=72, ge=0)
     # A batch whose hard bounces reach this percentage of at least 20 sends pauses itself.
     BOUNCE_PAUSE_PERCENT: float = Field(default=5.0, gt=0, le=100)
+    # Recipients and sender domains (issue 29, SPEC.md "Sender domains and recipient
+    # checks"): RECIPIENT_DNS_CHECK=false turns the recipient domains' lookup off (the
+    # disposable list is still checked); DNS_NAMESERVERS (`ip` or `ip:port`, comma-separated)
+    # sends every lookup to given servers, else the system's.
+    RECIPIENT_DNS_CHECK: bool = True
+    DNS_NAMESERVERS: str = ""
+    DNS_TIMEOUT_SECONDS: float = Field(default=3.0, gt=0, le=30)
 
     # Operations (SPEC.md "Operations"). A Secrets Manager secret (JSON) that fills the
     # secret settings left unset, read once per process at cold start (adapters/secrets.py).

@@ -240,6 +240,9 @@ class ScheduleOut(Model):
     estimated_end_time: str
     senders: list[SenderShareOut]
     suppressed_removed: int = 0  # recipients on the suppression list, not scheduled
+    # Recipients refused by the checks, by reason: no mail server, disposable domain.
+    invalid_removed: dict[str, int] = Field(
+        default_factory=lambda: {"no_mx": 0, "disposable": 0})
 
 
 class SenderOut(Model):

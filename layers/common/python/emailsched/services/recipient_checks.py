@@ -1,0 +1,90 @@
+"""Recipients checked before they are scheduled or imported (SPEC.md "Sender domains and
+recipient checks"): an address at a disposable-address domain is refused, and one at a
+domain with no mail server (neither MX nor A/AAAA) too.
+
+Each distinct domain is looked up once: first in the shared cache, the rest in parallel on
+threads (dnspython is synchronous), their answers cached. A domain DNS did not answer for
+(a timeout, SERVFAIL) is not a verdict: its recipients stay, and the caller logs one
+warning for the whole list (`Checked.unknown_domains`).
+
+Without servers of our own (DNS_NAMESERVERS empty) the names reserved for examples and
+tests (RFC 2606/6761: example.com, *.test, ...) are not looked up: the public DNS never has
+them, so the answer would be a refusal of every example address, or a timeout offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from emailsched.domain.recipient_domains import MailHost, Refusal, domain_of, reserved
+
+WORKERS = 64  # lookups in flight at once: each waits on the network, not the CPU
+
+
+class MailHostLookup(Protocol):
+    configured: bool  # servers of our own (DNS_NAMESERVERS)
+
+    def mail_host(self, domain: str) -> MailHost: ...
+
+
+class DomainCache(Protocol):
+    def get_many(self, domains: Iterable[str]) -> dict[str, MailHost]: ...
+
+    def put_many(self, answers: Mapping[str, MailHost]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Checked:
+    refused: dict[int, Refusal] = field(default_factory=dict)  # by position in the list
+    unknown_domains: int = 0  # domains DNS did not answer for: their recipients kept
+
+
+class RecipientChecks:
+    def __init__(self, disposable: Callable[[str], bool], lookup: MailHostLookup | None,
+                 cache: DomainCache | None, workers: int = WORKERS):
+        """`lookup` None: RECIPIENT_DNS_CHECK=false, only the disposable list is checked."""
+        self._disposable, self._lookup, self._cache = disposable, lookup, cache
+        self._workers = workers
+
+    def check(self, addresses: Sequence[str]) -> Checked:
+        domains = [domain_of(address) for address in addresses]
+        bad = {d for d in set(domains) if self._disposable(d)}
+        hosts = self.mail_hosts(set(domains) - bad)
+        refused: dict[int, Refusal] = {}
+        for i, domain in enumerate(domains):
+            if domain in bad:
+                refused[i] = Refusal.DISPOSABLE
+            elif hosts.get(domain) == MailHost.NONE:
+                refused[i] = Refusal.NO_MX
+        unknown = sum(1 for answer in hosts.values() if answer == MailHost.UNKNOWN)
+        return Checked(refused, unknown)
+
+    def mail_hosts(self, domains: Iterable[str]) -> dict[str, MailHost]:
+        """Each domain's answer, the cached ones first; {} when lookups are off."""
+        return self.prefetch(domains)()
+
+    def prefetch(self, domains: Iterable[str]) -> Callable[[], dict[str, MailHost]]:
+        """Starts the lookups and returns what waits for their answers: an import reads on
+        while its domains are looked up."""
+        lookup = self._lookup
+        if lookup is None:
+            return dict
+        wanted = [d for d in domains if lookup.configured or not reserved(d)]
+        known = self._cache.get_many(wanted) if self._cache is not None else {}
+        missing = [d for d in wanted if d not in known]
+        if not missing:
+            return lambda: known
+        pool = ThreadPoolExecutor(min(self._workers, len(missing)))
+        futures = [(d, pool.submit(lookup.mail_host, d)) for d in missing]
+        pool.shutdown(wait=False)
+        return lambda: self._gathered(known, futures)
+
+    def _gathered(self, known: dict[str, MailHost],
+                  futures: list[tuple[str, Future[MailHost]]]) -> dict[str, MailHost]:
+        answers = {d: future.result() for d, future in futures}
+        if self._cache is not None:  # an unknown answer is asked again next time
+            self._cache.put_many({d: a for d, a in answers.items() if a != MailHost.UNKNOWN})
+        return {**known, **answers}
