@@ -27,7 +27,7 @@ def test_migrated_schema_matches_the_models_and_migrating_twice_changes_nothing(
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             differences = compare_metadata(context, metadata)
             revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            assert revision.scalar_one() == "0011"
+            assert revision.scalar_one() == "0015"
         assert differences == []
     finally:
         engine.dispose()

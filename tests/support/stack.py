@@ -99,7 +99,7 @@ class Services:
             "RELAY_SENDER_DOMAINS": "*", "CREDENTIALS_KEY": TEST_CREDENTIALS_KEY,
             # No internet here: the recipient domains' lookups are the DNS tests' own, with
             # their dnsmasq (tests/support/dnsmasq.py, DNS_NAMESERVERS).
-            "RECIPIENT_DNS_CHECK": False,
+            "RECIPIENT_DNS_CHECK": False, "SENDER_DOMAIN_CHECKS": False,
         }
         values.update(overrides)
         return Settings(**values)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from emailsched.services.auth import AuthService
     from emailsched.services.batch_control import BatchControlService
     from emailsched.services.deliverability import Deliverability
+    from emailsched.services.domain_health import DomainHealth
     from emailsched.services.followups import FollowUpPlanner
     from emailsched.services.health import HealthService
     from emailsched.services.import_job import ImportJob
@@ -236,6 +237,14 @@ class Container:
 
         s = self.settings
         return DnsLookup(s.DNS_NAMESERVERS, s.DNS_TIMEOUT_SECONDS)
+
+    @cached_property
+    def domain_health(self) -> DomainHealth:
+        from emailsched.adapters.db.sender_domains import PgSenderDomains
+        from emailsched.services.domain_health import DomainHealth
+
+        return DomainHealth(PgSenderDomains(self.engine), self.dns, self.clock,
+                            skip_reserved=not self.dns.configured)
 
     @cached_property
     def recipient_checks(self) -> RecipientChecks:

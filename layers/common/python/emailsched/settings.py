@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     RECIPIENT_DNS_CHECK: bool = True
     DNS_NAMESERVERS: str = ""
     DNS_TIMEOUT_SECONDS: float = Field(default=3.0, gt=0, le=30)
+    # The senders' domains checked on the reply poller's schedule, when new and daily after;
+    # false: only when GET /senders/{id}/dns asks.
+    SENDER_DOMAIN_CHECKS: bool = True
 
     # Operations (SPEC.md "Operations"). A Secrets Manager secret (JSON) that fills the
     # secret settings left unset, read once per process at cold start (adapters/secrets.py).

@@ -33,6 +33,7 @@ _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, in
     ("/senders/{senderId}", "patch", schemas.SenderPatchIn, schemas.SenderAccountOut, 200,
      True),
     ("/senders/{senderId}/verify", "post", None, schemas.SenderAccountOut, 200, True),
+    ("/senders/{senderId}/dns", "get", None, schemas.SenderDnsOut, 200, True),
     ("/senders/{senderId}", "delete", None, None, 204, True),
     ("/auth/me", "patch", schemas.MePatchIn, schemas.MeOut, 200, True),
     ("/suppressions", "get", None, schemas.SuppressionListOut, 200, True),

@@ -29,6 +29,7 @@ LOCAL_DEFAULTS = {
     # true in .env to try the check (example names are never looked up, see
     # services/recipient_checks.py).
     "RECIPIENT_DNS_CHECK": "false",
+    "SENDER_DOMAIN_CHECKS": "false",
     # moto's SQS slows down as its queue deepens: keep it shallow locally (at most 20
     # messages of 50 emails, plus whatever is due a few at a time).
     "PUMP_MAX_IN_FLIGHT": "1000",
