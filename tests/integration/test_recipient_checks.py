@@ -80,3 +80,28 @@ def test_a_dns_server_that_does_not_answer_keeps_every_recipient_and_warns_once(
     assert stored_recipients(services) == sorted(recipients)
     warnings = [r for r in caplog.records if "DNS did not answer" in r.getMessage()]
     assert len(warnings) == 1 and "4 domain(s)" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("chunking", [{}, {"IMPORT_ROWS_PER_INVOCATION": 2,
+                                          "IMPORT_CHUNK_ROWS": 2}], ids=["direct", "staged"])
+def test_an_import_drops_refused_recipients_and_reports_them_by_line(
+        services: Services, dnsmasq: DnsmasqServer, chunking: dict[str, int]) -> None:
+    from tests.support.stack import Pipeline
+
+    container = prepare(services.settings(RECIPIENT_DNS_CHECK=True,
+                                          DNS_NAMESERVERS=dnsmasq.nameservers, **chunking))
+    pipeline = Pipeline(container, pollers=1).start()
+    try:
+        from tests.integration.test_imports import imported
+
+        csv_text = ("email,first_name\nann@mail.test,Ann\ndan@nowhere.test,Dan\n"
+                    "bob@hostonly.test,Bob\neve@mailinator.com,Eve\ncy@good.test,Cy\n")
+        final = imported(Api(pipeline.url), csv_text)
+    finally:
+        pipeline.close()
+        container.close()
+    assert final["status"] == "done", final["errors"]
+    assert (final["valid"], final["invalid"], final["rows"]) == (3, 2, 5)
+    assert [(e["line"], e["message"].split(":")[0]) for e in final["errors"]] == [
+        (3, "no_mx"), (5, "disposable")]
+    assert stored_recipients(services) == sorted(GOOD)

@@ -411,7 +411,8 @@ class Container:
                          PgBatchStore(self.engine), PgSuppressionStore(self.engine), quotas,
                          self.scheduling_rules.pacing,
                          ImportLimits(s.MAX_IMPORT_ROWS, s.MAX_IMPORT_BYTES,
-                                      s.IMPORT_ROWS_PER_INVOCATION, s.IMPORT_CHUNK_ROWS))
+                                      s.IMPORT_ROWS_PER_INVOCATION, s.IMPORT_CHUNK_ROWS),
+                         self.recipient_checks)
 
     def close(self) -> None:
         if "mailer_pool" in self.__dict__:

@@ -14,7 +14,7 @@ them, so the answer would be a refusal of every example address, or a timeout of
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -53,14 +53,11 @@ class RecipientChecks:
         domains = [domain_of(address) for address in addresses]
         bad = {d for d in set(domains) if self._disposable(d)}
         hosts = self.mail_hosts(set(domains) - bad)
-        refused: dict[int, Refusal] = {}
-        for i, domain in enumerate(domains):
-            if domain in bad:
-                refused[i] = Refusal.DISPOSABLE
-            elif hosts.get(domain) == MailHost.NONE:
-                refused[i] = Refusal.NO_MX
         unknown = sum(1 for answer in hosts.values() if answer == MailHost.UNKNOWN)
-        return Checked(refused, unknown)
+        return Checked(refusals(domains, bad, hosts), unknown)
+
+    def disposable(self, domain: str) -> bool:
+        return self._disposable(domain)
 
     def mail_hosts(self, domains: Iterable[str]) -> dict[str, MailHost]:
         """Each domain's answer, the cached ones first; {} when lookups are off."""
@@ -88,3 +85,58 @@ class RecipientChecks:
         if self._cache is not None:  # an unknown answer is asked again next time
             self._cache.put_many({d: a for d, a in answers.items() if a != MailHost.UNKNOWN})
         return {**known, **answers}
+
+
+def refusals(domains: Sequence[str], disposable: Collection[str],
+             hosts: Mapping[str, MailHost]) -> dict[int, Refusal]:
+    """Each refused recipient's reason, by position, given its domain's answers."""
+    refused: dict[int, Refusal] = {}
+    for i, domain in enumerate(domains):
+        if domain in disposable:
+            refused[i] = Refusal.DISPOSABLE
+        elif hosts.get(domain) == MailHost.NONE:
+            refused[i] = Refusal.NO_MX
+    return refused
+
+
+class DomainWatch:
+    """A big list's domains looked up while it is read (services/import_job.py): each new
+    domain seen joins the next group of lookups, started in the background every `group`
+    domains; `refused` waits only for what is still in flight."""
+
+    def __init__(self, checks: RecipientChecks, group: int = 500):
+        self._checks, self._group = checks, group
+        self._seen: set[str] = set()
+        self._new: list[str] = []
+        self._waiting: list[Callable[[], dict[str, MailHost]]] = []
+        self._disposable: set[str] = set()
+        self._hosts: dict[str, MailHost] = {}
+
+    def see(self, address: str) -> None:
+        domain = domain_of(address)
+        if domain in self._seen:
+            return
+        self._seen.add(domain)
+        if self._checks.disposable(domain):
+            self._disposable.add(domain)
+            return
+        self._new.append(domain)
+        if len(self._new) >= self._group:
+            self._start()
+
+    def refused(self, addresses: Sequence[str]) -> dict[int, Refusal]:
+        """Refusals among `addresses` (each one `see`n before), by position."""
+        self._start()
+        for wait in self._waiting:
+            self._hosts.update(wait())
+        self._waiting.clear()
+        return refusals([domain_of(a) for a in addresses], self._disposable, self._hosts)
+
+    @property
+    def unknown_domains(self) -> int:
+        return sum(1 for answer in self._hosts.values() if answer == MailHost.UNKNOWN)
+
+    def _start(self) -> None:
+        if self._new:
+            self._waiting.append(self._checks.prefetch(self._new))
+            self._new = []
