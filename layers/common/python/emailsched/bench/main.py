@@ -49,6 +49,7 @@ def _runners() -> dict[str, tuple[str, Runner]]:
     from emailsched.bench.api_load import run_api_load
     from emailsched.bench.cold_start import run_cold_start
     from emailsched.bench.cost import run_cost
+    from emailsched.bench.dns_checks import run_dns_checks
     from emailsched.bench.imports import run_imports
     from emailsched.bench.lateness import run_lateness
     from emailsched.bench.limits import run_limits
@@ -82,6 +83,8 @@ def _runners() -> dict[str, tuple[str, Runner]]:
                     lambda env, s, sec: run_imports(env, s.import_rows, sec)),
         "mailboxes": ("12. Many mailboxes: 2,000 emails from 1, 20 and 200 smtp senders",
                       lambda env, s, sec: run_mailboxes(env, 2_000, sec)),
+        "dns_checks": ("13. Recipient checks: 100,000 recipients over 10,000 domains (DNS)",
+                       lambda env, s, sec: run_dns_checks(env, s.schedule_repeats, sec)),
         "cost": ("10. Dollars per million emails (AWS list prices, bench/prices.py)",
                  lambda env, s, sec: run_cost(env, s.cost_emails, sec)),
     }

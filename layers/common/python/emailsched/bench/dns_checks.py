@@ -1,0 +1,90 @@
+"""Recipient checks' cost (issue 29): POST /emails/schedule with 100,000 recipients over
+10,000 distinct domains, served by a bench-started dnsmasq (every domain with an MX), timed
+with RECIPIENT_DNS_CHECK=false, then on with an empty cache (each domain looked up) and
+again with the cache warm (the same list: answers from Redis). Targets: cold at most 2x
+the time without lookups, warm within 1.2x.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import redis
+
+from emailsched.bench.client import batch_body
+from emailsched.bench.environment import BenchEnvironment
+from emailsched.bench.product import Product, running_product
+from emailsched.bench.report import Section
+from emailsched.bench.stats import median
+from emailsched.local.dnsmasq import running_dnsmasq
+
+RECIPIENTS = 100_000
+DOMAINS = 10_000
+COLD_TARGET, WARM_TARGET = 2.0, 1.2
+
+
+def _domain(i: int) -> str:
+    return f"d{i:05d}.bench.test"
+
+
+def _zones(domains: int) -> list[str]:
+    return ["local=/test/", *(f"mx-host={_domain(i)},mx.{_domain(i)},10"
+                              for i in range(domains))]
+
+
+def _payload(attempt: int, recipients: int, domains: int) -> bytes:
+    start = datetime.now(UTC) + timedelta(days=1)
+    addresses = [f"r{i:06d}@{_domain(i % domains)}" for i in range(recipients)]
+    return json.dumps(batch_body(addresses, start, delay_ms=1000, limit=200,
+                                 sender=f"dns{attempt}@example.com")).encode()
+
+
+def _forget_answers(product: Product) -> None:
+    """The cache emptied: the next request looks every domain up again."""
+    env = product.cluster.env
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    keys = list(client.scan_iter(f"{env['REDIS_KEY_PREFIX']}mailhost:*", count=10_000))
+    for start in range(0, len(keys), 5_000):
+        client.delete(*keys[start:start + 5_000])
+    client.close()
+
+
+def _timed(product: Product, repeats: int, recipients: int, domains: int,
+           cold: bool, tag: str) -> list[float]:
+    api = product.client(f"{tag}@example.com")
+    api.schedule(batch_body(["w@example.com"], datetime.now(UTC) + timedelta(days=1)))
+    times = []
+    for attempt in range(repeats):
+        payload = _payload(attempt, recipients, domains)
+        if cold:
+            _forget_answers(product)
+        answer, seconds = api.timed_schedule(payload)
+        if answer["emailCount"] != recipients:
+            raise RuntimeError(f"scheduled {answer['emailCount']} of {recipients}")
+        times.append(seconds)
+    api.close()
+    return times
+
+
+def run_dns_checks(env: BenchEnvironment, repeats: int, section: Section,
+                   recipients: int = RECIPIENTS, domains: int = DOMAINS) -> None:
+    with running_product(env, "dns_off") as product:
+        off = _timed(product, repeats, recipients, domains, cold=False, tag="off")
+    with running_dnsmasq(env.scratch("dns_zones"), _zones(domains)) as dns, running_product(
+            env, "dns_on", RECIPIENT_DNS_CHECK="true",
+            DNS_NAMESERVERS=dns.nameservers) as product:
+        cold = _timed(product, repeats, recipients, domains, cold=True, tag="cold")
+        warm = _timed(product, repeats, recipients, domains, cold=False, tag="warm")
+    base = median(off)
+    section.add(f"{recipients:,} recipients, lookups off", base, "s")
+    section.add(f"{domains:,} domains looked up (cold cache) / off", median(cold) / base, "x",
+                f"<= {COLD_TARGET:g}x", median(cold) / base <= COLD_TARGET)
+    section.add("same list again (warm cache) / off", median(warm) / base, "x",
+                f"<= {WARM_TARGET:g}x", median(warm) / base <= WARM_TARGET)
+    for name, times in (("off", off), ("cold", cold), ("warm", warm)):
+        section.details.append(f"{name}, each request (s): "
+                               + ", ".join(f"{t:.3f}" for t in times))
+    section.notes.append(f"median of {repeats} request(s) each after a one-recipient warm-up; "
+                         f"{recipients:,} recipients over {domains:,} domains with an MX in a "
+                         "bench-started dnsmasq; cold: the Redis cache emptied before each")
