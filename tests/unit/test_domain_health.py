@@ -94,3 +94,25 @@ def test_a_missing_piece_fails_even_when_the_others_are_fine() -> None:
     for missing in ({"txt": []}, {"dmarc_txt": []}, {"dkim_selectors": []}):
         records = DomainRecords(**{**GOOD.__dict__, **missing})
         assert report(records, "google", "t")["verdict"] == "fail", missing
+
+
+def test_an_example_domain_is_judged_without_lookups_when_no_servers_are_ours() -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from emailsched.services.domain_health import DomainHealth, DomainTarget
+
+    class NoLookups:
+        def txt(self, name: str) -> list[str] | None:
+            raise AssertionError(f"looked up {name}")
+
+        def mx(self, domain: str) -> list[str] | None:
+            raise AssertionError(f"looked up {domain}")
+
+    class Clock:
+        def now(self) -> datetime:
+            return datetime(2026, 12, 7, tzinfo=UTC)
+
+    health = DomainHealth(None, NoLookups(), Clock(), skip_reserved=True)  # type: ignore[arg-type]
+    answer = health.check(DomainTarget(uuid.uuid4(), "me@example.com", "relay", None, None))
+    assert answer["verdict"] == "fail" and "RFC 2606" in answer["advice"][0]

@@ -17,6 +17,7 @@ import type {
   ScheduleRequest,
   ScheduleResponse,
   SenderAccount,
+  SenderDns,
   SenderInput,
   SenderList,
   SentEmail,
@@ -225,6 +226,10 @@ export class ApiClient {
   }
   verifySender(id: string): Promise<SenderAccount> {
     return this.request("verifySender", { params: { id } });
+  }
+  /** The sender domain's SPF, DKIM, DMARC and MX judged (issue 29); 503 when DNS did not answer. */
+  senderDns(id: string, signal?: AbortSignal): Promise<SenderDns> {
+    return this.request("senderDns", { params: { id }, signal });
   }
   /** 409 while any of its emails is unsent. */
   deleteSender(id: string): Promise<void> {

@@ -24,6 +24,7 @@ export const API_OPERATIONS = {
   getSender: { method: "get", path: "/senders/{id}" },
   updateSender: { method: "patch", path: "/senders/{id}" },
   verifySender: { method: "post", path: "/senders/{id}/verify" },
+  senderDns: { method: "get", path: "/senders/{id}/dns" },
   deleteSender: { method: "delete", path: "/senders/{id}" },
   listSuppressions: { method: "get", path: "/suppressions" },
   addSuppressions: { method: "post", path: "/suppressions" },

@@ -73,8 +73,10 @@ class DomainHealth:
     def check(self, target: DomainTarget) -> dict[str, Any]:
         """Looks the domain up now and stores the answer; ServiceUnavailable when DNS did
         not answer (nothing stored: the old answer, if any, stays)."""
-        now = self._clock.now()
-        records = self._records(domain_of(target.email), target.dkim_selector)
+        now, domain = self._clock.now(), domain_of(target.email)
+        if self._skip_reserved and reserved(domain):
+            return _reserved_report(domain, target.kind, now.isoformat())
+        records = self._records(domain, target.dkim_selector)
         answer = report(records, target.kind, now.isoformat())
         self._store.save(target.sender_id, answer, now)
         return answer
@@ -113,3 +115,13 @@ class DomainHealth:
         found = [s for s, txt in zip(selectors, txts[2:], strict=True)
                  if txt and any("p=" in t for t in txt)]
         return DomainRecords(domain, txts[0], txts[1], found, hosts)
+
+
+def _reserved_report(domain: str, kind: str, checked_at: str) -> dict[str, Any]:
+    """A name reserved for examples (RFC 2606/6761) has no records anywhere: its report,
+    without asking the system's resolvers (offline they would only time out)."""
+    answer = report(DomainRecords(domain), kind, checked_at)
+    answer["advice"].insert(0, f"{domain} is reserved for examples and tests (RFC 2606): it "
+                               "has no DNS records, and mail from it is not delivered. "
+                               "Send from a domain of your own.")
+    return answer
