@@ -41,13 +41,18 @@ export function DomainHealth({ senderId }: { senderId: string }) {
       </p>
     );
   if (!dns) return <p className="hint">Checking the domain's SPF, DKIM and DMARC…</p>;
+  const fixes = dns.advice.length;
   return (
     <div className={`callout ${VERDICT_CALLOUT[dns.verdict]}`} data-testid="sender-dns" data-verdict={dns.verdict}>
-      <div>
-        <strong>
-          {VERDICT_LABELS[dns.verdict]}: {dns.domain}
-        </strong>{" "}
-        <span className="hint">checked {new Date(dns.checkedAt).toLocaleString()}</span>
+      <details className="dns-details">
+        <summary>
+          <strong>
+            {VERDICT_LABELS[dns.verdict]}: {dns.domain}
+          </strong>{" "}
+          <span className="hint">
+            {fixes > 0 ? `${fixes} ${fixes === 1 ? "thing" : "things"} to fix · ` : ""}checked {new Date(dns.checkedAt).toLocaleString()}
+          </span>
+        </summary>
         <ul className="dns-records">
           {recordLines(dns).map((line) => (
             <li key={line.name} data-testid="sender-dns-record" data-record={line.name} data-ok={line.ok}>
@@ -56,7 +61,7 @@ export function DomainHealth({ senderId }: { senderId: string }) {
             </li>
           ))}
         </ul>
-        {dns.advice.length > 0 && (
+        {fixes > 0 && (
           <ul className="dns-advice">
             {dns.advice.map((tip) => (
               <li key={tip} data-testid="sender-dns-advice">
@@ -65,7 +70,7 @@ export function DomainHealth({ senderId }: { senderId: string }) {
             ))}
           </ul>
         )}
-      </div>
+      </details>
     </div>
   );
 }
