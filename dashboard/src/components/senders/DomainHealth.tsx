@@ -41,6 +41,11 @@ export function DomainHealth({ senderId }: { senderId: string }) {
       </p>
     );
   if (!dns) return <p className="hint">Checking the domain's SPF, DKIM and DMARC…</p>;
+  return <DomainHealthReport dns={dns} />;
+}
+
+/** One answer of GET /senders/{id}/dns: the verdict's line, opening on the records and advice. */
+export function DomainHealthReport({ dns }: { dns: SenderDns }) {
   const fixes = dns.advice.length;
   return (
     <div className={`callout ${VERDICT_CALLOUT[dns.verdict]}`} data-testid="sender-dns" data-verdict={dns.verdict}>
