@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from emailsched.adapters.disposable import is_disposable
 from emailsched.domain.batch_content import prepare_content, without_refused
@@ -14,9 +14,9 @@ class FakeLookup:
     def __init__(self, answers: dict[str, MailHost], configured: bool = False):
         self.answers, self.configured, self.asked = answers, configured, []
 
-    def mail_host(self, domain: str) -> MailHost:
-        self.asked.append(domain)
-        return self.answers.get(domain, MailHost.UNKNOWN)
+    def mail_hosts(self, domains: Sequence[str]) -> dict[str, MailHost]:
+        self.asked.extend(domains)
+        return {d: self.answers.get(d, MailHost.UNKNOWN) for d in domains}
 
 
 class FakeCache:

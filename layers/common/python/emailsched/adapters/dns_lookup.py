@@ -8,12 +8,17 @@ UNKNOWN, never a verdict.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
 import dns.exception
 import dns.nameserver
-import dns.rdatatype
 import dns.resolver
 
+from emailsched.adapters.dns_probe import probe_mx
 from emailsched.domain.recipient_domains import MailHost
+
+FALLBACK_WORKERS = 16  # domains without MX, asked for A/AAAA through the resolver
 
 _TRANSIENT = (dns.exception.Timeout, dns.resolver.NoNameservers,
               dns.resolver.NoResolverConfiguration)
@@ -57,6 +62,36 @@ class DnsLookup:
     def __init__(self, nameservers: str, timeout: float = 3.0):
         self._resolver = make_resolver(nameservers, timeout)
         self.configured = bool(parse_nameservers(nameservers))
+
+    def mail_hosts(self, domains: Sequence[str]) -> dict[str, MailHost]:
+        """mail_host of many domains: their MX asked at once (adapters/dns_probe.py), the
+        A/AAAA fallback through the resolver for those without one."""
+        server = self._first_server()
+        if server is None:
+            return dict(zip(domains, self._each(self.mail_host, domains), strict=True))
+        try:
+            probed = probe_mx(server, domains, self._resolver.timeout)
+        except OSError:  # no route to the server: not a verdict
+            return dict.fromkeys(domains, MailHost.UNKNOWN)
+        rest = [d for d, answer in probed.items() if answer is None]
+        found = {d: answer for d, answer in probed.items() if answer is not None}
+        return {**found, **dict(zip(rest, self._each(self._address_fallback, rest),
+                                    strict=True))}
+
+    def _each(self, ask: Callable[[str], MailHost], domains: Sequence[str]) -> list[MailHost]:
+        if len(domains) < 2:
+            return [ask(d) for d in domains]
+        with ThreadPoolExecutor(min(FALLBACK_WORKERS, len(domains))) as pool:
+            return list(pool.map(ask, domains))
+
+    def _first_server(self) -> tuple[str, int] | None:
+        servers = self._resolver.nameservers
+        if not servers:
+            return None
+        first = servers[0]
+        if isinstance(first, dns.nameserver.Do53Nameserver):
+            return first.address, first.port
+        return (first, self._resolver.port) if isinstance(first, str) else None
 
     def mail_host(self, domain: str) -> MailHost:
         """FOUND when the domain has an MX (other than RFC 7505's null MX) or else an A or

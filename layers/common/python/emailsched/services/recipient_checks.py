@@ -2,8 +2,9 @@
 recipient checks"): an address at a disposable-address domain is refused, and one at a
 domain with no mail server (neither MX nor A/AAAA) too.
 
-Each distinct domain is looked up once: first in the shared cache, the rest in parallel on
-threads (dnspython is synchronous), their answers cached. A domain DNS did not answer for
+Each distinct domain is looked up once: first in the shared cache, the rest all at once in
+the background (adapters/dns_probe.py: many queries in flight on one socket), their
+answers cached. A domain DNS did not answer for
 (a timeout, SERVFAIL) is not a verdict: its recipients stay, and the caller logs one
 warning for the whole list (`Checked.unknown_domains`).
 
@@ -21,13 +22,12 @@ from typing import Protocol
 
 from emailsched.domain.recipient_domains import MailHost, Refusal, domain_of, reserved
 
-WORKERS = 64  # lookups in flight at once: each waits on the network, not the CPU
-
 
 class MailHostLookup(Protocol):
     configured: bool  # servers of our own (DNS_NAMESERVERS)
 
-    def mail_host(self, domain: str) -> MailHost: ...
+    def mail_hosts(self, domains: Sequence[str]) -> dict[str, MailHost]:
+        """Each domain's answer, asked all at once."""
 
 
 class DomainCache(Protocol):
@@ -44,10 +44,9 @@ class Checked:
 
 class RecipientChecks:
     def __init__(self, disposable: Callable[[str], bool], lookup: MailHostLookup | None,
-                 cache: DomainCache | None, workers: int = WORKERS):
+                 cache: DomainCache | None):
         """`lookup` None: RECIPIENT_DNS_CHECK=false, only the disposable list is checked."""
         self._disposable, self._lookup, self._cache = disposable, lookup, cache
-        self._workers = workers
 
     def check(self, addresses: Sequence[str]) -> Checked:
         domains = [domain_of(address) for address in addresses]
@@ -74,14 +73,14 @@ class RecipientChecks:
         missing = [d for d in wanted if d not in known]
         if not missing:
             return lambda: known
-        pool = ThreadPoolExecutor(min(self._workers, len(missing)))
-        futures = [(d, pool.submit(lookup.mail_host, d)) for d in missing]
+        pool = ThreadPoolExecutor(1)  # the lookups run while the caller goes on
+        future = pool.submit(lookup.mail_hosts, missing)
         pool.shutdown(wait=False)
-        return lambda: self._gathered(known, futures)
+        return lambda: self._gathered(known, future)
 
     def _gathered(self, known: dict[str, MailHost],
-                  futures: list[tuple[str, Future[MailHost]]]) -> dict[str, MailHost]:
-        answers = {d: future.result() for d, future in futures}
+                  future: Future[dict[str, MailHost]]) -> dict[str, MailHost]:
+        answers = future.result()
         if self._cache is not None:  # an unknown answer is asked again next time
             self._cache.put_many({d: a for d, a in answers.items() if a != MailHost.UNKNOWN})
         return {**known, **answers}
