@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import psutil
 import redis
 
 from emailsched.bench.client import batch_body
@@ -50,41 +51,56 @@ def _forget_answers(product: Product) -> None:
     client.close()
 
 
+def _api_cpu(product: Product) -> float:
+    """CPU-seconds the API process has used so far: its share of a request, apart from
+    the machine's other load (and from the DNS server's)."""
+    api = next(c for c in product.cluster.children if c.name == "api")
+    times = psutil.Process(api.pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def _timed(product: Product, repeats: int, recipients: int, domains: int,
-           cold: bool, tag: str) -> list[float]:
+           cold: bool, tag: str) -> tuple[list[float], list[float]]:
+    """Each request's wall seconds and the API's CPU-seconds for it."""
     api = product.client(f"{tag}@example.com")
     api.schedule(batch_body(["w@example.com"], datetime.now(UTC) + timedelta(days=1)))
-    times = []
+    times, cpu = [], []
     for attempt in range(repeats):
         payload = _payload(attempt, recipients, domains)
         if cold:
             _forget_answers(product)
+        used = _api_cpu(product)
         answer, seconds = api.timed_schedule(payload)
+        cpu.append(_api_cpu(product) - used)
         if answer["emailCount"] != recipients:
             raise RuntimeError(f"scheduled {answer['emailCount']} of {recipients}")
         times.append(seconds)
     api.close()
-    return times
+    return times, cpu
 
 
 def run_dns_checks(env: BenchEnvironment, repeats: int, section: Section,
                    recipients: int = RECIPIENTS, domains: int = DOMAINS) -> None:
     with running_product(env, "dns_off") as product:
-        off = _timed(product, repeats, recipients, domains, cold=False, tag="off")
+        off, off_cpu = _timed(product, repeats, recipients, domains, cold=False, tag="off")
     with running_dnsmasq(env.scratch("dns_zones"), _zones(domains)) as dns, running_product(
             env, "dns_on", RECIPIENT_DNS_CHECK="true",
             DNS_NAMESERVERS=dns.nameservers) as product:
-        cold = _timed(product, repeats, recipients, domains, cold=True, tag="cold")
-        warm = _timed(product, repeats, recipients, domains, cold=False, tag="warm")
+        cold, cold_cpu = _timed(product, repeats, recipients, domains, cold=True, tag="cold")
+        warm, warm_cpu = _timed(product, repeats, recipients, domains, cold=False, tag="warm")
     base = median(off)
     section.add(f"{recipients:,} recipients, lookups off", base, "s")
     section.add(f"{domains:,} domains looked up (cold cache) / off", median(cold) / base, "x",
                 f"<= {COLD_TARGET:g}x", median(cold) / base <= COLD_TARGET)
     section.add("same list again (warm cache) / off", median(warm) / base, "x",
                 f"<= {WARM_TARGET:g}x", median(warm) / base <= WARM_TARGET)
-    for name, times in (("off", off), ("cold", cold), ("warm", warm)):
+    section.add("API CPU per request, cold cache / off", median(cold_cpu) / median(off_cpu),
+                "x")
+    for name, times, cpu in (("off", off, off_cpu), ("cold", cold, cold_cpu),
+                             ("warm", warm, warm_cpu)):
         section.details.append(f"{name}, each request (s): "
-                               + ", ".join(f"{t:.3f}" for t in times))
+                               + ", ".join(f"{t:.3f}" for t in times)
+                               + "; the API's CPU-s: " + ", ".join(f"{c:.2f}" for c in cpu))
     section.notes.append(f"median of {repeats} request(s) each after a one-recipient warm-up; "
                          f"{recipients:,} recipients over {domains:,} domains with an MX in a "
                          "bench-started dnsmasq; cold: the Redis cache emptied before each")
