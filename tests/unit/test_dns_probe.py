@@ -7,7 +7,7 @@ import dns.message
 import dns.rcode
 import dns.rrset
 
-from emailsched.adapters.dns_probe import verdict
+from emailsched.adapters.dns_probe import query_wire, verdict
 from emailsched.domain.recipient_domains import MailHost
 
 
@@ -40,3 +40,9 @@ def test_no_mx_a_cname_alone_or_a_truncated_answer_go_to_the_fallback() -> None:
     assert verdict(*answer()) is None
     assert verdict(*answer(cname="other.io.")) is None
     assert verdict(*answer("10 mx.acme.io.", truncated=True)) is None
+
+
+def test_the_query_is_the_one_dnspython_would_write() -> None:
+    message = dns.message.make_query("Bücher.example", "MX")
+    message.id = 4242
+    assert query_wire(4242, "Bücher.example") == message.to_wire()

@@ -2,10 +2,11 @@
 flight, answers matched by their message id (recipient checks, issue 29).
 
 A resolver call per domain costs about 350 µs of CPU in dnspython (a resolution, a message
-built and parsed); here a query is built once with dnspython and its answer read from the
-header and the answer records only, about 80 µs, so a list of 10,000 domains costs a second
-of CPU, not four. Only the verdict is read: NXDOMAIN, an MX (RFC 7505's null MX `.` is
-none), or no MX: those (and truncated answers) go on to the resolver's A/AAAA fallback.
+built and parsed); here a query is the question's name from dnspython behind a fixed
+header, and its answer is read from the header and the answer records only: a list of
+10,000 domains costs well under a second of CPU, not four. Only the verdict is read:
+NXDOMAIN, an MX (RFC 7505's null MX `.` is none), or no MX: those (and truncated answers)
+go on to the resolver's A/AAAA fallback.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import dns.message
+import dns.exception
+import dns.name
 
 from emailsched.domain.recipient_domains import MailHost
 
 WINDOW = 64  # queries in flight on the socket: loopback drops datagrams beyond its buffer
 TRIES = 2  # a query unanswered after the timeout is sent once more
 MX, NOERROR, NXDOMAIN, TRUNCATED = 15, 0, 3, 0x0200
+RECURSION_DESIRED = 0x0100
 
 
 @dataclass
@@ -67,9 +70,12 @@ class _Exchange:
         while self.waiting and len(self.in_flight) < WINDOW:
             index = self.waiting.pop()
             query_id = self.next_id = (self.next_id + 1) & 0xFFFF
-            message = dns.message.make_query(self.domains[index], "MX")
-            message.id = query_id
-            query = _Query(index, message.to_wire())
+            try:
+                wire = query_wire(query_id, self.domains[index])
+            except dns.exception.DNSException:  # not a name DNS can carry: no verdict
+                self.answers[self.domains[index]] = MailHost.UNKNOWN
+                continue
+            query = _Query(index, wire)
             self._transmit(query)
             self.in_flight[query_id] = query
 
@@ -106,6 +112,14 @@ class _Exchange:
             else:
                 del self.in_flight[query_id]
                 self.answers[self.domains[query.index]] = MailHost.UNKNOWN
+
+
+def query_wire(query_id: int, domain: str) -> bytes:
+    """An MX query for `domain` as it goes on the wire: what dns.message.make_query(domain,
+    "MX") writes, at a seventh of its cost."""
+    header = struct.pack("!HHHHHH", query_id, RECURSION_DESIRED, 1, 0, 0, 0)
+    name = dns.name.from_text(domain).to_wire() or b""  # an absolute name: never None
+    return header + name + struct.pack("!HH", MX, 1)
 
 
 def verdict(data: bytes, question_end: int) -> MailHost | None:
