@@ -81,26 +81,36 @@ def _timed(product: Product, repeats: int, recipients: int, domains: int,
 
 def run_dns_checks(env: BenchEnvironment, repeats: int, section: Section,
                    recipients: int = RECIPIENTS, domains: int = DOMAINS) -> None:
+    # Each product stores as many batches before the requests compared: the cold runs
+    # against the first `repeats` without lookups, the warm ones against the next (an
+    # insert costs more as the emails table grows).
     with running_product(env, "dns_off") as product:
         off, off_cpu = _timed(product, repeats, recipients, domains, cold=False, tag="off")
+        off_later, off_later_cpu = _timed(product, repeats, recipients, domains, cold=False,
+                                          tag="off_later")
     with running_dnsmasq(env.scratch("dns_zones"), _zones(domains)) as dns, running_product(
             env, "dns_on", RECIPIENT_DNS_CHECK="true",
             DNS_NAMESERVERS=dns.nameservers) as product:
         cold, cold_cpu = _timed(product, repeats, recipients, domains, cold=True, tag="cold")
         warm, warm_cpu = _timed(product, repeats, recipients, domains, cold=False, tag="warm")
-    base = median(off)
+    base, later = median(off), median(off_later)
     section.add(f"{recipients:,} recipients, lookups off", base, "s")
     section.add(f"{domains:,} domains looked up (cold cache) / off", median(cold) / base, "x",
                 f"<= {COLD_TARGET:g}x", median(cold) / base <= COLD_TARGET)
-    section.add("same list again (warm cache) / off", median(warm) / base, "x",
-                f"<= {WARM_TARGET:g}x", median(warm) / base <= WARM_TARGET)
+    section.add("same list again (warm cache) / off", median(warm) / later, "x",
+                f"<= {WARM_TARGET:g}x", median(warm) / later <= WARM_TARGET)
     section.add("API CPU per request, cold cache / off", median(cold_cpu) / median(off_cpu),
                 "x")
+    section.add("API CPU per request, warm cache / off",
+                median(warm_cpu) / median(off_later_cpu), "x")
     for name, times, cpu in (("off", off, off_cpu), ("cold", cold, cold_cpu),
+                             ("off, later", off_later, off_later_cpu),
                              ("warm", warm, warm_cpu)):
         section.details.append(f"{name}, each request (s): "
                                + ", ".join(f"{t:.3f}" for t in times)
                                + "; the API's CPU-s: " + ", ".join(f"{c:.2f}" for c in cpu))
     section.notes.append(f"median of {repeats} request(s) each after a one-recipient warm-up; "
                          f"{recipients:,} recipients over {domains:,} domains with an MX in a "
-                         "bench-started dnsmasq; cold: the Redis cache emptied before each")
+                         "bench-started dnsmasq; cold: the Redis cache emptied before each; "
+                         "warm is compared with as many requests without lookups made after "
+                         "as many stored batches")
