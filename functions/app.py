@@ -169,5 +169,19 @@ def replies(event: Any) -> dict[str, Any]:
     from emailsched.services import replies as reply_service
 
     budget = _seconds_left(event, reply_service.SAFETY_SECONDS)
-    return _container().replies.run(time_budget_seconds=budget).as_dict()
+    answer = _container().replies.run(time_budget_seconds=budget).as_dict()
+    return {**answer, "domainsChecked": _refresh_sender_domains()}
+
+
+def _refresh_sender_domains() -> int:
+    """Issue 29: the sender domains never checked or checked a day ago, a few a run, after
+    the replies (services/domain_health.py); SENDER_DOMAIN_CHECKS=false turns it off."""
+    container = _container()
+    if not container.settings.SENDER_DOMAIN_CHECKS:
+        return 0
+    try:
+        return container.domain_health.refresh_due()
+    except ServiceUnavailable as error:
+        log.warning("sender domains not checked this run: %s", error.message)
+        return 0
 

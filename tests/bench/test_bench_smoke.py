@@ -9,7 +9,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from emailsched.bench import imports, limits, main, pump_cost, scheduling, throughput
+from emailsched.bench import (
+    dns_checks,
+    imports,
+    limits,
+    main,
+    pump_cost,
+    scheduling,
+    throughput,
+)
 from emailsched.bench.environment import BenchEnvironment
 from emailsched.bench.report import Section, render_json, render_table
 
@@ -35,6 +43,20 @@ def test_scheduling_reports_each_size_against_its_target(env: BenchEnvironment):
     assert all(isinstance(v, float) and v > 0 for v in found.values())
     ten_thousand = next(f for f in section.figures if f.name == "10,000 recipients")
     assert ten_thousand.ok is not None  # 10,000 has a target
+
+
+def test_recipient_checks_report_cold_and_warm_against_lookups_off(env: BenchEnvironment):
+    from emailsched.local.dnsmasq import dnsmasq_binary
+
+    if dnsmasq_binary() is None:
+        pytest.skip("dnsmasq is not installed (apt-get install dnsmasq-base)")
+    section = Section("dns_checks", "Recipient checks")
+    dns_checks.run_dns_checks(env, 1, section, recipients=300, domains=30)
+    found = figures(section)
+    assert found["300 recipients, lookups off"] > 0  # type: ignore[operator]
+    targets = [f for f in section.figures if f.target]
+    assert len(targets) == 2 and all(f.ok is not None for f in targets)
+    assert any(f.name.startswith("API CPU per request") for f in section.figures)
 
 
 def test_a_small_pipeline_run_sends_every_email_once(env: BenchEnvironment):
@@ -68,7 +90,7 @@ def test_pump_cost_reports_idle_and_busy_runs_and_plans(env: BenchEnvironment):
 def test_the_command_chooses_benchmarks_by_name_and_prints_table_and_json():
     assert main.selected("") == ["scheduling", "throughput", "lateness", "limits", "pump",
                                  "cold_start", "api_load", "rendering", "imports", "mailboxes",
-                                 "cost"]
+                                 "inbound", "reply_poll", "dns_checks", "cost"]
     assert main.selected("memory, pump") == ["throughput", "pump"]
     with pytest.raises(ValueError, match="unknown benchmark"):
         main.selected("nope")

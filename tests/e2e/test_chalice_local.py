@@ -52,7 +52,8 @@ def env(services: Services, sink: RecordingSink) -> dict[str, str]:
             "SEND_QUEUE_NAME": f"chalice-local-{uuid.uuid4().hex[:8]}",
             "AUTH_MODE": "dev", "SESSION_SECRET": SECRET, "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(sink.port), "MIN_DELAY_BETWEEN_EMAILS_MS": "0",
-            "LOG_LEVEL": "WARNING", "RELAY_SENDER_DOMAINS": "*"}
+            "LOG_LEVEL": "WARNING", "RELAY_SENDER_DOMAINS": "*", "RECIPIENT_DNS_CHECK": "false",
+            "SENDER_DOMAIN_CHECKS": "false"}
 
 
 @pytest.fixture

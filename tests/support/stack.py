@@ -97,6 +97,9 @@ class Services:
             "LOG_LEVEL": "INFO",
             # As in `emailsched dev`: any From address may use the relay (the sink).
             "RELAY_SENDER_DOMAINS": "*", "CREDENTIALS_KEY": TEST_CREDENTIALS_KEY,
+            # No internet here: the recipient domains' lookups are the DNS tests' own, with
+            # their dnsmasq (tests/support/dnsmasq.py, DNS_NAMESERVERS).
+            "RECIPIENT_DNS_CHECK": False, "SENDER_DOMAIN_CHECKS": False,
         }
         values.update(overrides)
         return Settings(**values)

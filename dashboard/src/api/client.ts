@@ -19,6 +19,7 @@ import type {
   ScheduleRequest,
   ScheduleResponse,
   SenderAccount,
+  SenderDns,
   SenderInput,
   SenderList,
   SentEmail,
@@ -231,6 +232,10 @@ export class ApiClient {
   /** The provider's consent page; 404 `provider_not_configured` when it is not set up. */
   startOAuth(provider: OAuthProvider, body: OAuthStartInput = {}): Promise<{ authorizationUrl: string }> {
     return this.request("startOAuth", { params: { provider }, body });
+  }
+  /** The sender domain's SPF, DKIM, DMARC and MX judged (issue 29); 503 when DNS did not answer. */
+  senderDns(id: string, signal?: AbortSignal): Promise<SenderDns> {
+    return this.request("senderDns", { params: { id }, signal });
   }
   /** 409 while any of its emails is unsent. */
   deleteSender(id: string): Promise<void> {

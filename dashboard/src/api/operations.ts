@@ -24,6 +24,7 @@ export const API_OPERATIONS = {
   getSender: { method: "get", path: "/senders/{id}" },
   updateSender: { method: "patch", path: "/senders/{id}" },
   verifySender: { method: "post", path: "/senders/{id}/verify" },
+  senderDns: { method: "get", path: "/senders/{id}/dns" },
   deleteSender: { method: "delete", path: "/senders/{id}" },
   // ---- SPEC.md "Mailboxes connected by OAuth" (issue 25) ----
   startOAuth: { method: "post", path: "/senders/oauth/{provider}/start" },

@@ -105,6 +105,8 @@ export interface ScheduleResponse {
   startTime: string;
   estimatedEndTime: string;
   suppressedRemoved?: number;
+  /** Recipients refused by the checks (issue 29): no mail server, disposable domain. */
+  invalidRemoved?: { no_mx: number; disposable: number };
   senders?: ScheduleSenderShare[];
 }
 
@@ -169,6 +171,8 @@ export interface SenderAccount {
   sentToday: number;
   createdAt: string;
   oauth?: OAuthConnection | null;
+  /** The DKIM selector its domain's key is under (issue 29), tried first by GET /senders/{id}/dns. */
+  dkimSelector?: string | null;
 }
 
 /** POST /senders/oauth/{provider}/start: the sender's settings once connected. */
@@ -180,6 +184,20 @@ export interface OAuthStartInput {
   timezone?: string;
 }
 
+/** GET /senders/{id}/dns (SPEC.md "Sender domains and recipient checks"). */
+export type DnsVerdict = "ok" | "warn" | "fail";
+
+export interface SenderDns {
+  domain: string;
+  checkedAt: string;
+  verdict: DnsVerdict;
+  spf: { record: string | null; ok: boolean; detail: string };
+  dkim: { selectors: string[]; ok: boolean };
+  dmarc: { record: string | null; policy: string | null; ok: boolean; alignment?: { dkim: string; spf: string } };
+  mx: { hosts: string[]; ok: boolean };
+  advice: string[];
+}
+
 export interface SenderInput {
   email?: string;
   name?: string;
@@ -189,6 +207,7 @@ export interface SenderInput {
   dailyLimit?: number | null;
   minDelayMs?: number | null;
   timezone?: string | null;
+  dkimSelector?: string | null;
 }
 
 export interface SenderList {

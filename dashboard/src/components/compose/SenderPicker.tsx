@@ -8,11 +8,14 @@
  *   compose-sender-option    one sender's row; data-sender-id, data-status
  *   compose-sender-checkbox  its checkbox
  *   compose-sender-share     "≈ N emails" per picked sender (rotation share)
+ *   compose-sender-dns-warning  its domain fails the SPF/DKIM/DMARC check (issue 29)
  *   compose-sender-typed     the "Send from another address" / "Use my senders" switch
  *   error-senderIds          the error line
  */
 import type { SenderAccount } from "../../api/types";
+import { pickerWarning } from "../../lib/domainHealth";
 import { senderLabel } from "../../lib/senders";
+import { useDomainVerdicts } from "../senders/DomainHealth";
 import { Field } from "./Field";
 import { SenderFields } from "./SenderFields";
 import type { ComposeForm } from "./useComposeForm";
@@ -37,6 +40,7 @@ function AccountChoice({ form }: { form: ComposeForm }) {
   const picked = draft.senderIds;
   const toggle = (id: string) => set("senderIds", picked.includes(id) ? picked.filter((x) => x !== id) : [...picked, id]);
   const shares = rotationShares(form.parsed.valid.length, senders.filter((s) => picked.includes(s.id)));
+  const verdicts = useDomainVerdicts(senders.map((s) => s.id));
   const hint =
     picked.length > 1
       ? `Rotation: recipients are spread over ${picked.length} senders in turn, each with its own limits.`
@@ -47,7 +51,14 @@ function AccountChoice({ form }: { form: ComposeForm }) {
         {(control) => (
           <div className="sender-options" role="group" aria-label="Send from" data-testid="compose-senders" id={control.id}>
             {senders.map((s) => (
-              <SenderOption key={s.id} sender={s} checked={picked.includes(s.id)} share={shares.get(s.id)} onToggle={() => toggle(s.id)} />
+              <SenderOption
+                key={s.id}
+                sender={s}
+                checked={picked.includes(s.id)}
+                share={shares.get(s.id)}
+                warning={pickerWarning(verdicts.get(s.id))}
+                onToggle={() => toggle(s.id)}
+              />
             ))}
           </div>
         )}
@@ -59,7 +70,19 @@ function AccountChoice({ form }: { form: ComposeForm }) {
   );
 }
 
-function SenderOption({ sender, checked, share, onToggle }: { sender: SenderAccount; checked: boolean; share?: number; onToggle: () => void }) {
+function SenderOption({
+  sender,
+  checked,
+  share,
+  warning,
+  onToggle,
+}: {
+  sender: SenderAccount;
+  checked: boolean;
+  share?: number;
+  warning: string | null;
+  onToggle: () => void;
+}) {
   const failing = sender.status === "failing";
   return (
     <label className={`sender-option${checked ? " checked" : ""}`} data-testid="compose-sender-option" data-sender-id={sender.id} data-status={sender.status}>
@@ -70,6 +93,12 @@ function SenderOption({ sender, checked, share, onToggle }: { sender: SenderAcco
           {sender.kind === "relay" ? "Relay" : sender.smtp?.host}
           {sender.dailyLimit ? ` · ${sender.sentToday}/${sender.dailyLimit} today` : ""}
           {failing && <span className="text-danger"> · failing: emails are held until it is fixed</span>}
+          {warning && (
+            <span className="text-danger" data-testid="compose-sender-dns-warning">
+              {" "}
+              · {warning}
+            </span>
+          )}
         </span>
       </span>
       {checked && share !== undefined && (

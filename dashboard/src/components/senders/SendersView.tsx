@@ -16,6 +16,7 @@
  *   sender-edit            "Edit"
  *   sender-delete          "Delete"
  *   sender-row-message     the answer of the last action on that row (e.g. why delete was refused)
+ *   sender-dns             its domain's health (DomainHealth.tsx)
  */
 import { useState } from "react";
 import { describeError } from "../../api/client";
@@ -31,6 +32,7 @@ import { Spinner } from "../Skeleton";
 import { StatusBadge } from "../StatusBadge";
 import { useToasts } from "../Toasts";
 import { ConnectButtons, OAuthBadge, ReconnectButton, useOAuthReturn } from "./OAuthConnect";
+import { DomainHealth } from "./DomainHealth";
 import { rejectionText, SenderForm } from "./SenderForm";
 
 type Editing = { sender: SenderAccount | null } | null;
@@ -123,6 +125,7 @@ function SenderRow({ sender, onEdit, onChanged }: { sender: SenderAccount; onEdi
   return (
     <li className="sender-row" data-testid="sender-row" data-sender-id={sender.id} data-status={sender.status} data-kind={sender.kind}>
       <SenderSummary sender={sender} />
+      <DomainHealth senderId={sender.id} />
       <div className="batch-actions">
         {needsReconnect(sender) && <ReconnectButton sender={sender} />}
         <button type="button" className="btn btn-secondary btn-sm" disabled={!!busy} onClick={() => void run("verify")} data-testid="sender-verify">

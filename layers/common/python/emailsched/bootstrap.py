@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import redis
 
     from emailsched.adapters.db.ledger import Ledger
+    from emailsched.adapters.dns_lookup import DnsLookup
     from emailsched.adapters.import_objects import S3ImportObjects, SqsImportJobs
     from emailsched.adapters.mailer_pool import SmtpMailerPool
     from emailsched.adapters.metrics import EmfMetrics, NullMetrics, PrometheusMetrics
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from emailsched.services.auth import AuthService
     from emailsched.services.batch_control import BatchControlService
     from emailsched.services.deliverability import Deliverability
+    from emailsched.services.domain_health import DomainHealth
     from emailsched.services.email_history import EmailHistoryService
     from emailsched.services.followups import FollowUpPlanner
     from emailsched.services.health import HealthService
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from emailsched.services.oauth_connect import OAuthConnectService
     from emailsched.services.pump import PumpService
     from emailsched.services.queries import QueryService
+    from emailsched.services.recipient_checks import RecipientChecks
     from emailsched.services.replies import ReplyPoller
     from emailsched.services.scheduling import SchedulingRules, SchedulingService
     from emailsched.services.sender import SenderService
@@ -294,7 +297,34 @@ class Container:
         from emailsched.adapters.db.suppressions import PgSuppressionStore
 
         return SchedulingService(PgBatchStore(self.engine), self.clock, self.scheduling_rules,
-                                 quotas, PgSuppressionStore(self.engine))
+                                 quotas, PgSuppressionStore(self.engine), self.recipient_checks)
+
+    @cached_property
+    def dns(self) -> DnsLookup:
+        from emailsched.adapters.dns_lookup import DnsLookup
+
+        s = self.settings
+        return DnsLookup(s.DNS_NAMESERVERS, s.DNS_TIMEOUT_SECONDS)
+
+    @cached_property
+    def domain_health(self) -> DomainHealth:
+        from emailsched.adapters.db.sender_domains import PgSenderDomains
+        from emailsched.services.domain_health import DomainHealth
+
+        return DomainHealth(PgSenderDomains(self.engine), self.dns, self.clock,
+                            skip_reserved=not self.dns.configured)
+
+    @cached_property
+    def recipient_checks(self) -> RecipientChecks:
+        from emailsched.adapters.disposable import is_disposable
+        from emailsched.adapters.redis_domain_cache import RedisDomainCache
+        from emailsched.services.recipient_checks import RecipientChecks
+
+        s = self.settings
+        if not s.RECIPIENT_DNS_CHECK:
+            return RecipientChecks(is_disposable, None, None)
+        return RecipientChecks(is_disposable, self.dns,
+                               RedisDomainCache(self.redis, s.REDIS_KEY_PREFIX))
 
     @cached_property
     def batch_control(self) -> BatchControlService:
@@ -458,7 +488,8 @@ class Container:
                          PgBatchStore(self.engine), PgSuppressionStore(self.engine), quotas,
                          self.scheduling_rules.pacing,
                          ImportLimits(s.MAX_IMPORT_ROWS, s.MAX_IMPORT_BYTES,
-                                      s.IMPORT_ROWS_PER_INVOCATION, s.IMPORT_CHUNK_ROWS))
+                                      s.IMPORT_ROWS_PER_INVOCATION, s.IMPORT_CHUNK_ROWS),
+                         self.recipient_checks)
 
     def close(self) -> None:
         if "mailer_pool" in self.__dict__:

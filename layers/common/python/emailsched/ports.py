@@ -872,7 +872,7 @@ class ImportStore(Protocol):
     def finish(self, record: ImportRecord, batch: dict[str, Any],
                sender_ids: list[uuid.UUID], shares: list[tuple[uuid.UUID, int, int]],
                hold: list[uuid.UUID], steps: list[dict[str, object]],
-               counts: ImportCounts) -> bool:
+               counts: ImportCounts, errors: Sequence[dict[str, Any]] = ()) -> bool:
         """The batch with every staged row as its emails, and the import done: one
         transaction. False (nothing stored) when fewer rows are staged than counts.valid:
         staged rows do not survive a database crash."""
@@ -892,7 +892,7 @@ class DirectImportWriter(Protocol):
 
     def finish(self, batch: dict[str, Any], shares: list[tuple[uuid.UUID, int, int]],
                hold: list[uuid.UUID], steps: list[dict[str, object]],
-               counts: ImportCounts) -> None:
+               counts: ImportCounts, errors: Sequence[dict[str, Any]] = ()) -> None:
         """Commit: the batch with its counts, every row written, the import `done`."""
 
     def abandon(self) -> None:

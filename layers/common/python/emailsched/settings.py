@@ -146,6 +146,16 @@ class Settings(BaseSettings):
     BOUNCE_PAUSE_PERCENT: float = Field(default=5.0, gt=0, le=100)
     # Soft bounces of one address in a row (a full mailbox...) that suppress it (issue 24).
     SOFT_BOUNCES_BEFORE_SUPPRESS: int = Field(default=3, ge=1)
+    # Recipients and sender domains (issue 29, SPEC.md "Sender domains and recipient
+    # checks"): RECIPIENT_DNS_CHECK=false turns the recipient domains' lookup off (the
+    # disposable list is still checked); DNS_NAMESERVERS (`ip` or `ip:port`, comma-separated)
+    # sends every lookup to given servers, else the system's.
+    RECIPIENT_DNS_CHECK: bool = True
+    DNS_NAMESERVERS: str = ""
+    DNS_TIMEOUT_SECONDS: float = Field(default=3.0, gt=0, le=30)
+    # The senders' domains checked on the reply poller's schedule, when new and daily after;
+    # false: only when GET /senders/{id}/dns asks.
+    SENDER_DOMAIN_CHECKS: bool = True
 
     # Operations (SPEC.md "Operations"). A Secrets Manager secret (JSON) that fills the
     # secret settings left unset, read once per process at cold start (adapters/secrets.py).

@@ -35,6 +35,7 @@ _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, in
     ("/senders/{senderId}", "patch", schemas.SenderPatchIn, schemas.SenderAccountOut, 200,
      True),
     ("/senders/{senderId}/verify", "post", None, schemas.SenderAccountOut, 200, True),
+    ("/senders/{senderId}/dns", "get", None, schemas.SenderDnsOut, 200, True),
     ("/senders/{senderId}", "delete", None, None, 204, True),
     # Mailboxes connected by OAuth (issue 25): the consent, then the provider's redirect.
     ("/senders/oauth/{provider}/start", "post", schemas.OAuthStartIn, schemas.OAuthStartOut,

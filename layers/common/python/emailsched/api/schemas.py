@@ -242,6 +242,9 @@ class ScheduleOut(Model):
     estimated_end_time: str
     senders: list[SenderShareOut]
     suppressed_removed: int = 0  # recipients on the suppression list, not scheduled
+    # Recipients refused by the checks, by reason: no mail server, disposable domain.
+    invalid_removed: dict[str, int] = Field(
+        default_factory=lambda: {"no_mx": 0, "disposable": 0})
 
 
 class SenderOut(Model):
@@ -385,6 +388,9 @@ class MailAccountIn(Model):
     _lines = field_validator("host", "username", "password")(_single_line)
 
 
+DKIM_SELECTOR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # DNS labels
+
+
 class SenderCreateIn(Model):
     email: StrictStr = Field(min_length=3, max_length=254)
     name: StrictStr = Field(default="", max_length=MAX_NAME)
@@ -394,6 +400,10 @@ class SenderCreateIn(Model):
     daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
     min_delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
     timezone: StrictStr = Field(default="UTC", max_length=64)
+    # The DKIM selector the sender's domain publishes its key under (issue 29): tried
+    # first by GET /senders/{id}/dns, before the common ones.
+    dkim_selector: StrictStr | None = Field(default=None, max_length=63,
+                                            pattern=DKIM_SELECTOR_PATTERN)
 
     _lines = field_validator("email", "name")(_single_line)
 
@@ -409,6 +419,10 @@ class SenderPatchIn(Model):
     daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
     min_delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
     timezone: StrictStr | None = Field(default=None, max_length=64)
+    # The DKIM selector the sender's domain publishes its key under (issue 29): tried
+    # first by GET /senders/{id}/dns, before the common ones.
+    dkim_selector: StrictStr | None = Field(default=None, max_length=63,
+                                            pattern=DKIM_SELECTOR_PATTERN)
 
     _lines = field_validator("email", "name")(_single_line)
 
@@ -463,6 +477,7 @@ class SenderAccountOut(Model):
     sent_today: int
     created_at: str
     oauth: OAuthConnectionOut | None = None
+    dkim_selector: str | None = None
 
 
 class SenderAccountListOut(Model):
@@ -563,3 +578,44 @@ class EmailItemListOut(Model):
 
 class EmailDetailOut(EmailItemOut):
     events: list[EmailEventOut] = Field(description="oldest first")
+
+
+class SpfOut(Model):
+    record: str | None
+    ok: bool
+    detail: str
+
+
+class DkimOut(Model):
+    selectors: list[str] = Field(description="the selectors a DKIM key was found under")
+    ok: bool
+
+
+class DmarcAlignmentOut(Model):
+    dkim: str  # adkim: r (relaxed, the default) or s (strict)
+    spf: str  # aspf
+
+
+class DmarcOut(Model):
+    record: str | None
+    policy: str | None  # none, quarantine, reject
+    ok: bool
+    alignment: DmarcAlignmentOut
+
+
+class MxOut(Model):
+    hosts: list[str]
+    ok: bool
+
+
+class SenderDnsOut(Model):
+    """GET /senders/{id}/dns: the sender domain's health (issue 29)."""
+
+    domain: str
+    checked_at: str
+    verdict: Literal["ok", "warn", "fail"]
+    spf: SpfOut
+    dkim: DkimOut
+    dmarc: DmarcOut
+    mx: MxOut
+    advice: list[str]

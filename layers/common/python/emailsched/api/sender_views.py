@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from chalice import Response
 
 from emailsched.api import schemas
@@ -37,7 +39,7 @@ def create_input(body: schemas.SenderCreateIn) -> SenderInput:
 def patch_changes(body: schemas.SenderPatchIn) -> dict[str, object]:
     """The fields the PATCH named; smtp/imap null removes the block."""
     changes: dict[str, object] = {}
-    for name in body.model_fields_set:
+    for name in body.model_fields_set - {"dkim_selector"}:  # the route sets it apart
         value = getattr(body, name)
         if name in ("smtp", "imap"):
             changes[name] = _account(value)
@@ -60,7 +62,7 @@ def _server(server: MailServer | None) -> schemas.MailServerOut | None:
                                  security=server.security.value, username=server.username)
 
 
-def _sender(view: SenderView) -> schemas.SenderAccountOut:
+def _sender(view: SenderView, selector: str | None = None) -> schemas.SenderAccountOut:
     a = view.account
     return schemas.SenderAccountOut(
         id=str(a.id), email=a.email, name=a.name, kind=a.kind,
@@ -68,7 +70,7 @@ def _sender(view: SenderView) -> schemas.SenderAccountOut:
         daily_limit=a.limits.daily_limit, min_delay_ms=a.limits.min_delay_ms,
         timezone=a.limits.timezone, status=a.status,
         last_error=a.last_error, sent_today=view.sent_today, created_at=iso(a.created_at) or "",
-        oauth=_oauth(view))
+        oauth=_oauth(view), dkim_selector=selector)
 
 
 def _oauth(view: SenderView) -> schemas.OAuthConnectionOut | None:
@@ -79,9 +81,14 @@ def _oauth(view: SenderView) -> schemas.OAuthConnectionOut | None:
                                       connected_at=iso(a.oauth_connected_at) or "")
 
 
-def sender(view: SenderView, status: int = 200) -> Response:
-    return json_response(_sender(view), status)
+def sender(view: SenderView, status: int = 200, selector: str | None = None) -> Response:
+    return json_response(_sender(view, selector), status)
 
 
-def sender_list(views: list[SenderView]) -> Response:
-    return json_response(schemas.SenderAccountListOut(senders=[_sender(v) for v in views]))
+def sender_list(views: list[SenderView], selectors: dict[uuid.UUID, str]) -> Response:
+    return json_response(schemas.SenderAccountListOut(
+        senders=[_sender(v, selectors.get(v.account.id)) for v in views]))
+
+
+def domain_health(answer: dict[str, object]) -> Response:
+    return json_response(schemas.SenderDnsOut.model_validate(answer))

@@ -115,7 +115,9 @@ def scheduled(batch: ScheduledBatch) -> Response:
                                         email_count=share.email_count,
                                         estimated_end_time=iso(share.estimated_end_time) or "")
                  for share in batch.senders],
-        suppressed_removed=batch.suppressed_removed), status=201)
+        suppressed_removed=batch.suppressed_removed,
+        invalid_removed=dict(batch.invalid_removed or {"no_mx": 0, "disposable": 0})),
+        status=201)
 
 
 def _pagination(total: int, page: Page) -> schemas.PaginationOut:

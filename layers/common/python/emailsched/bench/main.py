@@ -49,6 +49,7 @@ def _runners() -> dict[str, tuple[str, Runner]]:
     from emailsched.bench.api_load import run_api_load
     from emailsched.bench.cold_start import run_cold_start
     from emailsched.bench.cost import run_cost
+    from emailsched.bench.dns_checks import run_dns_checks
     from emailsched.bench.imports import run_imports
     from emailsched.bench.inbound import run_inbound
     from emailsched.bench.lateness import run_lateness
@@ -88,6 +89,8 @@ def _runners() -> dict[str, tuple[str, Runner]]:
                     lambda env, s, sec: run_inbound(5_000, sec)),
         "reply_poll": ("14. The reply poller over a mailbox, database included",
                        lambda env, s, sec: run_reply_poll(env, 2_000, sec)),
+        "dns_checks": ("15. Recipient checks: 100,000 recipients over 10,000 domains (DNS)",
+                       lambda env, s, sec: run_dns_checks(env, s.schedule_repeats, sec)),
         "cost": ("10. Dollars per million emails (AWS list prices, bench/prices.py)",
                  lambda env, s, sec: run_cost(env, s.cost_emails, sec)),
     }

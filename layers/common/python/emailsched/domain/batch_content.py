@@ -65,6 +65,20 @@ def without_suppressed(content: BatchContent, suppressed: Collection[str]) -> Ba
                    suppressed_removed=len(content.addresses) - len(keep))
 
 
+def without_refused(content: BatchContent, refused: Collection[int]) -> BatchContent:
+    """`content` less the recipients at these positions (refused by the recipient checks:
+    no mail server, disposable); InvalidRequest when none is left."""
+    if not refused:
+        return content
+    keep = [i for i in range(len(content.addresses)) if i not in refused]
+    if not keep:
+        raise InvalidRequest("no recipient can receive email", details=[
+            {"field": "recipients", "message": "every domain is disposable or has no mail "
+                                               "server (no_mx)"}])
+    fields = None if content.fields is None else [content.fields[i] for i in keep]
+    return replace(content, addresses=[content.addresses[i] for i in keep], fields=fields)
+
+
 def _fields_of(entry: object) -> Mapping[str, str]:
     """An entry's fields as given (validated already): only their names are looked at."""
     fields = entry.get("fields") if isinstance(entry, Mapping) else None

@@ -24,6 +24,12 @@ LOCAL_DEFAULTS = {
     "AUTH_MODE": "dev",
     # The relay is the capture inbox: any From address may go through it (SPEC.md).
     "RELAY_SENDER_DOMAINS": "*",
+    # Recipient domains are not looked up locally (issue 29): every email goes to the
+    # capture inbox anyway, and a machine offline would wait on DNS timeouts. Set it to
+    # true in .env to try the check (example names are never looked up, see
+    # services/recipient_checks.py).
+    "RECIPIENT_DNS_CHECK": "false",
+    "SENDER_DOMAIN_CHECKS": "false",
     # moto's SQS slows down as its queue deepens: keep it shallow locally (at most 20
     # messages of 50 emails, plus whatever is due a few at a time).
     "PUMP_MAX_IN_FLIGHT": "1000",

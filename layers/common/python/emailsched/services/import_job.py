@@ -18,7 +18,10 @@ the same list. The planned rows are written one of two ways:
   twice. The last step moves them into emails with the batch in one transaction.
 
 Any invalid row fails the import: it reads on to report every row's problem (the first
-100), stores no batch and drops what it wrote.
+100), stores no batch and drops what it wrote. A recipient the checks refuse (issue 29: a
+disposable domain, or one without a mail server) is dropped instead, counted `invalid`
+and reported by line with its reason, and the import goes on; its domains are looked up
+while the file is read (services/recipient_checks.DomainWatch), each once.
 
 Counts: rows = valid + invalid + duplicates + suppressed.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import logging
 import random
 import time
 import uuid
@@ -37,6 +41,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emailsched.domain.recipient_csv import CsvLayout, CsvRowError, RecipientCsvReader
+from emailsched.domain.recipient_domains import REFUSAL_MESSAGES
 from emailsched.domain.recipient_zones import recipient_zone
 from emailsched.domain.senders import SenderStatus
 from emailsched.domain.templates import compile_templates, missing_message, required_fields
@@ -54,7 +59,10 @@ from emailsched.ports import (
     StagedRow,
     SuppressionStore,
 )
+from emailsched.services.recipient_checks import DomainWatch, RecipientChecks
 from emailsched.services.sender_plans import BatchShape, Pacing, share_planner
+
+log = logging.getLogger(__name__)
 
 MAX_ERRORS = 100
 # Seconds kept back from the invocation's timeout: the last chunk and the next message.
@@ -153,10 +161,10 @@ def fields_json(fields: dict[str, str], names: dict[str, str]) -> str:
 class ImportJob:
     def __init__(self, store: ImportStore, objects: ImportObjects, batches: SchedulingStore,
                  suppressions: SuppressionStore | None, quotas: Quotas | None, pacing: Pacing,
-                 limits: ImportLimits):
+                 limits: ImportLimits, checks: RecipientChecks | None = None):
         self._store, self._objects, self._batches = store, objects, batches
         self._suppressions, self._quotas = suppressions, quotas
-        self._pacing, self._limits = pacing, limits
+        self._pacing, self._limits, self._checks = pacing, limits, checks
 
     def run(self, import_id: uuid.UUID, seconds_left: float | None = None) -> bool:
         """Works on the import for at most `seconds_left` (None: no limit); True when it
@@ -212,6 +220,8 @@ class _Run:
         self.planners: list[SendPlanner] = []
         self.senders: list[SenderAccount] = []
         self.starts: list[int] = []
+        self.domains = None if job._checks is None else DomainWatch(job._checks)
+        self.pending_lines: list[int] = []  # the line of each row pending, for refusals
 
     def go(self) -> bool:
         try:
@@ -333,6 +343,10 @@ class _Run:
         self._count(rows=since_save)
         self.layout = reader.layout
         self._save(pending, lines)
+        if self.domains is not None and self.domains.unknown_domains:  # once an import
+            log.warning("recipient check: DNS did not answer for %d domain(s) of import "
+                        "%s; their recipients are kept", self.domains.unknown_domains,
+                        self.record.id)
         return True
 
     def _take(self, line: int, email: str, fields: dict[str, str],
@@ -351,6 +365,9 @@ class _Run:
             return
         self.seen.add(key)
         pending.append((email, fields))
+        if self.domains is not None:
+            self.domains.see(email)
+            self.pending_lines.append(line)
 
     def _invalid(self, line: int, message: str) -> None:
         self.failed = True
@@ -374,6 +391,7 @@ class _Run:
 
     # --- a chunk ----------------------------------------------------------------------
     def _save(self, pending: list[tuple[str, dict[str, str]]], lines: ByteLines) -> None:
+        pending = self._unrefused(pending)
         if self.direct:
             self._write(pending)
             return
@@ -407,6 +425,20 @@ class _Run:
         self.job._store.save(self.record.id, [], self.counts, self.errors,
                              self.record.checkpoint or {})
 
+    def _unrefused(self, pending: list[tuple[str, dict[str, str]]]
+                   ) -> list[tuple[str, dict[str, str]]]:
+        """`pending` less the rows the recipient checks refuse, each reported by line."""
+        row_lines, self.pending_lines = self.pending_lines, []
+        if self.domains is None or not pending:
+            return pending
+        refused = self.domains.refused([email for email, _ in pending])
+        if not refused:
+            return pending
+        for i, reason in sorted(refused.items()):
+            self._error(row_lines[i], REFUSAL_MESSAGES[reason])
+        self._count(invalid=len(refused))
+        return [row for i, row in enumerate(pending) if i not in refused]
+
     def _unsuppressed(self, pending: list[tuple[str, dict[str, str]]]
                       ) -> list[tuple[str, dict[str, str]]]:
         if not pending or self.job._suppressions is None:
@@ -439,7 +471,8 @@ class _Run:
             self._error(0, "the file has a header but no rows")
             return self._fail()
         if self.counts.valid == 0:
-            self._error(0, "every recipient is on your suppression list")
+            self._error(0, "every recipient is on your suppression list" if not
+                        self.counts.invalid else "no recipient can receive email")
             return self._fail()
         key = None
         if self.job._quotas is not None:
@@ -472,11 +505,11 @@ class _Run:
         hold = [s.id for s in self.senders if s.status == SenderStatus.FAILING]
         steps = list(self.request.get("steps") or [])
         if self.writer is not None:  # on an error, go() abandons it
-            self.writer.finish(batch, shares, hold, steps, self.counts)
+            self.writer.finish(batch, shares, hold, steps, self.counts, self.errors)
             self.writer = None
             return True
         return self.job._store.finish(self.record, batch, [s.id for s in self.senders],
-                                      shares, hold, steps, self.counts)
+                                      shares, hold, steps, self.counts, self.errors)
 
     def _batch_values(self, end_ms: int) -> dict[str, Any]:
         """The batch row, once its last email is planned."""

@@ -13,13 +13,20 @@ the windows the other already uses.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from emailsched.domain.batch_content import BatchContent, prepare_content, without_suppressed
+from emailsched.domain.batch_content import (
+    BatchContent,
+    prepare_content,
+    without_refused,
+    without_suppressed,
+)
+from emailsched.domain.recipient_domains import removed_counts
 from emailsched.domain.recipient_zones import check_recipient_zones, recipient_zone
 from emailsched.domain.recipients import RecipientList, normalise_address
 from emailsched.domain.senders import SenderStatus, relay_allowed
@@ -34,7 +41,10 @@ from emailsched.ports import (
     SenderAccount,
     SuppressionStore,
 )
+from emailsched.services.recipient_checks import RecipientChecks
 from emailsched.services.sender_plans import BatchShape, Pacing, plan_share
+
+log = logging.getLogger(__name__)
 
 # A start time this far in the past means "now" with a slow clock or network, not 1970.
 PAST_TOLERANCE = timedelta(hours=1)
@@ -78,6 +88,8 @@ class ScheduledBatch:
     estimated_end_time: datetime
     senders: tuple[SenderShare, ...] = ()
     suppressed_removed: int = 0  # recipients on the user's suppression list, dropped
+    # Recipients refused by the checks, by reason (`invalidRemoved`: no_mx, disposable).
+    invalid_removed: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,9 +106,10 @@ class SchedulingRules:
 
 class SchedulingService:
     def __init__(self, store: SchedulingStore, clock: Clock, rules: SchedulingRules,
-                 quotas: Quotas | None = None, suppressions: SuppressionStore | None = None):
+                 quotas: Quotas | None = None, suppressions: SuppressionStore | None = None,
+                 checks: RecipientChecks | None = None):
         self._batches, self._clock, self._rules = store, clock, rules
-        self._quotas, self._suppressions = quotas, suppressions
+        self._quotas, self._suppressions, self._checks = quotas, suppressions, checks
 
     def schedule(self, user_id: uuid.UUID, request: ScheduleRequest) -> ScheduledBatch:
         now = self._clock.now().timestamp()
@@ -109,10 +122,12 @@ class SchedulingService:
         if self._suppressions is not None:  # the send-time check catches later additions
             content = without_suppressed(content, self._suppressions.suppressed_among(
                 user_id, content.addresses))
+        content, removed = self._checked(content)
         recipients = RecipientList(content.addresses, content.duplicates_removed)
         zones = _zones(request, recipients.addresses)
         if self._quotas is None:
-            return self._store(user_id, request, recipients, zones, content)
+            return replace(self._store(user_id, request, recipients, zones, content),
+                           invalid_removed=removed)
         key = self._quotas.reserve_recipients(user_id, len(recipients.addresses), now)
         stored = None
         try:
@@ -120,7 +135,18 @@ class SchedulingService:
         finally:
             if stored is None:  # refused or failed: the reservation is given back
                 self._quotas.release(key, len(recipients.addresses))
-        return stored
+        return replace(stored, invalid_removed=removed)
+
+    def _checked(self, content: BatchContent) -> tuple[BatchContent, dict[str, int]]:
+        """`content` less the recipients the checks refuse, and their counts by reason."""
+        if self._checks is None:
+            return content, removed_counts(())
+        checked = self._checks.check(content.addresses)
+        if checked.unknown_domains:  # one warning for the list, not one per recipient
+            log.warning("recipient check: DNS did not answer for %d domain(s); their "
+                        "recipients are kept", checked.unknown_domains)
+        return (without_refused(content, checked.refused.keys()),
+                removed_counts(checked.refused.values()))
 
     def check_without_recipients(self, user_id: uuid.UUID,
                                  request: ScheduleRequest) -> list[SenderAccount]:

@@ -20,6 +20,7 @@ import queue
 import re
 import threading
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,7 +126,7 @@ class DirectImport:
     # --- the end ----------------------------------------------------------------------
     def finish(self, batch: dict[str, Any], shares: list[tuple[uuid.UUID, int, int]],
                hold: list[uuid.UUID], steps: list[dict[str, object]],
-               counts: ImportCounts) -> None:
+               counts: ImportCounts, errors: Sequence[dict[str, Any]] = ()) -> None:
         """Commit the batch, its emails and the import `done`."""
         committed = False
         try:
@@ -136,7 +137,8 @@ class DirectImport:
             with wrap_db_errors():
                 insert_batch(self._connection, self._record, batch,
                              [uuid.UUID(s) for s in self._sender_ids])
-                complete(self._connection, self._record, shares, hold, steps, counts)
+                complete(self._connection, self._record, shares, hold, steps, counts,
+                         errors)
                 self._close(commit=True)
                 committed = True
         finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -46,9 +47,10 @@ def insert_batch(c: Connection, record: ImportRecord, batch: dict[str, Any],
 
 def complete(c: Connection, record: ImportRecord, shares: list[tuple[uuid.UUID, int, int]],
              hold: list[uuid.UUID], steps: list[dict[str, object]],
-             counts: ImportCounts) -> None:
+             counts: ImportCounts, errors: Sequence[dict[str, Any]] = ()) -> None:
     """Once the batch's emails are in: a failing sender's emails held, the follow-up
-    steps, the senders' shares, and the import `done`."""
+    steps, the senders' shares, and the import `done` (with the rows the recipient checks
+    refused as its errors)."""
     assert record.batch_id is not None
     session = PgBatchSession(c)
     for sender_id in hold:
@@ -56,7 +58,8 @@ def complete(c: Connection, record: ImportRecord, shares: list[tuple[uuid.UUID, 
     if steps:
         session.store_steps(record.batch_id, steps)
     session.insert_batch_senders(record.batch_id, shares)
-    c.execute(END, {"id": record.id, "status": "done", **count_params(counts), "errors": "[]"})
+    c.execute(END, {"id": record.id, "status": "done", **count_params(counts),
+                    "errors": json.dumps(list(errors))})
 
 
 def count_params(counts: ImportCounts) -> dict[str, int]:

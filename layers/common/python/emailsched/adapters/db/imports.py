@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -126,7 +126,7 @@ class PgImportStore:
     def finish(self, record: ImportRecord, batch: dict[str, Any],
                sender_ids: list[uuid.UUID], shares: list[tuple[uuid.UUID, int, int]],
                hold: list[uuid.UUID], steps: list[dict[str, object]],
-               counts: ImportCounts) -> bool:
+               counts: ImportCounts, errors: Sequence[dict[str, Any]] = ()) -> bool:
         assert record.batch_id is not None
         with wrap_db_errors(), self._engine.connect() as c, c.begin() as finishing:
             insert_batch(c, record, batch, sender_ids)
@@ -137,7 +137,7 @@ class PgImportStore:
                 finishing.rollback()
                 return False
             c.execute(DROP_STAGED, {"id": record.id})
-            complete(c, record, shares, hold, steps, counts)
+            complete(c, record, shares, hold, steps, counts, errors)
         return True
 
     def direct(self, record: ImportRecord, sender_ids: list[uuid.UUID]) -> DirectImport:

@@ -391,3 +391,16 @@ import_rows = Table(
     Column("fields", JSONB, nullable=True),
     prefixes=["UNLOGGED"],
 )
+
+# Sender domain health (issue 29, migration 0015): the DKIM selector the user named and the
+# last check of the sender's domain, refreshed daily (the oldest first: ix_..._checked).
+# A sender without a row has never been checked.
+sender_domain_checks = Table(
+    "sender_domain_checks", metadata,
+    Column("sender_id", UUID(as_uuid=True), ForeignKey("senders.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("dkim_selector", Text, nullable=True),
+    Column("report", JSONB, nullable=True),
+    Column("checked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_sender_domain_checks_checked", "checked_at"),
+)
