@@ -179,6 +179,10 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--verbose", action="store_true")
     bench.add_argument("--only", default="", help="comma-separated benchmark names")
+    bench.add_argument("--throughput-emails", type=int, default=0,
+                       help="emails per throughput run (default 5,000; 1,000 with --quick)")
+    bench.add_argument("--throughput-workers", default="",
+                       help="comma-separated worker counts of the throughput runs (1,2,4)")
     bench.add_argument("--aws", choices=AWS_EMULATORS, default="moto",
                        help="the AWS emulator the benchmarks run on")
     bench.set_defaults(run=cmd_bench, component="bench")
