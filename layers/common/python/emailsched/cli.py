@@ -67,6 +67,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     container = bootstrap.container()
     handler = load_app().send_emails
     arn = container.queue.arn()
+    # Wired before the first poll, not by the first message: the sender's imports (the
+    # database driver, Redis, templates, MIME: about a second of CPU) would otherwise hold
+    # up that message's emails.
+    from emailsched.api import sqs_batch  # noqa: F401
+    _ = container.sender
     stop = _stop_on_signals()
     threads = run_pollers(lambda: QueuePoller(container.queue, handler, queue_arn=arn,
                                               region=container.settings.AWS_REGION),
