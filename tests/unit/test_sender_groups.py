@@ -11,11 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from emailsched.domain.outgoing import OutgoingEmail
 from emailsched.domain.retry import RetryPolicy, SendResult
 from emailsched.errors import ServiceUnavailable
 from emailsched.fakes import FakeClock, FakeLimiter, InMemoryLedger, RecordingMailer
-from emailsched.ports import ClaimedEmail, OutgoingEmail, PointOfNoReturn
-from emailsched.services.sender import SenderConfig, SenderService
+from emailsched.ports import ClaimedEmail, PointOfNoReturn
+from emailsched.services.sender import SenderService
+from tests.support.sender import sender_service
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
@@ -57,11 +59,7 @@ def world(gap_ms: int = 0, send_seconds: float = 0.0,  # type: ignore[no-untyped
     clock = FakeClock(T0)
     ledger, limiter = CountingLedger(), FakeLimiter(3_600_000, gap_ms, clock)
     mailer = SlowMailer(clock, send_seconds, sessions)
-    service = SenderService(
-        ledger, limiter, mailer, clock, RetryPolicy(3, 2.0),
-        SenderConfig(lease=timedelta(seconds=60), early_hold=timedelta(seconds=2),
-                     horizon=timedelta(seconds=900), receives_before_release=5,
-                     message_id_domain="test"))
+    service = sender_service(ledger, limiter, mailer, clock, RetryPolicy(3, 2.0))
     return clock, ledger, limiter, mailer, service
 
 

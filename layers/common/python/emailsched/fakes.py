@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from emailsched.domain.outgoing import OutgoingEmail
 from emailsched.domain.retry import SendResult
 from emailsched.domain.senders import CALENDAR_DAY_SECONDS
 from emailsched.domain.windows import (
@@ -24,7 +25,6 @@ from emailsched.ports import (
     Clock,
     DueEmail,
     EmailState,
-    OutgoingEmail,
     OutgoingMessage,
     Permit,
     PointOfNoReturn,

@@ -22,7 +22,7 @@ import boto3
 from emailsched.adapters.mime import build_message
 from emailsched.bench.sink import SinkProcess
 from emailsched.bench.stats import rate
-from emailsched.ports import OutgoingEmail
+from emailsched.domain.outgoing import OutgoingEmail
 
 SQS_BATCH = 10
 
