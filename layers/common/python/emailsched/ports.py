@@ -134,8 +134,9 @@ class RateLimiter(Protocol):
         """Count up to `wanted` sends for the sender, as many as all of `limits` allow now
         (one at most while a minimum gap between sends applies), in one atomic step."""
 
-    def refund(self, sender_id: str, granted_at_ms: int, limits: SendLimits) -> None:
-        """Give back a slot granted at `granted_at_ms` (Permit.granted_at_ms) for a send
+    def refund(self, sender_id: str, granted_at_ms: int, limits: SendLimits,
+               slots: int = 1) -> None:
+        """Give back `slots` granted at `granted_at_ms` (Permit.granted_at_ms) for sends
         that did not happen."""
 
 

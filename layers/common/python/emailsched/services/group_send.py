@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -156,9 +157,10 @@ class GroupSend:
         return [s.state for s in released], []
 
     def refund(self, slots: list[Slot]) -> None:
-        for slot in slots:
-            self._parts.limiter.refund(str(slot.state.sender_id), slot.counted_at_ms,
-                                       slot.state.limits)
+        """One limiter call per grant: a group's slots share theirs (and its limits)."""
+        grants = Counter((s.state.sender_id, s.counted_at_ms, s.state.limits) for s in slots)
+        for (sender_id, counted_at_ms, limits), count in grants.items():
+            self._parts.limiter.refund(str(sender_id), counted_at_ms, limits, count)
 
     def _deliver(self, emails: list[ClaimedEmail], token: uuid.UUID,
                  due: dict[uuid.UUID, datetime], mailer: Mailer,
