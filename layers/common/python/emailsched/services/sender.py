@@ -8,8 +8,9 @@ limiter rebuild a lost window from the ledger exactly.
 
 Emails of a message that are due together and whose slots are free at once form a group:
 one limiter call grants their slots, and the group send (services/group_send.py) claims,
-composes, delivers and settles them; emails it released unsent are taken afresh here. A
-sender's own account is judged by its rounds (services/account_health.py).
+composes, delivers and settles them; emails it released unsent are taken afresh here,
+and the next group asks for no more than went out in time. A sender's own account is
+judged by its rounds (services/account_health.py).
 
 The message's outcome is either done (delete it) or "come back in N seconds" (the queue
 hides it that long). Throttling never fails an email; a message throttled again and
