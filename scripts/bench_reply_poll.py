@@ -19,6 +19,7 @@ from emailsched.adapters.clock import SystemClock
 from emailsched.adapters.db.engine import make_engine, migrate
 from emailsched.adapters.db.sequences import PgReplyStore
 from emailsched.adapters.mailboxes import MailboxOpeners
+from emailsched.adapters.metrics import NullMetrics
 from emailsched.services.replies import ReplyConfig, ReplyPoller
 from tests.support.dovecot import running_dovecot
 from tests.support.stack import create_database
@@ -76,7 +77,7 @@ def main() -> None:
                     {"b": batch_id, "u": user_id, "s": sender_id, "ids": ids})
             dovecot.write_messages(USER, (message(n) for n in range(10_000)))
             poller = ReplyPoller(PgReplyStore(engine), MailboxOpeners(PlainCipher), SystemClock(),
-                                 ReplyConfig())
+                                 ReplyConfig(), NullMetrics())
             started = time.perf_counter()
             first = poller.run()
             took = time.perf_counter() - started

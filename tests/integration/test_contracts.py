@@ -137,6 +137,18 @@ def test_limiter_senders_do_not_share_and_refunds_return_a_slot(limiter: Any):
     assert limiter.acquire("a", hourly(1)).granted
 
 
+def test_limiter_refunds_a_groups_slots_in_one_call_and_never_below_zero(make_limiter: Any):
+    limiter = make_limiter(0)
+    line = Timeline()
+    line.at(100)
+    permit = limiter.acquire("a", hourly(3), wanted=3)
+    assert permit.slots == 3
+    limiter.refund("a", permit.granted_at_ms, hourly(3), 2)
+    assert limiter.acquire("a", hourly(3), wanted=3).slots == 2
+    limiter.refund("a", permit.granted_at_ms, hourly(3), 10)  # more than counted: to zero
+    assert limiter.acquire("a", hourly(3), wanted=5).slots == 3
+
+
 def test_limiter_grants_several_slots_at_once_up_to_the_limit(make_limiter: Any):
     limiter = make_limiter(0)
     line = Timeline()

@@ -15,7 +15,9 @@ import pytest
 
 from emailsched.adapters.mailer_pool import SmtpMailerPool
 from emailsched.adapters.smtp import SmtpMailer
-from emailsched.ports import OutgoingEmail, SmtpAccount
+from emailsched.domain.outgoing import OutgoingEmail
+from emailsched.domain.senders import SenderKind
+from emailsched.ports import SmtpAccount
 from tests.support.smtp_sinks import RecordingSink, _Handler
 
 pytestmark = pytest.mark.integration
@@ -141,10 +143,10 @@ def test_the_pool_evicting_an_idle_mailer_closes_every_threads_connections(
     pool = SmtpMailerPool(relay, Accounts(), lambda: None,  # type: ignore[arg-type,return-value]
                           factory, idle_seconds=60, ttl_seconds=0, monotonic=lambda: now[0])
     idle_sender, busy_sender = uuid.uuid4(), uuid.uuid4()
-    _send_in_threads(pool.mailer_for(idle_sender, "smtp"), 2)
+    _send_in_threads(pool.mailer_for(idle_sender, SenderKind.SMTP), 2)
     assert made[0].open_sessions == 2
     now[0] = 61.0  # the first sender is idle; another sender's turn evicts it
-    pool.mailer_for(busy_sender, "smtp")
+    pool.mailer_for(busy_sender, SenderKind.SMTP)
     assert pool.open_count == 1
     assert made[0].open_sessions == 0
     assert all(connection.sock is None for connection in made[0].opened)

@@ -65,7 +65,7 @@ class DrainingQueue(WatchingQueue):
 def pump_with(container: Any, queue: Any, max_in_flight: int = 1000) -> PumpService:
     return PumpService(container.ledger, queue, container.clock, PumpConfig(
         horizon=timedelta(seconds=60), max_in_flight=max_in_flight,
-        lost_after=timedelta(seconds=60)))
+        lost_after=timedelta(seconds=60)), container.metrics)
 
 
 def test_every_message_leaves_after_its_emails_read_queued_to_everyone(services: Services):

@@ -125,7 +125,8 @@ def test_a_restarted_poller_neither_misses_nor_double_counts_and_uidvalidity_res
     # A poller that reads one message per chunk and "dies" after the first chunk.
     from emailsched.services.replies import ReplyConfig, ReplyPoller
 
-    small = ReplyPoller(poller._store, poller._opener, stack.container.clock, ReplyConfig(chunk=1))
+    small = ReplyPoller(poller._store, poller._opener, stack.container.clock, ReplyConfig(chunk=1),
+                        stack.container.metrics)
     assert small.run(time_budget_seconds=0.0).replies == 0  # out of budget before reading
     report = small.poll(mailboxes[0], deadline=0.0)  # one chunk, then the deadline stops it
     assert report.replies == 1

@@ -10,7 +10,7 @@ from email.policy import strict
 import pytest
 
 from emailsched.adapters.smtp import SmtpMailer
-from emailsched.ports import OutgoingEmail
+from emailsched.domain.outgoing import OutgoingEmail
 from tests.support.smtp_sinks import RecordingSink
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from emailsched.adapters.smtp import SmtpMailer
-from emailsched.ports import OutgoingEmail
+from emailsched.domain.outgoing import OutgoingEmail
 from tests.support.smtp_sinks import RecordingSink
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from emailsched.adapters.smtp import SmtpMailer
+from emailsched.domain.outgoing import OutgoingEmail
 from emailsched.domain.retry import SendResult
-from emailsched.ports import OutgoingEmail
 from tests.support.smtp_sinks import TlsAuthSink
 from tests.support.stack import Api, Pipeline, Services, prepare, wait_until
 

@@ -12,7 +12,7 @@ import pytest
 
 from emailsched.adapters import mime
 from emailsched.adapters.mime import dot_stuffed, message_data, render_in_full
-from emailsched.ports import OutgoingEmail
+from emailsched.domain.outgoing import OutgoingEmail
 
 pytestmark = pytest.mark.unit
 DATE = "Fri, 27 Nov 2026 18:58:24 +0000"

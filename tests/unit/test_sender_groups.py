@@ -11,11 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from emailsched.domain.outgoing import OutgoingEmail
 from emailsched.domain.retry import RetryPolicy, SendResult
 from emailsched.errors import ServiceUnavailable
 from emailsched.fakes import FakeClock, FakeLimiter, InMemoryLedger, RecordingMailer
-from emailsched.ports import ClaimedEmail, OutgoingEmail, PointOfNoReturn
-from emailsched.services.sender import SenderConfig, SenderService
+from emailsched.ports import ClaimedEmail, PointOfNoReturn
+from emailsched.services.sender import SenderService
+from tests.support.sender import sender_service
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
@@ -57,11 +59,7 @@ def world(gap_ms: int = 0, send_seconds: float = 0.0,  # type: ignore[no-untyped
     clock = FakeClock(T0)
     ledger, limiter = CountingLedger(), FakeLimiter(3_600_000, gap_ms, clock)
     mailer = SlowMailer(clock, send_seconds, sessions)
-    service = SenderService(
-        ledger, limiter, mailer, clock, RetryPolicy(3, 2.0),
-        SenderConfig(lease=timedelta(seconds=60), early_hold=timedelta(seconds=2),
-                     horizon=timedelta(seconds=900), receives_before_release=5,
-                     message_id_domain="test"))
+    service = sender_service(ledger, limiter, mailer, clock, RetryPolicy(3, 2.0))
     return clock, ledger, limiter, mailer, service
 
 
@@ -106,10 +104,22 @@ def test_emails_of_a_slow_group_are_released_refunded_and_each_sent_once():
     assert handle(service, ids).done
     assert recipients(mailer) == [f"r{i}@example.com" for i in range(6)]
     assert {ledger.status(i) for i in ids} == {"sent"}
-    # Each group sends two (the second starts 100 ms after the grants, the third would
-    # start at 200 ms, past the budget): its other slots were given back.
-    assert ledger.claims == [6, 4, 2]
+    # The first group sends two (the second round starts 100 ms after the grants, the
+    # third would start at 200 ms, past the budget): its other slots were given back, and
+    # the next groups ask for as many as went out in time.
+    assert ledger.claims == [6, 2, 2]
     assert limiter.count(str(SENDER), int(T0.timestamp() * 1000)) == 6
+
+
+def test_groups_grow_back_by_one_once_their_rounds_go_out_in_time():
+    clock, ledger, _, mailer, service = world(send_seconds=0.1)
+    slow = [ledger.add(sender_id=SENDER, due=T0, seq=i) for i in range(4)]
+    assert handle(service, slow).done
+    assert ledger.claims == [4, 2]  # two went out in time, then a group of two went whole
+    mailer._seconds = 0.0
+    quick = [ledger.add(sender_id=SENDER, due=clock.now(), seq=10 + i) for i in range(9)]
+    assert handle(service, quick).done
+    assert ledger.claims == [4, 2, 3, 4, 2]
 
 
 def test_a_group_stops_at_the_limit_and_the_rest_waits_for_the_next_window():

@@ -12,7 +12,7 @@ import pytest
 from emailsched.domain.retry import RetryPolicy, SendResult
 from emailsched.errors import ServiceUnavailable
 from emailsched.fakes import FakeClock, FakeLimiter, InMemoryLedger, RecordingMailer
-from emailsched.services.sender import SenderConfig, SenderService
+from tests.support.sender import SenderFakes, sender_service
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
@@ -25,12 +25,9 @@ class World:
         self.ledger = InMemoryLedger()
         self.limiter = FakeLimiter(window_s * 1000, gap_ms, self.clock)
         self.mailer = RecordingMailer()
-        self.service = SenderService(
-            self.ledger, self.limiter, self.mailer, self.clock,
-            RetryPolicy(max_attempts, 2.0),
-            SenderConfig(lease=timedelta(seconds=60), early_hold=timedelta(seconds=2),
-                         horizon=timedelta(seconds=900), receives_before_release=5,
-                         message_id_domain="test"))
+        self.fakes = SenderFakes()
+        self.service = sender_service(self.ledger, self.limiter, self.mailer, self.clock,
+                                      RetryPolicy(max_attempts, 2.0), fakes=self.fakes)
 
     def email(self, due_in: float = 0, limit: int = 100, seq: int = 0) -> uuid.UUID:
         return self.ledger.add(sender_id=SENDER, due=T0 + timedelta(seconds=due_in),

@@ -12,7 +12,8 @@ import pytest
 
 from emailsched.domain.retry import RetryPolicy
 from emailsched.fakes import FakeClock, FakeLimiter, InMemoryLedger, RecordingMailer
-from emailsched.services.sender import SenderConfig, SenderService
+from emailsched.services.sender import SenderService
+from tests.support.sender import sender_service
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)  # a Friday, 12:00 UTC
@@ -23,11 +24,8 @@ EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 def world() -> tuple[InMemoryLedger, RecordingMailer, SenderService]:
     clock = FakeClock(T0)
     ledger, mailer = InMemoryLedger(), RecordingMailer()
-    service = SenderService(
-        ledger, FakeLimiter(3_600_000, 0, clock), mailer, clock, RetryPolicy(3, 2.0),
-        SenderConfig(lease=timedelta(seconds=60), early_hold=timedelta(seconds=2),
-                     horizon=timedelta(seconds=900), receives_before_release=5,
-                     message_id_domain="test"))
+    service = sender_service(ledger, FakeLimiter(3_600_000, 0, clock), mailer, clock,
+                             RetryPolicy(3, 2.0))
     return ledger, mailer, service
 
 

@@ -373,9 +373,8 @@ class Container:
                          early_hold=timedelta(seconds=s.EARLY_HOLD_SECONDS),
                          horizon=timedelta(seconds=s.PUMP_HORIZON_SECONDS),
                          receives_before_release=s.THROTTLE_RECEIVES_BEFORE_RELEASE,
-                         message_id_domain=s.MESSAGE_ID_DOMAIN,
                          failures_before_hold=s.SENDER_FAILURES_BEFORE_HOLD),
-            metrics=self.metrics, health=self.ledger, deliverability=self.deliverability)
+            self.metrics, self.ledger, self.deliverability)
 
     @cached_property
     def deliverability(self) -> Deliverability:

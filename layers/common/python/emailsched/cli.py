@@ -67,6 +67,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     container = bootstrap.container()
     handler = load_app().send_emails
     arn = container.queue.arn()
+    # Wired before the first poll, not by the first message: the sender's imports (the
+    # database driver, Redis, templates, MIME: about a second of CPU) would otherwise hold
+    # up that message's emails.
+    from emailsched.api import sqs_batch  # noqa: F401
+    _ = container.sender
     stop = _stop_on_signals()
     threads = run_pollers(lambda: QueuePoller(container.queue, handler, queue_arn=arn,
                                               region=container.settings.AWS_REGION),
@@ -188,6 +193,10 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--verbose", action="store_true")
     bench.add_argument("--only", default="", help="comma-separated benchmark names")
+    bench.add_argument("--throughput-emails", type=int, default=0,
+                       help="emails per throughput run (default 5,000; 1,000 with --quick)")
+    bench.add_argument("--throughput-workers", default="",
+                       help="comma-separated worker counts of the throughput runs (1,2,4)")
     bench.add_argument("--aws", choices=AWS_EMULATORS, default="moto",
                        help="the AWS emulator the benchmarks run on")
     bench.set_defaults(run=cmd_bench, component="bench")

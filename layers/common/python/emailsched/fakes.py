@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from emailsched.domain.outgoing import OutgoingEmail
 from emailsched.domain.retry import SendResult
 from emailsched.domain.senders import CALENDAR_DAY_SECONDS
 from emailsched.domain.windows import (
@@ -24,7 +25,6 @@ from emailsched.ports import (
     Clock,
     DueEmail,
     EmailState,
-    OutgoingEmail,
     OutgoingMessage,
     Permit,
     PointOfNoReturn,
@@ -138,14 +138,15 @@ class FakeLimiter:
         self._last[sender_id] = now_ms
         return Permit(granted, 0, now_ms)
 
-    def refund(self, sender_id: str, granted_at_ms: int, limits: SendLimits) -> None:
+    def refund(self, sender_id: str, granted_at_ms: int, limits: SendLimits,
+               slots: int = 1) -> None:
         for window in windows_counted(granted_at_ms, self._window_ms):
             key = (sender_id, window)
-            self._counts[key] = max(0, self._counts.get(key, 0) - 1)
+            self._counts[key] = max(0, self._counts.get(key, 0) - slots)
         if limits.daily is not None:
             for day in days_counted(granted_at_ms, limits.timezone, self._day_seconds):
                 key = (sender_id, day)
-                self._days[key] = max(0, self._days.get(key, 0) - 1)
+                self._days[key] = max(0, self._days.get(key, 0) - slots)
 
     def count(self, sender_id: str, at_ms: int) -> int:
         return self._counts.get((sender_id, window_start_ms(at_ms, self._window_ms)), 0)

@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from emailsched.domain.bounces import BounceClass
+from emailsched.domain.outgoing import OutgoingEmail
 from emailsched.domain.records import BatchRow, EmailRow, Suppression, User
 from emailsched.domain.retry import SendResult
-from emailsched.domain.senders import MailServer, SenderLimits
+from emailsched.domain.senders import MailServer, SenderKind, SenderLimits
 
 
 class Clock(Protocol):
@@ -68,20 +69,6 @@ class Queue(Protocol):
 
     def depth(self) -> int:
         """Messages waiting (ApproximateNumberOfMessages); for metrics and health."""
-
-
-@dataclass(frozen=True)
-class OutgoingEmail:
-    message_id: str  # <id@domain>, derived from the email's id
-    sender_email: str
-    sender_name: str
-    recipient: str
-    subject: str
-    body_html: str
-    # PUBLIC_URL/u/TOKEN: the List-Unsubscribe pair is written when set (always, in the
-    # sender); the body already holds the link (its own, or the footer's).
-    unsubscribe_url: str = ""
-    headers: tuple[tuple[str, str], ...] = ()  # more header lines, e.g. In-Reply-To
 
 
 # Told which emails of a round the server now holds whole, it answers those that may be
@@ -147,8 +134,9 @@ class RateLimiter(Protocol):
         """Count up to `wanted` sends for the sender, as many as all of `limits` allow now
         (one at most while a minimum gap between sends applies), in one atomic step."""
 
-    def refund(self, sender_id: str, granted_at_ms: int, limits: SendLimits) -> None:
-        """Give back a slot granted at `granted_at_ms` (Permit.granted_at_ms) for a send
+    def refund(self, sender_id: str, granted_at_ms: int, limits: SendLimits,
+               slots: int = 1) -> None:
+        """Give back `slots` granted at `granted_at_ms` (Permit.granted_at_ms) for sends
         that did not happen."""
 
 
@@ -213,7 +201,7 @@ class ClaimedEmail:
     # What the mailer pool needs to pick the connection, and the sender's run of account
     # failures (a success resets it only when there is one).
     sender_id: uuid.UUID | None = None
-    sender_kind: str = "relay"
+    sender_kind: SenderKind = SenderKind.RELAY
     sender_failures: int = 0
     # What the send renders from (domain/compose.py): subject and body are templates when
     # `templated` (batches stored before migration 0005 are sent as written).
@@ -225,6 +213,10 @@ class ClaimedEmail:
     # Sequences: for a follow-up, the recipient's earlier Message-IDs in this batch, oldest
     # first (its In-Reply-To and References); empty for a first email.
     references: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sender_kind, SenderKind):  # as the ledger's row spells it
+            object.__setattr__(self, "sender_kind", SenderKind(self.sender_kind))
 
 
 class ClaimedEmails(list[ClaimedEmail]):
@@ -583,7 +575,7 @@ class SmtpAccountSource(Protocol):
 
 @runtime_checkable
 class MailerPool(Protocol):
-    def mailer_for(self, sender_id: uuid.UUID | None, kind: str) -> Mailer:
+    def mailer_for(self, sender_id: uuid.UUID | None, kind: SenderKind) -> Mailer:
         """The sender's mailer (the relay's for kind `relay`), kept open while busy."""
 
     def close(self) -> None: ...

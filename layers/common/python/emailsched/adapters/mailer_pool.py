@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from emailsched.domain.senders import SenderKind
 from emailsched.errors import CredentialsUnreadable
 from emailsched.ports import (
     CredentialCipher,
@@ -53,8 +54,9 @@ class SmtpMailerPool:
         self._mailers: OrderedDict[uuid.UUID, _Entry] = OrderedDict()
         self._accounts_seen: dict[uuid.UUID, tuple[float, SmtpAccount | None]] = {}
 
-    def mailer_for(self, sender_id: uuid.UUID | None, kind: str) -> Mailer:
-        if kind == "relay" or sender_id is None:
+    def mailer_for(self, sender_id: uuid.UUID | None, kind: SenderKind) -> Mailer:
+        # Every kind with an account of its own (smtp, and google or microsoft by OAuth).
+        if kind == SenderKind.RELAY or sender_id is None:
             return self._relay
         account = self._account(sender_id)
         if account is None:  # a relay sender now (changed meanwhile): the relay

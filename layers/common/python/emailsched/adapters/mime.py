@@ -27,9 +27,9 @@ from email.utils import format_datetime, formatdate
 from threading import Lock
 
 from emailsched.domain.addresses import header_address
+from emailsched.domain.outgoing import OutgoingEmail
 from emailsched.domain.text_part import html_to_text
 from emailsched.domain.unsubscribe import list_unsubscribe_headers
-from emailsched.ports import OutgoingEmail
 
 _LINE_ENDS = re.compile(rb"\r\n|\n|\r")
 _LEADING_DOT = re.compile(rb"(?m)^\.")

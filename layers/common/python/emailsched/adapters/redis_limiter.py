@@ -148,9 +148,10 @@ return {granted, 0, now}
 """.replace("MAX_SPILL", str(MAX_SPILL_MS))
 
 _REFUND = """
+local slots = tonumber(ARGV[1] or '1')
 for _, k in ipairs(KEYS) do
   local count = tonumber(redis.call('GET', k) or '0')
-  if count > 0 then redis.call('DECR', k) end
+  if count > 0 then redis.call('DECRBY', k, math.min(count, slots)) end
 end
 return 0
 """
@@ -204,8 +205,9 @@ class RedisRateLimiter:
                               granted_at_ms=answer[2])
         return Permit(slots=0, wait_ms=100)  # boundaries kept passing: look again shortly
 
-    def refund(self, sender_id: str, granted_at_ms: int, limits: SendLimits) -> None:
-        """Give back a slot taken for a send that did not happen (the email was gone)."""
+    def refund(self, sender_id: str, granted_at_ms: int, limits: SendLimits,
+               slots: int = 1) -> None:
+        """Give back `slots` taken for sends that did not happen (the emails were gone)."""
         base = self._base(sender_id)
         keys = [f"{base}w:{start}" for start in windows_counted(granted_at_ms, self._window_ms)]
         if limits.daily is not None:
@@ -213,7 +215,7 @@ class RedisRateLimiter:
                      days_counted(granted_at_ms, limits.timezone, self._day_seconds)]
         # An unreturned slot only makes the window stricter.
         with contextlib.suppress(ServiceUnavailable), wrap_redis_errors():
-            self._refund(keys=keys)
+            self._refund(keys=keys, args=[slots])
 
     def _seed_args(self, sender_id: str, window_start: int, day_start: int, daily: int,
                    limits: SendLimits) -> list[int]:

@@ -24,8 +24,9 @@ from emailsched.adapters.mime import message_data
 from emailsched.adapters.smtp_account import login_once
 from emailsched.adapters.tls import client_context
 from emailsched.domain.addresses import InvalidDomain, NeedsSmtpUtf8, envelope_address
+from emailsched.domain.outgoing import OutgoingEmail
 from emailsched.domain.retry import FailureKind, SendResult
-from emailsched.ports import OutgoingEmail, PointOfNoReturn
+from emailsched.ports import PointOfNoReturn
 
 # Addresses written in angle brackets as they are; anything else goes through quoteaddr.
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+")

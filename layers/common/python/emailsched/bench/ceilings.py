@@ -1,11 +1,16 @@
 """What this machine does without our code in the way, measured in the same run and on
-the same services as our figure: plain smtplib into the same sink, and plain boto3
-send/receive/delete on the same moto server at the queue depth our run kept."""
+the same services as our figure: plain smtplib and Postfix's C `smtp-source` into the same
+sink, and plain boto3 send/receive/delete on the same moto server at the queue depth our
+run kept."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import smtplib
+import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -17,7 +22,7 @@ import boto3
 from emailsched.adapters.mime import build_message
 from emailsched.bench.sink import SinkProcess
 from emailsched.bench.stats import rate
-from emailsched.ports import OutgoingEmail
+from emailsched.domain.outgoing import OutgoingEmail
 
 SQS_BATCH = 10
 
@@ -55,6 +60,38 @@ def smtplib_ceiling(sink: SinkProcess, count: int, connections: int, sender: str
     times = [a.at for a in sink.accepted() if a.message_id.startswith(f"<ceiling-{tag}-")]
     if len(times) != count:
         raise RuntimeError(f"the sink accepted {len(times)} of {count} ceiling messages")
+    return Ceiling(rate(times), count, seconds)
+
+
+def smtp_source_ceiling(sink: SinkProcess, count: int, sessions: int, sender: str,
+                        subject: str, body_html: str,
+                        keep_connections: bool = False) -> Ceiling | None:
+    """Postfix's C client (`smtp-source`, Debian's postfix package) sending `count`
+    messages like ours in `sessions` parallel sessions into the same sink: by default a
+    connection per message, as smtp-source does; with `keep_connections` (`-d`) each
+    session's connection carries message after message. None where it is not installed.
+    Counted at the sink by its envelope sender."""
+    program = shutil.which("smtp-source", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
+    if program is None:
+        return None
+    tag = uuid.uuid4().hex[:8]
+    envelope = f"source-{tag}@bench.local"
+    message = build_message(OutgoingEmail(f"<source-{tag}@bench.local>", sender, "Bench",
+                                          "c000000@example.com", subject, body_html))
+    with tempfile.NamedTemporaryFile("wb", suffix=".eml") as file:
+        # smtp-source appends CRLF to each line and dot-stuffs itself: give it LF lines
+        file.write(message.as_bytes().replace(b"\r\n", b"\n"))
+        file.flush()
+        started = time.monotonic()
+        keep = ["-d"] if keep_connections else []
+        subprocess.run([program, *keep, "-s", str(sessions), "-m", str(count), "-f", envelope,
+                        "-t", "c000000@example.com", "-M", "bench.local", "-F", file.name,
+                        f"127.0.0.1:{sink.port}"], check=True, timeout=max(60, count / 10),
+                       stdout=subprocess.DEVNULL)
+        seconds = time.monotonic() - started
+    times = [a.at for a in sink.accepted() if a.mail_from == envelope]
+    if len(times) != count:
+        raise RuntimeError(f"the sink accepted {len(times)} of {count} smtp-source messages")
     return Ceiling(rate(times), count, seconds)
 
 

@@ -9,7 +9,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,6 +111,14 @@ def selected(only: str) -> list[str]:
     return [n for n in names if n in wanted]
 
 
+def _sized(sizes: Sizes, args: argparse.Namespace) -> Sizes:
+    """`sizes` with the throughput runs the command line asks for, if it does."""
+    emails = getattr(args, "throughput_emails", 0) or sizes.throughput_emails
+    workers = getattr(args, "throughput_workers", "")
+    counts = tuple(int(n) for n in workers.split(",") if n.strip()) or sizes.throughput_workers
+    return replace(sizes, throughput_emails=emails, throughput_workers=counts)
+
+
 def machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
             "python": platform.python_version(), "platform": platform.platform(),
@@ -125,7 +133,7 @@ def run_bench(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"emailsched bench: {error}", file=sys.stderr)
         return 2
-    sizes = QUICK if args.quick else FULL
+    sizes = _sized(QUICK if args.quick else FULL, args)
     runners = _runners()
     about = machine()
     sections: list[Section] = []

@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 
-from emailsched.bench.ceilings import smtplib_ceiling, sqs_ceiling
+from emailsched.bench.ceilings import smtp_source_ceiling, smtplib_ceiling, sqs_ceiling
 from emailsched.bench.client import batch_body, recipients
 from emailsched.bench.environment import BenchEnvironment
 from emailsched.bench.product import CpuMeter, Product, peak_rss_mb, running_product
@@ -35,6 +35,10 @@ SUBJECT = "Throughput"
 TARGET_RATE = 150.0
 TARGET_SHARE_OF_SMTPLIB = 0.40
 TARGET_PEAK_RSS_MB = 200.0
+# Postfix's C client over as many sessions as the 4-worker run has pollers: the send path's
+# ceiling (issue 23 item 7).
+SMTP_SOURCE_SESSIONS = 8
+TARGET_SHARE_OF_SMTP_SOURCE = 0.95
 
 
 @dataclass
@@ -48,6 +52,8 @@ class RunResult:
     peak_rss_mb: list[float]
     queue_depths: list[int]
     cpu: list[str] = field(default_factory=list)
+    worker_cpu_ms: float = 0.0  # the worker processes' CPU per email sent
+    pipeline_cpu_ms: float = 0.0  # every process of the product's, and the sink's
 
 
 def run_throughput(env: BenchEnvironment, emails: int, worker_counts: list[int],
@@ -60,6 +66,7 @@ def run_throughput(env: BenchEnvironment, emails: int, worker_counts: list[int],
             results.append(result)
             if last:
                 _ceilings(product, result, results, section)
+                _smtp_source(product, result, results, section)
     _memory(results, section)
     for result in results:
         section.details += [f"{result.workers} worker(s): ledger {result.statuses}; queue "
@@ -93,7 +100,8 @@ def _one_run(product: Product, workers: int, emails: int) -> RunResult:
     ids = [a.message_id for a in accepted]
     return RunResult(workers, emails, rate([a.at for a in accepted]), seconds,
                      len(ids) - len(set(ids)), product.statuses(), rss, depths.samples,
-                     meter.summary())
+                     meter.summary(), meter.used.get("workers", 0.0) * 1000 / emails,
+                     sum(meter.used.values()) * 1000 / emails)
 
 
 def _ceilings(product: Product, ours: RunResult, results: list[RunResult],
@@ -144,6 +152,42 @@ def _ceilings(product: Product, ours: RunResult, results: list[RunResult],
         "sink: a bare aiosmtpd server in a process of its own, recording arrival time and "
         "Message-ID (emailsched.bench.sink), so client speed, not the sink, sets the ceiling",
     ]
+
+
+def _smtp_source(product: Product, ours: RunResult, results: list[RunResult],
+                 section: Section) -> None:
+    """Each run against Postfix's `smtp-source` x8 into the same sink, and its CPU."""
+    for result in results:
+        section.add(f"worker CPU per email, {result.workers} worker(s)", result.worker_cpu_ms,
+                    "ms")
+        section.add(f"  all processes' CPU per email, {result.workers} worker(s)",
+                    result.pipeline_cpu_ms, "ms")
+    for keep in (False, True):
+        _against_smtp_source(product, ours, results, section, keep)
+    section.notes.append(
+        f"smtp-source ceilings: Postfix's C client, the same {ours.emails:,} messages (one "
+        f"pre-rendered file), {SMTP_SOURCE_SESSIONS} sessions into the same sink: its default "
+        "(a connection per message; the issue 23 target reads this one) and with -d "
+        "(connections kept, as ours are; the Python sink is then the limit). CPU per email: "
+        "the meter's CPU-seconds over the run, divided by the emails")
+
+
+def _against_smtp_source(product: Product, ours: RunResult, results: list[RunResult],
+                         section: Section, keep_connections: bool) -> None:
+    body = batch_body([], datetime.now(UTC))["body"]
+    source = smtp_source_ceiling(product.sink, ours.emails, SMTP_SOURCE_SESSIONS,
+                                 "bench@example.com", SUBJECT, body, keep_connections)
+    name = f"smtp-source x{SMTP_SOURCE_SESSIONS}{' -d' if keep_connections else ''}"
+    if source is None:
+        section.notes.append(f"{name}: not installed (Debian's postfix package), not measured")
+        return
+    for result in results:
+        share = result.per_second / source.per_second
+        targeted = result.workers == 4 and not keep_connections
+        section.add(f"{result.workers} worker(s) as share of {name}", share * 100, "%",
+                    f">= {TARGET_SHARE_OF_SMTP_SOURCE:.0%}" if targeted else "",
+                    share >= TARGET_SHARE_OF_SMTP_SOURCE if targeted else None)
+    section.add(f"{name} ceiling", source.per_second, "msg/s")
 
 
 def _memory(results: list[RunResult], section: Section) -> None:

@@ -1,15 +1,21 @@
 """One email as it goes out: its subject and body rendered from the batch's templates and
 the recipient's fields, its unsubscribe link (header and, where the body has none, a
-footer with the user's postal address) and its Message-ID. Pure: no I/O."""
+footer with the user's postal address) and its Message-ID. Pure: no I/O.
+
+What is the same for every email of a batch's step is made once per worker, not per
+email: the compiled templates (by their text) and the footer around its URL (by the
+postal address); per email only the fields, the token and the Message-ID differ."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from emailsched.domain.addresses import message_id, split_address
-from emailsched.domain.templates import compile_templates, render
+from emailsched.domain.outgoing import OutgoingEmail
+from emailsched.domain.templates import CompiledTemplates, compile_templates, render
 from emailsched.domain.unsubscribe import (
     append_footer,
     footer_html,
@@ -17,7 +23,6 @@ from emailsched.domain.unsubscribe import (
     unsubscribe_url,
 )
 from emailsched.errors import InvalidRequest
-from emailsched.ports import OutgoingEmail
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ def compose(draft: Draft, rules: ComposeRules) -> OutgoingEmail:
     subject, body, has_link = draft.subject, draft.body, False
     if draft.templated:
         try:
-            templates = compile_templates(draft.subject, draft.body)  # cached by text
+            templates = _compiled(draft.subject, draft.body)
             subject, body = render(templates, draft.fields, draft.recipient, url)
         except InvalidRequest as error:
             raise RenderFailed(f"template could not be rendered: {error.message}") from None
@@ -67,6 +72,12 @@ def compose(draft: Draft, rules: ComposeRules) -> OutgoingEmail:
                          sender_email=draft.sender_email, sender_name=draft.sender_name,
                          recipient=draft.recipient, subject=subject, body_html=body,
                          unsubscribe_url=url, headers=thread_headers(draft.references))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(subject: str, body: str) -> CompiledTemplates:
+    """A step's templates, compiled once per worker: every email of the step shares them."""
+    return compile_templates(subject, body)
 
 
 def thread_headers(references: tuple[str, ...]) -> tuple[tuple[str, str], ...]:

@@ -251,6 +251,18 @@ def render(compiled: CompiledTemplates, fields: Mapping[str, str], email: str,
 
 
 def _render(compiled: CompiledTemplate, context: Mapping[str, str]) -> str:
+    if not compiled.required and not compiled.optional:
+        return _render_constant(compiled)
+    return _render_with(compiled, context)
+
+
+@functools.lru_cache(maxsize=512)
+def _render_constant(compiled: CompiledTemplate) -> str:
+    """A template that names nothing renders alike for every email: once per worker."""
+    return _render_with(compiled, {})
+
+
+def _render_with(compiled: CompiledTemplate, context: Mapping[str, str]) -> str:
     try:
         text = compiled.template.render(context)
     except TemplateError as error:  # a missing field (StrictUndefined) or a sandbox refusal

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import html
@@ -54,13 +55,20 @@ def list_unsubscribe_headers(url: str) -> dict[str, str]:
 
 def footer_html(url: str, postal_address: str | None = None) -> str:
     """The footer a body gets when it has no `{{ unsubscribe_url }}` of its own."""
-    link = f'<a href="{html.escape(url, quote=True)}">Unsubscribe</a>'
+    before, after = _footer_around(postal_address)
+    return f"{before}{html.escape(url, quote=True)}{after}"
+
+
+@functools.lru_cache(maxsize=256)
+def _footer_around(postal_address: str | None) -> tuple[str, str]:
+    """The footer before and after its URL: the same for every email of a user, so made
+    once per worker and postal address."""
     address = ""
     if postal_address and postal_address.strip():
         lines = (html.escape(line.strip()) for line in postal_address.strip().splitlines())
         address = f"<br>{'<br>'.join(line for line in lines if line)}"
     return ('<p style="font-size:12px;color:#666666;margin-top:24px">'
-            f"Don't want these emails? {link}{address}</p>")
+            "Don't want these emails? <a href=\"", f'">Unsubscribe</a>{address}</p>')
 
 
 def footer_text(url: str, postal_address: str | None = None) -> str:

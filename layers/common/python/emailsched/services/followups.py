@@ -51,7 +51,7 @@ class FollowUpReport:
 
 class FollowUpPlanner:
     def __init__(self, store: FollowUpStore, clock: Clock, pacing: Pacing,
-                 metrics: Metrics | None = None, chunk: int = CHUNK):
+                 metrics: Metrics, chunk: int = CHUNK):
         self._store, self._clock, self._pacing = store, clock, pacing
         self._metrics, self._chunk = metrics, chunk
 
@@ -67,7 +67,7 @@ class FollowUpPlanner:
                 break
         with self._store.transaction() as session:
             ended = session.end_stopped()
-        if self._metrics is not None and (planned or stopped):
+        if planned or stopped:
             self._metrics.count("followups_planned", planned)
             self._metrics.count("followups_stopped", stopped)
         return FollowUpReport(planned, stopped, ended)

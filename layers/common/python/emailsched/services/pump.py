@@ -73,7 +73,7 @@ class _TopUp:
 
 class PumpService:
     def __init__(self, ledger: PumpLedger, queue: Queue, clock: Clock, config: PumpConfig,
-                 metrics: Metrics | None = None, depths: Mapping[str, Queue] | None = None):
+                 metrics: Metrics, depths: Mapping[str, Queue] | None = None):
         """`depths`: gauge name -> queue whose depth each scheduled run reports."""
         self._ledger, self._queue, self._clock, self._config = ledger, queue, clock, config
         self._metrics, self._depths = metrics, dict(depths or {})
@@ -124,9 +124,8 @@ class PumpService:
             wake = group_into_messages(
                 (DueRef(d.id, d.sender_id, d.wake_at, d.seq) for d in due), now)
             self._send(wake, [d.id for d in due])
-            if self._metrics is not None:
-                self._metrics.count("pump_top_ups")
-                self._metrics.count("pump_claimed", len(due))
+            self._metrics.count("pump_top_ups")
+            self._metrics.count("pump_claimed", len(due))
             enqueued += len(due)
             messages += len(wake)
             in_flight += len(due)
@@ -148,8 +147,6 @@ class PumpService:
                 self._ledger.return_to_pump(ids)
 
     def _report_depths(self) -> None:
-        if self._metrics is None:
-            return
         for name, queue in self._depths.items():
             try:
                 self._metrics.gauge(name, queue.depth())

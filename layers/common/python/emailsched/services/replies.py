@@ -93,9 +93,9 @@ class ReplyConfig:
 
 class ReplyPoller:
     def __init__(self, store: ReplyStore, opener: MailboxOpener, clock: Clock,
-                 config: ReplyConfig | None = None, metrics: Metrics | None = None):
+                 config: ReplyConfig, metrics: Metrics):
         self._store, self._opener, self._clock = store, opener, clock
-        self._config = config or ReplyConfig()
+        self._config = config
         self._metrics = metrics
 
     def run(self, time_budget_seconds: float | None = None) -> PollReport:
@@ -113,12 +113,10 @@ class ReplyPoller:
                 report.failed_mailboxes += 1
                 report.errors.append(f"{mailbox.email}: {error.message}")
                 log.warning("cannot read the mailbox of %s: %s", mailbox.email, error.message)
-        if self._metrics is not None:
-            self._count(report)
+        self._count(report)
         return report
 
     def _count(self, report: PollReport) -> None:
-        assert self._metrics is not None
         for name, value in (("inbound_messages", report.messages),
                             ("inbound_replies", report.replies),
                             ("inbound_auto_replies", report.auto_replies),

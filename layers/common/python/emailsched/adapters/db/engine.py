@@ -14,6 +14,7 @@ import pg8000
 from pg8000.converters import TIMESTAMPTZ, timestamptz_in
 from sqlalchemy import Engine, create_engine, event
 
+from emailsched.adapters.db import paramstyle
 from emailsched.adapters.tls import client_context
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -27,6 +28,7 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int | None = None,
     engine = create_engine(url, pool_size=pool_size,
                            max_overflow=pool_size * 2 if max_overflow is None else max_overflow,
                            pool_timeout=pool_timeout, pool_pre_ping=True, pool_recycle=1800)
+    paramstyle.install()  # each statement's placeholders rewritten once, not per call
     event.listen(engine, "do_connect", _PreferTls().connect)
     event.listen(engine, "connect", _utc_session)
     return engine
