@@ -40,6 +40,7 @@ export function ComposeDrawer({
       createImport: (size) => api.createImport(size),
       scheduleImport: (req) => api.scheduleImport(req),
       getImport: (id) => api.getImport(id),
+      getBatch: (id) => api.getBatch(id),
     },
   });
   return (

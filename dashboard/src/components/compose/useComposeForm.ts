@@ -1,5 +1,6 @@
 import { useDeferredValue, useMemo, useRef, useState, type FormEvent } from "react";
 import type {
+  Batch,
   ImportCreated,
   ImportStatus,
   ScheduleImportResponse,
@@ -47,6 +48,8 @@ export interface Importer {
   createImport: (size: number) => Promise<ImportCreated>;
   scheduleImport: (req: ScheduleRequest) => Promise<ScheduleImportResponse>;
   getImport: (importId: string) => Promise<ImportStatus>;
+  /** The imported batch: its plan's start and finish are what the toast tells. */
+  getBatch?: (batchId: string) => Promise<Batch>;
   /** PUT to the presigned URL (XHR with upload progress by default). */
   upload?: (url: string, file: Blob, onProgress: (pct: number) => void) => Promise<void>;
 }
@@ -203,18 +206,8 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
       rememberComposeDefaults(draft);
       setDraft(clearMessage);
       setImportFile(null);
-      onScheduled(
-        {
-          success: true,
-          batchId: final.batchId ?? answer.batchId,
-          emailCount: final.valid,
-          duplicatesRemoved: final.duplicates,
-          suppressedRemoved: final.suppressed,
-          startTime: req.startTime,
-          estimatedEndTime: req.startTime,
-        },
-        req,
-      );
+      const batchId = final.batchId ?? answer.batchId;
+      onScheduled(await importedResult(final, batchId, req, api), req);
     } catch (err) {
       const rejection = describeRejection(err, { ...base, recipients: [] });
       setErrors(rejection.errors);
@@ -259,3 +252,18 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
 }
 
 export type ComposeForm = ReturnType<typeof useComposeForm>;
+
+/** The schedule answer for an import: the plan's start and finish from the batch itself
+ * (the request's start time is not when the last email goes). */
+async function importedResult(final: ImportStatus, batchId: string, req: ScheduleRequest, api: Importer): Promise<ScheduleResponse> {
+  const batch = api.getBatch ? await api.getBatch(batchId).catch(() => null) : null;
+  return {
+    success: true,
+    batchId,
+    emailCount: final.valid,
+    duplicatesRemoved: final.duplicates,
+    suppressedRemoved: final.suppressed,
+    startTime: batch?.startTime ?? req.startTime,
+    estimatedEndTime: batch?.estimatedEndTime ?? batch?.startTime ?? req.startTime,
+  };
+}
