@@ -289,6 +289,8 @@ export interface Batch {
   randomDelayMs?: number | null;
   senderIds?: string[];
   steps?: BatchStepCounts[] | null;
+  /** Every sender the batch goes through, in rotation order. */
+  senders?: Sender[];
 }
 
 export interface BatchPage {

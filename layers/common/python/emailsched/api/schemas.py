@@ -22,10 +22,12 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from emailsched.domain.model import MAX_HOURLY_LIMIT
+
 MAX_SUBJECT = 998  # RFC 5322 line limit
 MAX_NAME = 200
 MAX_DELAY_MS = 24 * 3600 * 1000
-MAX_LIMIT = 2_147_483_647  # hourly/daily limits are Postgres integers
+MAX_DAILY_LIMIT = 2_147_483_647  # daily limits are Postgres integers
 _FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
 
 
@@ -124,7 +126,7 @@ class ScheduleIn(Model):
     start_time: StrictStr = Field(description="ISO 8601 with an offset: 2026-12-01T09:00:00Z",
                                   json_schema_extra={"format": "date-time"})
     delay_ms: StrictInt = Field(ge=0, le=MAX_DELAY_MS)
-    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_HOURLY_LIMIT)
     sender: SenderIn | None = Field(default=None, description="The old path: names the "
                                     "user's sender with this address")
     sender_ids: list[StrictStr] | None = Field(default=None, min_length=1, max_length=50,
@@ -323,6 +325,8 @@ class BatchOut(Model):
     suppressed_removed: int = 0  # recipients dropped when scheduled: on the suppression list
     # Why a paused batch paused itself ("bounce_rate"); null when the user paused it.
     paused_reason: Literal["bounce_rate"] | None = None
+    # Every sender the batch goes through, in rotation order (one: `sender` alone).
+    senders: list[SenderOut]
 
 
 class BatchListOut(Model):
@@ -386,8 +390,8 @@ class SenderCreateIn(Model):
     name: StrictStr = Field(default="", max_length=MAX_NAME)
     smtp: MailAccountIn | None = None
     imap: MailAccountIn | None = None
-    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
-    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_HOURLY_LIMIT)
+    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_DAILY_LIMIT)
     min_delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
     timezone: StrictStr = Field(default="UTC", max_length=64)
 
@@ -401,8 +405,8 @@ class SenderPatchIn(Model):
     name: StrictStr | None = Field(default=None, max_length=MAX_NAME)
     smtp: MailAccountIn | None = None
     imap: MailAccountIn | None = None
-    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
-    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_HOURLY_LIMIT)
+    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_DAILY_LIMIT)
     min_delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
     timezone: StrictStr | None = Field(default=None, max_length=64)
 

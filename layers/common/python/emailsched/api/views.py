@@ -15,7 +15,7 @@ from emailsched.api import schemas
 from emailsched.api.http import iso, json_response, parse_uuid, validate
 from emailsched.domain.model import BatchStatus, derived_batch_status
 from emailsched.domain.recipients import normalise_address
-from emailsched.domain.records import EmailRow, User
+from emailsched.domain.records import BatchRow, EmailRow, User
 from emailsched.domain.sending_window import SendingWindow
 from emailsched.errors import InvalidRequest, PayloadTooLarge
 from emailsched.services.queries import BatchView, Page, Stats
@@ -52,9 +52,6 @@ def schedule_request(body: schemas.ScheduleIn, settings: Settings) -> ScheduleRe
         raise PayloadTooLarge(f"body is over {settings.MAX_BODY_BYTES} bytes",
                               details=[{"field": "body", "message": "too large"}])
     limit = body.hourly_limit or settings.DEFAULT_HOURLY_LIMIT
-    if limit > settings.MAX_HOURLY_LIMIT:
-        raise InvalidRequest("hourlyLimit is too large", details=[
-            {"field": "hourlyLimit", "message": f"must be at most {settings.MAX_HOURLY_LIMIT}"}])
     sender_email, sender_name = "", ""
     if body.sender is not None:
         try:
@@ -166,7 +163,14 @@ def _batch(view: BatchView) -> schemas.BatchOut:
         sending_window=(None if row.sending_window is None
                         else schemas.SendingWindowOut.model_validate(row.sending_window)),
         random_delay_ms=row.random_delay_ms, suppressed_removed=row.suppressed_removed,
-        paused_reason=row.paused_reason if row.status == BatchStatus.PAUSED else None)
+        paused_reason=row.paused_reason if row.status == BatchStatus.PAUSED else None,
+        senders=_rotation(row))
+
+
+def _rotation(row: BatchRow) -> list[schemas.SenderOut]:
+    if not row.rotation:
+        return [schemas.SenderOut(name=row.sender_name, email=row.sender_email)]
+    return [schemas.SenderOut(name=s["name"], email=s["email"]) for s in row.rotation]
 
 
 def batch(view: BatchView) -> Response:

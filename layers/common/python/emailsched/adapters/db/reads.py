@@ -75,8 +75,14 @@ _BATCH_COLUMNS = """
     b.id, b.subject, s.email, COALESCE(NULLIF(b.sender_name, ''), s.name), b.start_time,
     b.delay_ms, b.hourly_limit, b.status,
     b.email_count, b.duplicates_removed, b.estimated_end_time, b.created_at, b.sender_id,
-    b.sending_window, b.random_delay_ms, b.suppressed_removed, b.paused_reason
+    b.sending_window, b.random_delay_ms, b.suppressed_removed, b.paused_reason,
+    (SELECT json_agg(json_build_object('name', rs.name, 'email', rs.email)
+                     ORDER BY bs.position)
+       FROM batch_senders bs JOIN senders rs ON rs.id = bs.sender_id
+      WHERE bs.batch_id = b.id) AS rotation
 """
+# The rotation's senders come from batch_senders' primary key (batch_id, position): a few
+# rows per batch, in the order recipients are dealt to them.
 LIST_BATCHES = text(f"""
     SELECT {_BATCH_COLUMNS} FROM batches b JOIN senders s ON s.id = b.sender_id
     WHERE b.user_id = :user_id ORDER BY b.created_at DESC, b.id LIMIT :limit OFFSET :offset
