@@ -31,7 +31,7 @@ _PENDING_WHERE = f"""
 LIST_PENDING = text(f"""
     SELECT e.id, e.batch_id, e.recipient_email, {_STEP_SUBJECT}, e.due_at, e.status,
            COALESCE(NULLIF(b.sender_name, ''), s.name), s.email, e.attempts,
-           e.failure_reason, e.finished_at, e.step
+           e.failure_reason, COALESCE(e.sent_at, e.finished_at), e.step
     FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
     WHERE {_PENDING_WHERE}
     ORDER BY e.due_at, e.seq LIMIT :limit OFFSET :offset
@@ -39,6 +39,8 @@ LIST_PENDING = text(f"""
 COUNT_PENDING = text(f"SELECT count(*) FROM emails e WHERE {_PENDING_WHERE}")
 
 # list_finished: a user's sent and failed emails, newest first (ix_emails_user_finished).
+# Their time is when they went (sent_at): a bounce later fails a sent email and moves its
+# finished_at, never its send time; never sent, the time it failed.
 _FINISHED_WHERE = f"""
     e.user_id = :user_id AND e.status IN ({sql_list(OUTCOME_EMAIL_STATUSES)})
     AND (CAST(:batch_id AS uuid) IS NULL OR e.batch_id = :batch_id)
@@ -46,7 +48,7 @@ _FINISHED_WHERE = f"""
 LIST_FINISHED = text(f"""
     SELECT e.id, e.batch_id, e.recipient_email, {_STEP_SUBJECT}, e.due_at, e.status,
            COALESCE(NULLIF(b.sender_name, ''), s.name), s.email, e.attempts,
-           e.failure_reason, e.finished_at, e.step
+           e.failure_reason, COALESCE(e.sent_at, e.finished_at), e.step
     FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
     WHERE {_FINISHED_WHERE}
     ORDER BY e.finished_at DESC, e.seq DESC LIMIT :limit OFFSET :offset
