@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
@@ -23,6 +24,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from emailsched.domain.model import MAX_HOURLY_LIMIT
+from emailsched.domain.recipients import normalise_address
 
 MAX_SUBJECT = 998  # RFC 5322 line limit
 MAX_NAME = 200
@@ -123,6 +125,9 @@ class ScheduleIn(Model):
     recipients_import_id: StrictStr | None = Field(
         default=None, description="Big lists: an import (POST /imports) whose CSV was "
         "uploaded; instead of recipients. Answers 202 {batchId, status: importing}")
+    skip_invalid: StrictBool = Field(
+        default=False, description="With recipientsImportId: skip invalid rows and report "
+        "them by line (GET /imports/{id} errors) instead of failing the import")
     start_time: StrictStr = Field(description="ISO 8601 with an offset: 2026-12-01T09:00:00Z",
                                   json_schema_extra={"format": "date-time"})
     delay_ms: StrictInt = Field(ge=0, le=MAX_DELAY_MS)
@@ -143,6 +148,9 @@ class ScheduleIn(Model):
     def _one_way_to_give_recipients(self) -> ScheduleIn:
         if (self.recipients is None) == (self.recipients_import_id is None):
             raise ValueError("give either recipients or recipientsImportId")
+        if self.skip_invalid and self.recipients_import_id is None:
+            raise ValueError("skipInvalid applies to recipientsImportId; invalid "
+                             "recipients given as JSON are each named in the 400")
         return self
 
     @model_validator(mode="after")
@@ -189,6 +197,12 @@ class DevLoginIn(Model):
     name: StrictStr | None = Field(default=None, max_length=MAX_NAME)
 
     _lines = field_validator("email")(_single_line)
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:  # the user's id: an address, not any string
+        normalise_address(value)  # ValueError saying why it is not one
+        return value
 
     @field_validator("name")
     @classmethod
@@ -477,7 +491,10 @@ class ImportIn(Model):
 
 class ImportCreatedOut(Model):
     import_id: str
-    upload_url: str = Field(description="PUT the CSV here with Content-Type: text/csv")
+    upload_url: str = Field(description="PUT the CSV here with uploadHeaders")
+    upload_headers: dict[str, str] = Field(
+        description='Headers the PUT must carry (signed into uploadUrl): '
+                    '{"Content-Type": "text/csv"}')
 
 
 class ImportErrorOut(Model):

@@ -71,7 +71,8 @@ def schedule_request(body: schemas.ScheduleIn, settings: Settings) -> ScheduleRe
         sender_ids=sender_ids,
         steps=tuple({"subject": step.subject, "body": step.body,
                      "waitSeconds": step.wait_seconds} for step in body.steps),
-        sending_window=window, random_delay_ms=body.random_delay_ms)
+        sending_window=window, random_delay_ms=body.random_delay_ms,
+        skip_invalid=body.skip_invalid)
 
 
 def sending_window(body: schemas.ScheduleIn) -> SendingWindow | None:
@@ -200,9 +201,11 @@ def spec_shaped(response: Response) -> Response:
 
 
 # --- Big lists (issue 17) ---------------------------------------------------------------------
-def import_created(import_id: uuid.UUID, upload_url: str) -> Response:
-    return json_response(schemas.ImportCreatedOut(import_id=str(import_id),
-                                                  upload_url=upload_url), status=201)
+def import_created(import_id: uuid.UUID, upload_url: str,
+                   upload_headers: Mapping[str, str]) -> Response:
+    return json_response(schemas.ImportCreatedOut(
+        import_id=str(import_id), upload_url=upload_url,
+        upload_headers=dict(upload_headers)), status=201)
 
 
 def import_scheduled(batch_id: uuid.UUID, import_id: uuid.UUID) -> Response:

@@ -23,10 +23,11 @@ INSERT_BATCH_WITH_ID = text("""
             CAST(:sending_window AS jsonb), :random_delay_ms, :plan_seed, TRUE,
             :suppressed_removed)
 """)
+# END: a null :errors keeps the errors saved with the last chunk.
 END = text("""
     UPDATE imports SET status = :status, rows = :rows, valid = :valid, invalid = :invalid,
                        duplicates = :duplicates, suppressed = :suppressed,
-                       errors = CAST(:errors AS jsonb), checkpoint = NULL,
+                       errors = COALESCE(CAST(:errors AS jsonb), errors), checkpoint = NULL,
                        batch_id = CASE WHEN :status = 'done' THEN batch_id END,
                        updated_at = now()
     WHERE id = :id AND status = 'importing'
@@ -56,7 +57,8 @@ def complete(c: Connection, record: ImportRecord, shares: list[tuple[uuid.UUID, 
     if steps:
         session.store_steps(record.batch_id, steps)
     session.insert_batch_senders(record.batch_id, shares)
-    c.execute(END, {"id": record.id, "status": "done", **count_params(counts), "errors": "[]"})
+    # The errors stay as the last save left them: rows skipInvalid left out, by line.
+    c.execute(END, {"id": record.id, "status": "done", **count_params(counts), "errors": None})
 
 
 def count_params(counts: ImportCounts) -> dict[str, int]:
