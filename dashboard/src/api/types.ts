@@ -67,6 +67,8 @@ export interface ScheduleRequest {
   recipients?: Recipient[];
   /** Big lists: an import whose CSV was PUT to its uploadUrl; answers 202 {batchId, status}. */
   recipientsImportId?: string;
+  /** With recipientsImportId: skip invalid rows and report them by line. */
+  skipInvalid?: boolean;
   startTime: string;
   delayMs: number;
   hourlyLimit: number;
@@ -328,6 +330,8 @@ export function pendingCount(c: BatchCounts): number {
 export interface ImportCreated {
   importId: string;
   uploadUrl: string;
+  /** Headers the PUT must carry (signed into uploadUrl). */
+  uploadHeaders: Record<string, string>;
 }
 
 export type ImportState = "uploading" | "importing" | "done" | "failed";
@@ -348,6 +352,12 @@ export interface ImportStatus {
   duplicates: number;
   suppressed: number;
   batchId?: string | null;
+  errors: ImportError[];
+}
+
+/** An import's rows left out by skipInvalid: how many, and the first of them by line. */
+export interface SkippedRows {
+  count: number;
   errors: ImportError[];
 }
 

@@ -3,6 +3,7 @@ import type {
   Batch,
   ImportCreated,
   ImportStatus,
+  SkippedRows,
   ScheduleImportResponse,
   ScheduleRequest,
   ScheduleResponse,
@@ -37,7 +38,7 @@ export interface ComposeFormOptions {
   planOptions: PlanOptions;
   /** Sends the request (the API client's `schedule`). */
   schedule: (req: ScheduleRequest) => Promise<ScheduleResponse>;
-  onScheduled: (res: ScheduleResponse, req: ScheduleRequest) => void;
+  onScheduled: (res: ScheduleResponse, req: ScheduleRequest, skipped?: SkippedRows) => void;
   /** The user's sender accounts (null while loading or unavailable: the typed address). */
   senders?: SenderAccount[] | null;
   /** Big lists: the API calls a large file goes through (SPEC.md "Big lists"). */
@@ -51,7 +52,7 @@ export interface Importer {
   /** The imported batch: its plan's start and finish are what the toast tells. */
   getBatch?: (batchId: string) => Promise<Batch>;
   /** PUT to the presigned URL (XHR with upload progress by default). */
-  upload?: (url: string, file: Blob, onProgress: (pct: number) => void) => Promise<void>;
+  upload?: (url: string, file: Blob, onProgress: (pct: number) => void, headers?: Record<string, string>) => Promise<void>;
 }
 
 /** A large file waiting to be imported, and how far its upload and import got. */
@@ -194,9 +195,10 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
     try {
       const created = await api.createImport(pending.file.size);
       setUploadPercent(0);
-      const upload = api.upload ?? ((url, file, onProgress) => uploadFile(url, file, onProgress));
-      await upload(created.uploadUrl, pending.file, setUploadPercent);
-      const req: ScheduleRequest = { ...base, recipientsImportId: created.importId };
+      const upload = api.upload ?? ((url, file, onProgress, headers) => uploadFile(url, file, onProgress, undefined, undefined, headers));
+      await upload(created.uploadUrl, pending.file, setUploadPercent, created.uploadHeaders);
+      // Invalid rows are left out and listed in the toast rather than failing the list.
+      const req: ScheduleRequest = { ...base, recipientsImportId: created.importId, skipInvalid: true };
       const answer = await api.scheduleImport(req);
       const final = await pollImport(() => api.getImport(created.importId), setImportStatus);
       if (final.status === "failed") {
@@ -207,7 +209,7 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
       setDraft(clearMessage);
       setImportFile(null);
       const batchId = final.batchId ?? answer.batchId;
-      onScheduled(await importedResult(final, batchId, req, api), req);
+      onScheduled(await importedResult(final, batchId, req, api), req, { count: final.invalid, errors: final.errors });
     } catch (err) {
       const rejection = describeRejection(err, { ...base, recipients: [] });
       setErrors(rejection.errors);
