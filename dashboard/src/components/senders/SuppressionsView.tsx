@@ -81,7 +81,7 @@ function SuppressionTable({ rows, loading, onRemoved }: { rows: Suppression[]; l
     }
   };
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Suppressed addresses, scrolls sideways">
       {error && <p className="field-error" role="alert">{error}</p>}
       <table className="table" aria-label="Suppressed addresses" data-testid="suppressions-table">
         <thead>
