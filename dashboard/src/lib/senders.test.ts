@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SenderAccount } from "../api/types";
-import { dailyUsage, emptySenderDraft, failingSendersOf, senderToDraft, toCreateSender, toUpdateSender, validateSender } from "./senders";
+import { dailyUsage, emptySenderDraft, failingSendersOf, initialSenderIds, senderToDraft, toCreateSender, toUpdateSender, validateSender } from "./senders";
 
 const account = (over: Partial<SenderAccount> = {}): SenderAccount => ({
   id: "s1",
@@ -66,5 +66,17 @@ describe("sender form", () => {
     const senders = [account({ status: "failing" }), account({ id: "s2", email: "b@x.com" })];
     expect(failingSendersOf({ sender: { email: "ME@x.com", name: "" } }, senders).map((s) => s.id)).toEqual(["s1"]);
     expect(failingSendersOf({ sender: { email: "me@x.com", name: "" }, senderIds: ["s2"] }, senders)).toEqual([]);
+  });
+});
+
+describe("initialSenderIds", () => {
+  const a = { id: "a" }, b = { id: "b" };
+  it("picks the only sender when none is remembered", () => {
+    expect(initialSenderIds([], [a])).toEqual(["a"]);
+    expect(initialSenderIds(["gone"], [a])).toEqual(["a"]);
+  });
+  it("keeps remembered senders that still exist and picks none of several", () => {
+    expect(initialSenderIds(["b", "gone"], [a, b])).toEqual(["b"]);
+    expect(initialSenderIds([], [a, b])).toEqual([]);
   });
 });

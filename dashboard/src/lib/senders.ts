@@ -146,3 +146,11 @@ export function failingSendersOf(batch: Pick<Batch, "sender" | "senderIds">, sen
 export function senderLabel(s: Pick<SenderAccount, "name" | "email">): string {
   return s.name ? `${s.name} <${s.email}>` : s.email;
 }
+
+/** The senders a new campaign starts with: the remembered ones that still exist, or the
+ * only sender when there is just one (nothing to choose). */
+export function initialSenderIds(remembered: string[], senders: Pick<SenderAccount, "id">[]): string[] {
+  const known = remembered.filter((id) => senders.some((s) => s.id === id));
+  if (known.length === 0 && senders.length === 1) return [senders[0].id];
+  return known;
+}

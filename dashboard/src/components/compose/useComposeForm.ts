@@ -1,4 +1,4 @@
-import { useDeferredValue, useMemo, useRef, useState, type FormEvent } from "react";
+import { useDeferredValue, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import type {
   Batch,
   ImportCreated,
@@ -11,6 +11,7 @@ import type {
 } from "../../api/types";
 import { describeImportErrors, estimateRows, pollImport, uploadFile } from "../../lib/imports";
 import { withFields } from "../../lib/csvFields";
+import { initialSenderIds } from "../../lib/senders";
 import { estimateWithWindow } from "../../lib/sendingWindow";
 import { useNow } from "../../hooks/useNow";
 import type { ComposeField, RecipientError } from "../../lib/fieldErrors";
@@ -77,6 +78,14 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
   const [typeAddress, setTypeAddress] = useState(false);
   const hasAccounts = !!senders && senders.length > 0;
   const via = { accounts: hasAccounts && !typeAddress };
+  // Picks of deleted senders drop out; a user with one sender has it picked.
+  useEffect(() => {
+    if (!senders) return;
+    setDraft((d) => {
+      const ids = initialSenderIds(d.senderIds, senders);
+      return ids.length === d.senderIds.length && ids.every((id, i) => id === d.senderIds[i]) ? d : { ...d, senderIds: ids };
+    });
+  }, [senders, setDraft]);
   const extras = readExtras(draft);
 
   // Parsing a 100k-line paste must not hold up typing.
