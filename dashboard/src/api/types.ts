@@ -9,6 +9,8 @@ export interface AuthConfig {
   minDelayBetweenEmailsMs?: number;
   rateWindowSeconds?: number;
   defaultHourlyLimit?: number;
+  /** `emailsched dev`: the capture inbox, offered as a one-click test sender. */
+  testSmtp?: { host: string; port: number } | null;
 }
 
 export interface User {

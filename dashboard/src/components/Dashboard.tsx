@@ -254,7 +254,7 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
             />
           )}
           {tab === "senders" && (
-            <SendersView senders={senders} loading={sendersQ.loading} error={sendersQ.error} reload={sendersQ.reload} />
+            <SendersView senders={senders} loading={sendersQ.loading} error={sendersQ.error} reload={sendersQ.reload} testSmtp={authConfig?.testSmtp ?? null} />
           )}
           {tab === "suppressions" && <SuppressionsView page={page} limit={limit} tick={tick} onQuery={setQuery("suppressions")} />}
           {tab === "settings" && <SettingsView />}

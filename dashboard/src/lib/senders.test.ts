@@ -80,3 +80,16 @@ describe("initialSenderIds", () => {
     expect(initialSenderIds([], [a, b])).toEqual([]);
   });
 });
+
+describe("the sender form's IMAP block", () => {
+  const base = { ...emptySenderDraft("UTC"), email: "a@example.com", host: "smtp.example.com", username: "a", password: "p" };
+  it("sends no imap while its host is blank", () => {
+    expect(toCreateSender(base).imap).toBeUndefined();
+    expect(validateSender(base, "create")).toEqual({});
+  });
+  it("sends the IMAP account when a host is given, and wants its login and password", () => {
+    const d = { ...base, imapHost: "imap.example.com", imapUsername: "a" };
+    expect(validateSender(d, "create")).toEqual({ imapPassword: "Enter the IMAP password" });
+    expect(toCreateSender({ ...d, imapPassword: "q" }).imap).toEqual({ host: "imap.example.com", port: 993, security: "tls", username: "a", password: "q" });
+  });
+});

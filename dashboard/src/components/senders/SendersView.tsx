@@ -29,6 +29,7 @@ import { Spinner } from "../Skeleton";
 import { StatusBadge } from "../StatusBadge";
 import { useToasts } from "../Toasts";
 import { rejectionText, SenderForm } from "./SenderForm";
+import { TestSenderButton, type CaptureSmtp } from "./TestSenderButton";
 
 type Editing = { sender: SenderAccount | null } | null;
 type RowAction = "verify" | "delete";
@@ -38,11 +39,13 @@ export function SendersView({
   loading,
   error,
   reload,
+  testSmtp = null,
 }: {
   senders: SenderAccount[] | null;
   loading: boolean;
   error: unknown;
   reload: () => void;
+  testSmtp?: CaptureSmtp | null;
 }) {
   const [editing, setEditing] = useState<Editing>(null);
   const toasts = useToasts();
@@ -58,9 +61,12 @@ export function SendersView({
           <h2 id="senders-title">Senders</h2>
           <p className="muted">The mailboxes your campaigns go out through, each with its own limits.</p>
         </div>
-        <button type="button" className="btn btn-primary" onClick={() => setEditing({ sender: null })} data-testid="senders-add">
-          <PlusIcon /> Add a sender
-        </button>
+        <div className="card-actions">
+          {testSmtp && <TestSenderButton smtp={testSmtp} senders={senders} onAdded={saved} />}
+          <button type="button" className="btn btn-primary" onClick={() => setEditing({ sender: null })} data-testid="senders-add">
+            <PlusIcon /> Add a sender
+          </button>
+        </div>
       </div>
       {error != null && !senders ? (
         <ErrorState message={describeError(error)} onRetry={reload} />

@@ -231,6 +231,11 @@ class MeOut(Model):
     user: UserOut
 
 
+class CaptureSmtpOut(Model):
+    host: str
+    port: int
+
+
 class AuthConfigOut(Model):
     auth_mode: Literal["dev", "google"]
     google_client_id: str | None
@@ -238,6 +243,9 @@ class AuthConfigOut(Model):
     rate_window_seconds: int
     min_delay_between_emails_ms: int
     default_hourly_limit: int
+    test_smtp: CaptureSmtpOut | None = Field(
+        default=None, description="emailsched dev: the capture inbox, an SMTP server that "
+        "wants no login, offered as a one-click test sender (security none)")
 
 
 class SenderShareOut(Model):

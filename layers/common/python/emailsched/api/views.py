@@ -87,7 +87,14 @@ def auth_config(settings: Settings) -> Response:
         auth_mode=settings.AUTH_MODE, google_client_id=settings.GOOGLE_CLIENT_ID,
         rate_window_seconds=settings.RATE_WINDOW_SECONDS,
         min_delay_between_emails_ms=settings.MIN_DELAY_BETWEEN_EMAILS_MS,
-        default_hourly_limit=settings.DEFAULT_HOURLY_LIMIT))
+        default_hourly_limit=settings.DEFAULT_HOURLY_LIMIT, test_smtp=_test_smtp(settings)))
+
+
+def _test_smtp(settings: Settings) -> schemas.CaptureSmtpOut | None:
+    # In dev the relay server is the capture inbox, which takes mail without a login.
+    if settings.AUTH_MODE != "dev" or settings.SMTP_USER:
+        return None
+    return schemas.CaptureSmtpOut(host=settings.SMTP_HOST, port=settings.SMTP_PORT)
 
 
 def _user(user: User) -> schemas.UserOut:
