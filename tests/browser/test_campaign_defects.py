@@ -6,11 +6,13 @@ import's toast telling the plan's finish (with the rows skipInvalid left out).""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect
 
 from emailsched.local.cluster import Cluster
@@ -26,6 +28,15 @@ IMPORT_ROWS = 20_001  # over the dashboard's 20,000-row threshold: the S3 import
 def imports(stack: Cluster) -> Cluster:
     """The stack with `emailsched imports` running too: big lists go through it."""
     stack.start_imports()
+    stack.wait_until_ready()  # its start-up costs a core: not while a test signs in
+    return stack
+
+
+@pytest.fixture(scope="session")
+def replies(stack: Cluster) -> Cluster:
+    """The stack with `emailsched replies` reading the capture inbox's Reply and Bounce."""
+    stack.start_replies(1.0)
+    stack.wait_until_ready()
     return stack
 
 
@@ -126,4 +137,28 @@ def test_a_rotated_batch_names_its_senders_and_an_import_toast_tells_the_plans_f
     finish = card.get_by_test_id("batch-finish").locator("time")
     shown = finish.inner_text().split(" (")[0]
     expect(toast).to_contain_text(f"Estimated finish {shown}.")
+    console.assert_clean()
+
+
+def test_a_bounced_email_keeps_its_sent_time_in_sent(
+        page: Page, console: ConsoleWatch, replies: Cluster) -> None:
+    stack = replies
+    sign_in(page, "bea@example.com", "Bea Bounce")
+    api_call(page, "POST", "/emails/schedule", {
+        "subject": "Bounce me", "body": "<p>Hi</p>", "delayMs": 0, "hourlyLimit": 100,
+        "recipients": ["gone@example.org"], "startTime": datetime.now(UTC).isoformat(),
+        "sender": {"email": "bea@example.com", "name": "Bea"}})
+    page.get_by_role("tab", name="Sent", exact=True).click()
+    row = page.get_by_test_id("sent-table").locator("[data-testid=email-row]",
+                                                    has_text="gone@example.org")
+    expect(row).to_have_attribute("data-status", "sent", timeout=30_000)
+    sent_time = row.locator("time").first.get_attribute("datetime")
+
+    # The recipient's server bounces it, visibly later; the poller reads the report
+    [message] = [m for m in stack.inbox.messages() if m.subject == "Bounce me"]
+    time.sleep(1.5)
+    requests.post(f"{stack.inbox.http_url}/messages/{message.number}/bounce", timeout=10,
+                  allow_redirects=False).raise_for_status()
+    expect(row).to_have_attribute("data-status", "failed", timeout=30_000)
+    expect(row.locator("time").first).to_have_attribute("datetime", sent_time or "")
     console.assert_clean()
