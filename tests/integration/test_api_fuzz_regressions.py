@@ -37,6 +37,12 @@ def test_a_nul_in_the_dev_login_name_is_a_400_not_a_503(api_url):
                          json={"email": "nul@example.com", "name": "Bob"}).status_code == 200
 
 
+def test_dev_login_refuses_what_is_not_an_address_naming_email(api_url):
+    answer = requests.post(f"{api_url}/auth/dev-login", timeout=10,
+                           json={"email": "not-an-email"})
+    assert error_of(answer, 400)["details"][0]["field"] == "email"
+
+
 def test_an_unknown_unsubscribe_token_is_the_error_body_unless_a_browser_asks(api_url):
     for method in (requests.get, requests.post):
         assert error_of(method(f"{api_url}/u/0", timeout=10), 404)["code"] == "not_found"

@@ -177,3 +177,14 @@ def test_logs_of_a_schedule_and_send_run_hold_no_token_password_or_body(
     assert logged
     for secret in (token, password, body_text):
         assert secret not in logged
+
+
+def test_dev_offers_its_login_free_relay_as_a_test_sender_and_nothing_else_does(serve: Serve):
+    dev = requests.get(f"{serve(AUTH_MODE='dev', SMTP_HOST='127.0.0.1', SMTP_PORT=2525)}"
+                       "/auth/config", timeout=10).json()
+    assert dev["testSmtp"] == {"host": "127.0.0.1", "port": 2525}
+    with_login = serve(AUTH_MODE="dev", SMTP_USER="relay-user", SMTP_PASSWORD="p")
+    assert requests.get(f"{with_login}/auth/config", timeout=10).json()["testSmtp"] is None
+    deployed = serve(AUTH_MODE="google", GOOGLE_CLIENT_ID=TEST_CLIENT_ID,
+                     GOOGLE_CERTS_URL="http://127.0.0.1:9/certs")
+    assert requests.get(f"{deployed}/auth/config", timeout=10).json()["testSmtp"] is None

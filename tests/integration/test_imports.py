@@ -41,18 +41,21 @@ def batch(**extra: Any) -> dict[str, Any]:
             "sender": {"email": "sales@example.com", "name": "Sales"}, **extra}
 
 
-def upload(api: Api, csv_text: str) -> str:
+def upload(api: Api, csv_text: str, headers: dict[str, str] | None = None) -> str:
     created = api.post("/imports")
     assert created.status_code == 201, created.text
     body = created.json()
+    assert body["uploadHeaders"] == {"Content-Type": "text/csv"}
     put = requests.put(body["uploadUrl"], data=csv_text.encode(),
-                       headers={"Content-Type": "text/csv"}, timeout=30)
+                       headers=body["uploadHeaders"] if headers is None else headers,
+                       timeout=30)
     assert put.status_code == 200, put.text
     return str(body["importId"])
 
 
-def imported(api: Api, csv_text: str, **extra: Any) -> dict[str, Any]:
-    import_id = upload(api, csv_text)
+def imported(api: Api, csv_text: str, headers: dict[str, str] | None = None,
+             **extra: Any) -> dict[str, Any]:
+    import_id = upload(api, csv_text, headers)
     assert api.get(f"/imports/{import_id}").json()["status"] == "uploading"
     answer = api.post("/emails/schedule", batch(recipientsImportId=import_id, **extra))
     assert answer.status_code == 202, answer.text
@@ -182,3 +185,53 @@ def test_scheduling_before_the_upload_is_a_400(make_api):
     import_id = api.post("/imports").json()["importId"]
     answer = api.post("/emails/schedule", batch(recipientsImportId=import_id))
     assert answer.status_code == 400 and "uploaded" in answer.text
+
+
+@pytest.mark.parametrize("per_invocation", [140, 0], ids=["staged", "direct"])
+def test_skip_invalid_leaves_out_bad_rows_reports_them_by_line_and_plans_the_rest(
+        make_api, per_invocation):
+    api, pipeline = make_api(IMPORT_CHUNK_ROWS=70, IMPORT_ROWS_PER_INVOCATION=per_invocation)
+    rows = rows_of(300)
+    rows[10] = ("not-an-address", "Bad", "")
+    rows[250] = ("someone@@example.com", "Typo", "")
+    final = imported(api, as_csv(rows), skipInvalid=True)
+    assert final["status"] == "done", final
+    assert (final["rows"], final["valid"], final["invalid"]) == (300, 298, 2)
+    assert [e["line"] for e in final["errors"]] == [12, 252]
+    shown = api.get(f"/batches/{final['batchId']}").json()
+    assert shown["counts"]["total"] == 298
+    with pipeline.container.engine.connect() as c:
+        stored = c.execute(sqlalchemy.text("SELECT recipient_email FROM emails")).scalars()
+        assert {"not-an-address", "someone@@example.com"}.isdisjoint(set(stored))
+
+
+def test_skip_invalid_with_no_valid_row_left_fails_saying_so(make_api):
+    api, _ = make_api()
+    final = imported(api, "email,first_name\nnope,A\n", skipInvalid=True)
+    assert final["status"] == "failed" and final["batchId"] is None
+    assert [e["line"] for e in final["errors"]] == [2, 0]
+    assert "no valid recipient" in final["errors"][1]["message"]
+
+
+def test_skip_invalid_is_for_imports_only(make_api):
+    api, _ = make_api()
+    answer = api.post("/emails/schedule", batch(recipients=["a@example.com"], skipInvalid=True))
+    assert answer.status_code == 400 and "skipInvalid" in answer.text
+
+
+def test_an_upload_without_the_upload_headers_says_what_went_wrong(make_api):
+    # A form-typed PUT (what urllib sends with data=) is stored empty by moto's S3.
+    api, _ = make_api()
+    final = imported(api, as_csv(rows_of(3)),
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert final["status"] == "failed"
+    [error] = final["errors"]
+    assert error["line"] == 0 and "empty" in error["message"]
+    assert "application/x-www-form-urlencoded" in error["message"]
+    assert "uploadHeaders" in error["message"]
+
+
+def test_an_empty_upload_with_the_right_type_says_it_is_empty(make_api):
+    api, _ = make_api()
+    final = imported(api, "")
+    assert final["errors"] == [{"line": 0, "message": "the uploaded file is empty"}]

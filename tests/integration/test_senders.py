@@ -203,6 +203,21 @@ def test_rotation_spreads_recipients_over_two_mailboxes_each_on_its_own_server(
     assert set(first.logins) == {"first-box"} and set(second.logins) == {"second-box"}
 
 
+def test_a_rotated_batch_names_every_sender_in_rotation_order(stack, sinks):
+    first, second = sinks("first-box"), sinks("second-box")
+    _, api = stack()
+    client = api()
+    ids = [client.post("/senders", smtp_sender(sink, f"{name}@example.com")).json()["id"]
+           for sink, name in ((second, "second"), (first, "first"))]
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    batch_id = client.post("/emails/schedule", campaign(
+        ["a@example.com", "b@example.com"], senderIds=ids, startTime=later)).json()["batchId"]
+    expected = ["second@example.com", "first@example.com"]
+    assert [s["email"] for s in client.get(f"/batches/{batch_id}").json()["senders"]] == expected
+    [listed] = client.get("/batches").json()["batches"]
+    assert [s["email"] for s in listed["senders"]] == expected
+
+
 def test_a_daily_cap_of_three_holds_in_every_shortened_day(stack, sinks, services):
     day = 4
     sink = sinks("capped-box")

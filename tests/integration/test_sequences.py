@@ -9,7 +9,7 @@ import email.policy
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -187,3 +187,22 @@ def test_a_reply_after_the_follow_up_was_claimed_stops_it_before_the_point_of_no
 
 
 WaitFor = Callable[[], bool]
+
+
+def test_a_bounce_read_later_keeps_the_emails_send_time(pipeline, sink, dovecot, mailbox):
+    stack, api = pipeline
+    sender_id = add_sender(api, dovecot, mailbox)
+    batch_id = schedule(api, sender_id, ["gone@example.org"], wait=3600)
+    [sent] = sink.wait_for(1, timeout=30)
+    before = api.get("/emails/sent", batchId=batch_id).json()["emails"][0]["sentTime"]
+    time.sleep(1.5)  # the bounce is read visibly later than the send
+    append(dovecot, mailbox, bounce_for(sent.raw))
+    assert stack.container.replies.run().hard_bounces == 1
+
+    [listed] = api.get("/emails/sent", batchId=batch_id).json()["emails"]
+    assert listed["status"] == "failed"
+    assert listed["sentTime"] == before
+    [(sent_at, finished_at)] = rows(stack, "SELECT sent_at, finished_at FROM emails "
+                                           "WHERE batch_id = :b AND step = 1", b=batch_id)
+    assert abs(datetime.fromisoformat(listed["sentTime"]) - sent_at) < timedelta(milliseconds=1)
+    assert finished_at - sent_at >= timedelta(seconds=1)  # the bounce's own time

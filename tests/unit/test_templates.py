@@ -166,3 +166,22 @@ def test_a_rendered_unicode_message_parses_in_strict_policy():
     assert parsed["Subject"] == "Grüße, Jörg X ✓"
     assert parsed.get_content_type() == "multipart/alternative"
     assert "Hallo Jörg\r\nX & co" in parsed.get_body(("html",)).get_content()
+
+
+def test_a_field_inside_a_link_is_percent_encoded_as_a_query_value_and_html_escaped_in_text():
+    _, body = rendered("Hi", '<a href="https://x.example/?c={{ company }}&amp;r=1">'
+                             "{{ company }}</a>", company="Initech, Inc. <&>")
+    assert body == ('<a href="https://x.example/?c=Initech%2C%20Inc.%20%3C%26%3E&amp;r=1">'
+                    "Initech, Inc. &lt;&amp;&gt;</a>")
+
+
+def test_fields_in_src_and_single_quoted_attributes_are_encoded_too():
+    _, body = rendered("Hi", "<img src='https://x.example/p/{{- slug | default(\"a b\") -}}.png'>")
+    assert body == "<img src='https://x.example/p/a%20b.png'>"
+
+
+def test_a_field_that_is_the_whole_url_is_left_a_working_link():
+    _, body = rendered("Hi", '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'
+                             '<a href="{{ site }}">site</a>', site="https://acme.example/a?b=1")
+    assert body == (f'<a href="{URL}">Unsubscribe</a>'
+                    '<a href="https://acme.example/a?b=1">site</a>')

@@ -9,6 +9,8 @@ export interface AuthConfig {
   minDelayBetweenEmailsMs?: number;
   rateWindowSeconds?: number;
   defaultHourlyLimit?: number;
+  /** `emailsched dev`: the capture inbox, offered as a one-click test sender. */
+  testSmtp?: { host: string; port: number } | null;
   /** Providers mailboxes can be connected with by OAuth here (issue 25). */
   oauthProviders?: OAuthProvider[];
 }
@@ -78,6 +80,8 @@ export interface ScheduleRequest {
   recipients?: Recipient[];
   /** Big lists: an import whose CSV was PUT to its uploadUrl; answers 202 {batchId, status}. */
   recipientsImportId?: string;
+  /** With recipientsImportId: skip invalid rows and report them by line. */
+  skipInvalid?: boolean;
   startTime: string;
   delayMs: number;
   hourlyLimit: number;
@@ -331,6 +335,8 @@ export interface Batch {
   randomDelayMs?: number | null;
   senderIds?: string[];
   steps?: BatchStepCounts[] | null;
+  /** Every sender the batch goes through, in rotation order. */
+  senders?: Sender[];
 }
 
 export interface BatchPage {
@@ -368,6 +374,8 @@ export function pendingCount(c: BatchCounts): number {
 export interface ImportCreated {
   importId: string;
   uploadUrl: string;
+  /** Headers the PUT must carry (signed into uploadUrl). */
+  uploadHeaders: Record<string, string>;
 }
 
 export type ImportState = "uploading" | "importing" | "done" | "failed";
@@ -388,6 +396,12 @@ export interface ImportStatus {
   duplicates: number;
   suppressed: number;
   batchId?: string | null;
+  errors: ImportError[];
+}
+
+/** An import's rows left out by skipInvalid: how many, and the first of them by line. */
+export interface SkippedRows {
+  count: number;
   errors: ImportError[];
 }
 

@@ -244,9 +244,7 @@ export function BatchCard({
             {batch.subject || "(no subject)"}
           </h3>
           <div className="batch-meta muted">
-            <span title={batch.sender.email}>
-              From {batch.sender.name ? `${batch.sender.name} <${batch.sender.email}>` : batch.sender.email}
-            </span>
+            <BatchSenders batch={batch} />
             <span aria-hidden="true">·</span>
             <span title={formatFull(batch.createdAt)}>Created {relativeTime(Date.parse(batch.createdAt), now)}</span>
             <span aria-hidden="true">·</span>
@@ -376,5 +374,20 @@ export function BatchCard({
       </div>
       <BatchSteps batch={batch} />
     </li>
+  );
+}
+
+/** "From Ann <a@x>" for one sender; "From a@x, b@y (rotation)" for several. */
+function BatchSenders({ batch }: { batch: Batch }) {
+  const senders = batch.senders?.length ? batch.senders : [batch.sender];
+  if (senders.length === 1) {
+    const [s] = senders;
+    return <span title={s.email} data-testid="batch-senders">From {s.name ? `${s.name} <${s.email}>` : s.email}</span>;
+  }
+  const all = senders.map((s) => s.email).join(", ");
+  return (
+    <span title={all} data-testid="batch-senders" data-count={senders.length}>
+      From {all} ({senders.length} in rotation)
+    </span>
   );
 }

@@ -1,4 +1,4 @@
-import type { ScheduleRequest, ScheduleResponse, SenderAccount } from "../api/types";
+import type { ScheduleRequest, ScheduleResponse, SenderAccount, SkippedRows } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import type { PlanOptions } from "../lib/schedule";
 import { BodyField } from "./compose/BodyField";
@@ -26,7 +26,7 @@ export function ComposeDrawer({
   setDraft: (updater: (d: ComposeDraft) => ComposeDraft) => void;
   planOptions: PlanOptions;
   onClose: () => void;
-  onScheduled: (res: ScheduleResponse, req: ScheduleRequest) => void;
+  onScheduled: (res: ScheduleResponse, req: ScheduleRequest, skipped?: SkippedRows) => void;
 }) {
   const { api } = useAuth();
   const form = useComposeForm({
@@ -40,6 +40,7 @@ export function ComposeDrawer({
       createImport: (size) => api.createImport(size),
       scheduleImport: (req) => api.scheduleImport(req),
       getImport: (id) => api.getImport(id),
+      getBatch: (id) => api.getBatch(id),
     },
   });
   return (

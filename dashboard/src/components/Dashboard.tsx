@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { pendingCount, type AuthConfig, type BatchPage, type ScheduleResponse, type SenderList, type Stats } from "../api/types";
+import { pendingCount, type AuthConfig, type BatchPage, type ScheduleResponse, type SkippedRows, type SenderList, type Stats } from "../api/types";
 import { ApiError } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { disableGoogleAutoSelect } from "../auth/google";
@@ -114,13 +114,13 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
   const openCompose = useCallback(() => setComposeOpen(true), []);
   const closeCompose = useCallback(() => setComposeOpen(false), []);
 
-  const onScheduled = (res: ScheduleResponse) => {
+  const onScheduled = (res: ScheduleResponse, _req?: unknown, skipped?: SkippedRows) => {
     setComposeOpen(false);
     bump();
     toasts.push({
       kind: "success",
       title: `Scheduled ${res.emailCount.toLocaleString()} ${res.emailCount === 1 ? "email" : "emails"}`,
-      message: scheduledMessage(res, formatDateTime),
+      message: scheduledMessage(res, formatDateTime, skipped),
       action: { label: "View emails", onClick: () => navigate("scheduled", { batch: res.batchId }) },
       timeout: 8000,
     });
@@ -262,6 +262,7 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
               oauthProviders={authConfig?.oauthProviders ?? []}
               params={params}
               clearParams={() => navigate("senders")}
+              testSmtp={authConfig?.testSmtp ?? null}
             />
           )}
           {tab === "suppressions" && <SuppressionsView page={page} limit={limit} tick={tick} onQuery={setQuery("suppressions")} />}

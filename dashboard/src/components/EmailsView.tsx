@@ -105,7 +105,7 @@ export function EmailsView({ kind, batchId, page, limit, tick, now, batches, onQ
           </EmptyState>
         )
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${title}, scrolls sideways`}>
           <table className={`table${loading && data ? " is-stale" : ""}`} aria-label={title} aria-busy={loading} data-testid={`${kind}-table`}>
             <thead>
               <tr>

@@ -96,12 +96,13 @@ export function uploadFile(
   onProgress: (pct: number) => void,
   makeRequest: () => UploadRequest = () => new XMLHttpRequest() as unknown as UploadRequest,
   signal?: AbortSignal,
+  headers: Record<string, string> = { "Content-Type": "text/csv" },
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const xhr = makeRequest();
     const size = typeof body === "string" ? body.length : body.size;
     xhr.open("PUT", url);
-    xhr.setRequestHeader("Content-Type", "text/csv");
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (ev) => onProgress(percent(ev.loaded, ev.lengthComputable ? ev.total : size));
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SenderAccount } from "../api/types";
-import { dailyUsage, emptySenderDraft, failingSendersOf, senderToDraft, toCreateSender, toUpdateSender, validateSender } from "./senders";
+import { dailyUsage, emptySenderDraft, failingSendersOf, initialSenderIds, senderToDraft, toCreateSender, toUpdateSender, validateSender } from "./senders";
 
 const account = (over: Partial<SenderAccount> = {}): SenderAccount => ({
   id: "s1",
@@ -66,5 +66,30 @@ describe("sender form", () => {
     const senders = [account({ status: "failing" }), account({ id: "s2", email: "b@x.com" })];
     expect(failingSendersOf({ sender: { email: "ME@x.com", name: "" } }, senders).map((s) => s.id)).toEqual(["s1"]);
     expect(failingSendersOf({ sender: { email: "me@x.com", name: "" }, senderIds: ["s2"] }, senders)).toEqual([]);
+  });
+});
+
+describe("initialSenderIds", () => {
+  const a = { id: "a" }, b = { id: "b" };
+  it("picks the only sender when none is remembered", () => {
+    expect(initialSenderIds([], [a])).toEqual(["a"]);
+    expect(initialSenderIds(["gone"], [a])).toEqual(["a"]);
+  });
+  it("keeps remembered senders that still exist and picks none of several", () => {
+    expect(initialSenderIds(["b", "gone"], [a, b])).toEqual(["b"]);
+    expect(initialSenderIds([], [a, b])).toEqual([]);
+  });
+});
+
+describe("the sender form's IMAP block", () => {
+  const base = { ...emptySenderDraft("UTC"), email: "a@example.com", host: "smtp.example.com", username: "a", password: "p" };
+  it("sends no imap while its host is blank", () => {
+    expect(toCreateSender(base).imap).toBeUndefined();
+    expect(validateSender(base, "create")).toEqual({});
+  });
+  it("sends the IMAP account when a host is given, and wants its login and password", () => {
+    const d = { ...base, imapHost: "imap.example.com", imapUsername: "a" };
+    expect(validateSender(d, "create")).toEqual({ imapPassword: "Enter the IMAP password" });
+    expect(toCreateSender({ ...d, imapPassword: "q" }).imap).toEqual({ host: "imap.example.com", port: 993, security: "tls", username: "a", password: "q" });
   });
 });

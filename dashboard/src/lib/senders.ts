@@ -18,7 +18,16 @@ export interface SenderDraft {
   dailyLimit: string;
   minDelayMs: string;
   timezone: string;
+  /** Reply detection: the mailbox's IMAP server (blank host: none). */
+  imapHost: string;
+  imapPort: string;
+  imapSecurity: SmtpSecurity;
+  imapUsername: string;
+  imapPassword: string;
 }
+
+/** The default IMAP port of each security mode. */
+export const IMAP_PORTS: Record<SmtpSecurity, number> = { none: 143, starttls: 143, tls: 993 };
 
 export type SenderField = keyof SenderDraft;
 export type SenderErrors = Partial<Record<SenderField, string>>;
@@ -42,8 +51,11 @@ export function emptySenderDraft(timezone: string): SenderDraft {
     dailyLimit: "",
     minDelayMs: "",
     timezone,
+    ...noImap,
   };
 }
+
+const noImap = { imapHost: "", imapPort: "993", imapSecurity: "tls" as SmtpSecurity, imapUsername: "", imapPassword: "" };
 
 /** The draft of an existing sender (limits only; the password is never returned). */
 export function senderToDraft(s: SenderAccount, fallbackZone: string): SenderDraft {
@@ -60,6 +72,9 @@ export function senderToDraft(s: SenderAccount, fallbackZone: string): SenderDra
     dailyLimit: n(s.dailyLimit),
     minDelayMs: n(s.minDelayMs),
     timezone: s.timezone || fallbackZone,
+    ...(s.imap
+      ? { imapHost: s.imap.host, imapPort: String(s.imap.port), imapSecurity: s.imap.security, imapUsername: s.imap.username, imapPassword: "" }
+      : noImap),
   };
 }
 
@@ -80,6 +95,7 @@ export function validateSender(d: SenderDraft, mode: "create" | "edit"): SenderE
     if (!d.username.trim()) e.username = "Enter the login";
     if (!d.password) e.password = "Enter the password";
   }
+  Object.assign(e, validateImap(d, mode));
   if (optionalInt(d.hourlyLimit, 1) === "bad") e.hourlyLimit = "A whole number of at least 1, or blank";
   if (optionalInt(d.dailyLimit, 1) === "bad") e.dailyLimit = "A whole number of at least 1, or blank";
   if (optionalInt(d.minDelayMs, 0) === "bad") e.minDelayMs = "Milliseconds, 0 or more, or blank";
@@ -107,15 +123,34 @@ export function smtpBlock(d: SenderDraft): MailServerInput {
   return { host: d.host.trim(), port: Number(d.port), security: d.security, username: d.username.trim(), password: d.password };
 }
 
-/** POST /senders body: an smtp account, checked by the server before it is stored. */
+/** The IMAP fields: all or nothing; the password again only to change the server. */
+function validateImap(d: SenderDraft, mode: "create" | "edit"): SenderErrors {
+  const e: SenderErrors = {};
+  if (!d.imapHost.trim()) return e;
+  const port = Number(d.imapPort);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) e.imapPort = "A port from 1 to 65535";
+  if (!d.imapUsername.trim()) e.imapUsername = "Enter the IMAP login";
+  if (mode === "create" && !d.imapPassword) e.imapPassword = "Enter the IMAP password";
+  return e;
+}
+
+export function imapBlock(d: SenderDraft): MailServerInput | undefined {
+  if (!d.imapHost.trim()) return undefined;
+  return { host: d.imapHost.trim(), port: Number(d.imapPort), security: d.imapSecurity, username: d.imapUsername.trim(), password: d.imapPassword };
+}
+
+/** POST /senders body: an smtp account (and IMAP for replies), checked by the server before it is stored. */
 export function toCreateSender(d: SenderDraft): SenderInput {
-  return { email: d.email.trim(), name: d.name.trim(), smtp: smtpBlock(d), ...limits(d) };
+  const imap = imapBlock(d);
+  return { email: d.email.trim(), name: d.name.trim(), smtp: smtpBlock(d), ...(imap ? { imap } : {}), ...limits(d) };
 }
 
 /** PATCH /senders/{id}: name and limits; the smtp block only when a new password was typed. */
 export function toUpdateSender(d: SenderDraft, s: SenderAccount): SenderInput {
   const patch: SenderInput = { name: d.name.trim(), ...limits(d) };
   if (s.kind === "smtp" && d.password) patch.smtp = smtpBlock(d);
+  const imap = imapBlock(d);
+  if (imap && d.imapPassword) patch.imap = imap;
   return patch;
 }
 
@@ -145,4 +180,12 @@ export function failingSendersOf(batch: Pick<Batch, "sender" | "senderIds">, sen
 
 export function senderLabel(s: Pick<SenderAccount, "name" | "email">): string {
   return s.name ? `${s.name} <${s.email}>` : s.email;
+}
+
+/** The senders a new campaign starts with: the remembered ones that still exist, or the
+ * only sender when there is just one (nothing to choose). */
+export function initialSenderIds(remembered: string[], senders: Pick<SenderAccount, "id">[]): string[] {
+  const known = remembered.filter((id) => senders.some((s) => s.id === id));
+  if (known.length === 0 && senders.length === 1) return [senders[0].id];
+  return known;
 }

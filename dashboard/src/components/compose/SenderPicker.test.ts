@@ -28,6 +28,6 @@ describe("rotation", () => {
       },
       (iso) => `<${iso}>`,
     );
-    expect(msg).toBe("Estimated finish <E>. 1 duplicates removed. 2 suppressed addresses left out. a@x.com: 2, done <E1>; b@x.com: 1, done <E2>.");
+    expect(msg).toBe("Estimated finish <E>. 1 duplicate removed. 2 suppressed addresses left out. a@x.com: 2, done <E1>; b@x.com: 1, done <E2>.");
   });
 });

@@ -1,7 +1,9 @@
-import { useDeferredValue, useMemo, useRef, useState, type FormEvent } from "react";
+import { useDeferredValue, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import type {
+  Batch,
   ImportCreated,
   ImportStatus,
+  SkippedRows,
   ScheduleImportResponse,
   ScheduleRequest,
   ScheduleResponse,
@@ -9,6 +11,7 @@ import type {
 } from "../../api/types";
 import { describeImportErrors, estimateRows, pollImport, uploadFile } from "../../lib/imports";
 import { withFields } from "../../lib/csvFields";
+import { initialSenderIds } from "../../lib/senders";
 import { estimateWithWindow } from "../../lib/sendingWindow";
 import { useNow } from "../../hooks/useNow";
 import type { ComposeField, RecipientError } from "../../lib/fieldErrors";
@@ -36,7 +39,7 @@ export interface ComposeFormOptions {
   planOptions: PlanOptions;
   /** Sends the request (the API client's `schedule`). */
   schedule: (req: ScheduleRequest) => Promise<ScheduleResponse>;
-  onScheduled: (res: ScheduleResponse, req: ScheduleRequest) => void;
+  onScheduled: (res: ScheduleResponse, req: ScheduleRequest, skipped?: SkippedRows) => void;
   /** The user's sender accounts (null while loading or unavailable: the typed address). */
   senders?: SenderAccount[] | null;
   /** Big lists: the API calls a large file goes through (SPEC.md "Big lists"). */
@@ -47,8 +50,10 @@ export interface Importer {
   createImport: (size: number) => Promise<ImportCreated>;
   scheduleImport: (req: ScheduleRequest) => Promise<ScheduleImportResponse>;
   getImport: (importId: string) => Promise<ImportStatus>;
+  /** The imported batch: its plan's start and finish are what the toast tells. */
+  getBatch?: (batchId: string) => Promise<Batch>;
   /** PUT to the presigned URL (XHR with upload progress by default). */
-  upload?: (url: string, file: Blob, onProgress: (pct: number) => void) => Promise<void>;
+  upload?: (url: string, file: Blob, onProgress: (pct: number) => void, headers?: Record<string, string>) => Promise<void>;
 }
 
 /** A large file waiting to be imported, and how far its upload and import got. */
@@ -73,6 +78,14 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
   const [typeAddress, setTypeAddress] = useState(false);
   const hasAccounts = !!senders && senders.length > 0;
   const via = { accounts: hasAccounts && !typeAddress };
+  // Picks of deleted senders drop out; a user with one sender has it picked.
+  useEffect(() => {
+    if (!senders) return;
+    setDraft((d) => {
+      const ids = initialSenderIds(d.senderIds, senders);
+      return ids.length === d.senderIds.length && ids.every((id, i) => id === d.senderIds[i]) ? d : { ...d, senderIds: ids };
+    });
+  }, [senders, setDraft]);
   const extras = readExtras(draft);
 
   // Parsing a 100k-line paste must not hold up typing.
@@ -191,9 +204,10 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
     try {
       const created = await api.createImport(pending.file.size);
       setUploadPercent(0);
-      const upload = api.upload ?? ((url, file, onProgress) => uploadFile(url, file, onProgress));
-      await upload(created.uploadUrl, pending.file, setUploadPercent);
-      const req: ScheduleRequest = { ...base, recipientsImportId: created.importId };
+      const upload = api.upload ?? ((url, file, onProgress, headers) => uploadFile(url, file, onProgress, undefined, undefined, headers));
+      await upload(created.uploadUrl, pending.file, setUploadPercent, created.uploadHeaders);
+      // Invalid rows are left out and listed in the toast rather than failing the list.
+      const req: ScheduleRequest = { ...base, recipientsImportId: created.importId, skipInvalid: true };
       const answer = await api.scheduleImport(req);
       const final = await pollImport(() => api.getImport(created.importId), setImportStatus);
       if (final.status === "failed") {
@@ -203,18 +217,8 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
       rememberComposeDefaults(draft);
       setDraft(clearMessage);
       setImportFile(null);
-      onScheduled(
-        {
-          success: true,
-          batchId: final.batchId ?? answer.batchId,
-          emailCount: final.valid,
-          duplicatesRemoved: final.duplicates,
-          suppressedRemoved: final.suppressed,
-          startTime: req.startTime,
-          estimatedEndTime: req.startTime,
-        },
-        req,
-      );
+      const batchId = final.batchId ?? answer.batchId;
+      onScheduled(await importedResult(final, batchId, req, api), req, { count: final.invalid, errors: final.errors });
     } catch (err) {
       const rejection = describeRejection(err, { ...base, recipients: [] });
       setErrors(rejection.errors);
@@ -259,3 +263,18 @@ export function useComposeForm({ draft, setDraft, planOptions, schedule, onSched
 }
 
 export type ComposeForm = ReturnType<typeof useComposeForm>;
+
+/** The schedule answer for an import: the plan's start and finish from the batch itself
+ * (the request's start time is not when the last email goes). */
+async function importedResult(final: ImportStatus, batchId: string, req: ScheduleRequest, api: Importer): Promise<ScheduleResponse> {
+  const batch = api.getBatch ? await api.getBatch(batchId).catch(() => null) : null;
+  return {
+    success: true,
+    batchId,
+    emailCount: final.valid,
+    duplicatesRemoved: final.duplicates,
+    suppressedRemoved: final.suppressed,
+    startTime: batch?.startTime ?? req.startTime,
+    estimatedEndTime: batch?.estimatedEndTime ?? batch?.startTime ?? req.startTime,
+  };
+}

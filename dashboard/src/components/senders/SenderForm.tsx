@@ -35,6 +35,7 @@ import {
 import { Field } from "../compose/Field";
 import { Dialog } from "../Dialog";
 import { Spinner } from "../Skeleton";
+import { ImapFields } from "./ImapFields";
 
 type Result = { ok: boolean; message: string } | null;
 
@@ -60,6 +61,7 @@ export function SenderForm({ sender, onClose, onSaved }: { sender: SenderAccount
           <TextField f="name" label="From name" draft={draft} errors={errors} set={setField} />
         </div>
         {editAccount && <SmtpFields draft={draft} errors={errors} set={setField} mode={mode} />}
+        {editAccount && <ImapFields draft={draft} errors={errors} set={setField} mode={mode} />}
         <LimitFields draft={draft} errors={errors} set={setField} />
       </form>
     </Dialog>
@@ -105,10 +107,16 @@ export function rejectionText(err: unknown): string {
 function detailErrors(err: ApiError): SenderErrors {
   const out: SenderErrors = {};
   for (const d of err.details) {
-    const f = (d.field ?? "").replace(/^smtp\./, "") as SenderField;
+    const f = imapField(d.field ?? "") ?? ((d.field ?? "").replace(/^smtp\./, "") as SenderField);
     if (SENDER_FIELDS.includes(f)) out[f] = d.message;
   }
   return out;
+}
+
+/** "imap.host" → "imapHost". */
+function imapField(field: string): SenderField | null {
+  const m = /^imap\.(\w)(\w*)$/.exec(field);
+  return m ? (`imap${m[1].toUpperCase()}${m[2]}` as SenderField) : null;
 }
 
 function ResultBox({ result }: { result: Result }) {

@@ -34,6 +34,7 @@ import { useToasts } from "../Toasts";
 import { ConnectButtons, OAuthBadge, ReconnectButton, useOAuthReturn } from "./OAuthConnect";
 import { DomainHealth } from "./DomainHealth";
 import { rejectionText, SenderForm } from "./SenderForm";
+import { TestSenderButton, type CaptureSmtp } from "./TestSenderButton";
 
 type Editing = { sender: SenderAccount | null } | null;
 type RowAction = "verify" | "delete";
@@ -46,6 +47,7 @@ export function SendersView({
   oauthProviders = [],
   params = new URLSearchParams(),
   clearParams = () => {},
+  testSmtp = null,
 }: {
   senders: SenderAccount[] | null;
   loading: boolean;
@@ -56,6 +58,7 @@ export function SendersView({
   /** The route's query: `connected` or `error` after a consent. */
   params?: URLSearchParams;
   clearParams?: () => void;
+  testSmtp?: CaptureSmtp | null;
 }) {
   const [editing, setEditing] = useState<Editing>(null);
   const toasts = useToasts();
@@ -72,8 +75,9 @@ export function SendersView({
           <h2 id="senders-title">Senders</h2>
           <p className="muted">The mailboxes your campaigns go out through, each with its own limits.</p>
         </div>
-        <div className="batch-actions">
+        <div className="card-actions">
           <ConnectButtons providers={oauthProviders} />
+          {testSmtp && <TestSenderButton smtp={testSmtp} senders={senders} onAdded={saved} />}
           <button type="button" className="btn btn-primary" onClick={() => setEditing({ sender: null })} data-testid="senders-add">
             <PlusIcon /> Add a sender
           </button>

@@ -25,6 +25,7 @@ import { EmptyState, ErrorState } from "../EmptyState";
 import { InboxIcon, UploadIcon } from "../Icons";
 import { Pagination } from "../Pagination";
 import { SkeletonRows, Spinner } from "../Skeleton";
+import { countOf } from "../../lib/plural";
 
 const EXPORT_PAGE = 100;
 const EXPORT_MAX_PAGES = 1000;
@@ -80,7 +81,7 @@ function SuppressionTable({ rows, loading, onRemoved }: { rows: Suppression[]; l
     }
   };
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Suppressed addresses, scrolls sideways">
       {error && <p className="field-error" role="alert">{error}</p>}
       <table className="table" aria-label="Suppressed addresses" data-testid="suppressions-table">
         <thead>
@@ -122,7 +123,7 @@ function AddSuppressions({ onAdded }: { onAdded: () => void }) {
   const file = useRef<HTMLInputElement>(null);
   const add = async (source: string, what: string) => {
     const parsed = parseSuppressionImport(source);
-    const skipped = parsed.invalid.length ? ` ${parsed.invalid.length} lines without an address skipped (first: line ${parsed.invalid[0].line}).` : "";
+    const skipped = parsed.invalid.length ? ` ${countOf(parsed.invalid.length, "line", "lines")} without an address skipped (first: line ${parsed.invalid[0].line}).` : "";
     if (parsed.emails.length === 0) return setMessage({ ok: false, text: `No addresses found in ${what}.${skipped}` });
     setBusy(true);
     try {

@@ -795,6 +795,12 @@ class ImportObjects(Protocol):
     def upload_url(self, key: str, expires_seconds: int) -> str:
         """A presigned PUT URL for a text/csv object at `key`."""
 
+    def upload_headers(self) -> dict[str, str]:
+        """The headers signed into every upload URL, which the PUT must carry."""
+
+    def content_type(self, key: str) -> str | None:
+        """The Content-Type the object was stored with (None: not uploaded)."""
+
     def size(self, key: str) -> int | None:
         """The object's size in bytes, None while it is not uploaded."""
 

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from emailsched.adapters.secrets import SecretsManagerSource
+from emailsched.domain.model import MAX_HOURLY_LIMIT
 
 SqsMaxDelaySeconds = 900
 
@@ -62,8 +63,7 @@ class Settings(BaseSettings):
     MESSAGE_ID_DOMAIN: str | None = None
 
     RATE_WINDOW_SECONDS: int = Field(default=3600, ge=1)
-    DEFAULT_HOURLY_LIMIT: int = Field(default=200, ge=1)
-    MAX_HOURLY_LIMIT: int = Field(default=100_000, ge=1)
+    DEFAULT_HOURLY_LIMIT: int = Field(default=200, ge=1, le=MAX_HOURLY_LIMIT)
     MIN_DELAY_BETWEEN_EMAILS_MS: int = Field(default=1000, ge=0)
     MAX_RECIPIENTS_PER_BATCH: int = Field(default=100_000, ge=1)
     MAX_BODY_BYTES: int = Field(default=1_000_000, ge=1)

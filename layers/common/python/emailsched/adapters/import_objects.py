@@ -67,17 +67,29 @@ class S3ImportObjects:
                 Params={"Bucket": self._bucket, "Key": key, "ContentType": CSV_CONTENT_TYPE})
         return url
 
+    def upload_headers(self) -> dict[str, str]:
+        # A PUT without them is refused by S3 (moto stores a form-typed one empty).
+        return {"Content-Type": CSV_CONTENT_TYPE}
+
     def size(self, key: str) -> int | None:
         """The object's size in bytes; None while it is not uploaded."""
+        head = self._head(key)
+        return None if head is None else int(head["ContentLength"])
+
+    def content_type(self, key: str) -> str | None:
+        head = self._head(key)
+        return None if head is None else str(head.get("ContentType") or "")
+
+    def _head(self, key: str) -> dict[str, Any] | None:
         try:
-            head = self._client.head_object(Bucket=self._bucket, Key=key)
+            head: dict[str, Any] = self._client.head_object(Bucket=self._bucket, Key=key)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise ServiceUnavailable(f"S3 is unavailable: {error}") from error
         except BotoCoreError as error:
             raise ServiceUnavailable(f"S3 is unavailable: {error}") from error
-        return int(head["ContentLength"])
+        return head
 
     def read(self, key: str, start: int = 0) -> Iterator[bytes]:
         """The object's bytes from `start` on, a chunk at a time (never all in memory)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import cast
 
 from emailsched.adapters.imap_mailbox import verify_imap_account
+from emailsched.adapters.scrub import scrub
 from emailsched.adapters.smtp_account import Security, verify_smtp_account
 from emailsched.errors import AccountUnverified, EmailschedError
 from emailsched.ports import MailLogin
@@ -26,8 +27,7 @@ class NetworkMailboxVerifier:
                                 login.username, login.password, timeout=self._timeout,
                                 verify_tls=self._verify_tls, oauth=login.oauth)
         except EmailschedError as error:  # refused, unreachable: the user reads why
-            message = error.message.replace(login.password, "***") if login.password else (
-                error.message)
+            message = scrub(error.message, [login.password])
             raise AccountUnverified(f"IMAP: {message}", stage="imap") from None
         except OSError as error:
             raise AccountUnverified(f"IMAP: cannot connect to {login.host}:{login.port}: "

@@ -13,6 +13,7 @@ import socket
 import ssl
 from typing import Literal
 
+from emailsched.adapters.scrub import scrub
 from emailsched.adapters.tls import client_context
 from emailsched.domain.oauth import xoauth2
 from emailsched.errors import AccountUnverified
@@ -128,13 +129,12 @@ def _describe(error: BaseException, where: str, timeout: float) -> str:
 
 
 def _scrub(message: str, username: str | None, password: str | None) -> str:
-    """Remove the password (plain, or as AUTH PLAIN/LOGIN sent it) should a server echo it."""
+    """Remove the password (plain, or as AUTH PLAIN/LOGIN sent it) should a server echo it,
+    where it stands as a token of its own."""
     if not password:
         return message
     forms = [password, base64.b64encode(password.encode()).decode()]
     if username:
         forms.append(base64.b64encode(f"\0{username}\0{password}".encode()).decode())
         forms.append(base64.b64encode(xoauth2(username, password).encode()).decode())
-    for form in sorted(forms, key=len, reverse=True):
-        message = message.replace(form, "***")
-    return message
+    return scrub(message, forms)

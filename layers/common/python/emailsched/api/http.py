@@ -88,8 +88,13 @@ def _detail(error: Any) -> dict[str, Any]:
     field = ""
     for part in error["loc"]:
         field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
-    message = str(error["msg"]).removeprefix("Value error, ")
+    message = _BOUNDS.get(error["type"], "").format(**error.get("ctx") or {}) or (
+        str(error["msg"]).removeprefix("Value error, "))
     return {"field": field or "body", "message": message}
+
+
+# A number out of range says the bound as the dashboard shows it next to the field.
+_BOUNDS = {"less_than_equal": "must be at most {le}", "greater_than_equal": "must be at least {ge}"}
 
 
 def parse_uuid(value: str | None, *, field: str, missing: type[EmailschedError] = NotFound

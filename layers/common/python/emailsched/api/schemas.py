@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
@@ -22,10 +23,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from emailsched.domain.model import MAX_HOURLY_LIMIT
+from emailsched.domain.recipients import normalise_address
+
 MAX_SUBJECT = 998  # RFC 5322 line limit
 MAX_NAME = 200
 MAX_DELAY_MS = 24 * 3600 * 1000
-MAX_LIMIT = 2_147_483_647  # hourly/daily limits are Postgres integers
+MAX_DAILY_LIMIT = 2_147_483_647  # daily limits are Postgres integers
 _FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
 
 
@@ -121,10 +125,13 @@ class ScheduleIn(Model):
     recipients_import_id: StrictStr | None = Field(
         default=None, description="Big lists: an import (POST /imports) whose CSV was "
         "uploaded; instead of recipients. Answers 202 {batchId, status: importing}")
+    skip_invalid: StrictBool = Field(
+        default=False, description="With recipientsImportId: skip invalid rows and report "
+        "them by line (GET /imports/{id} errors) instead of failing the import")
     start_time: StrictStr = Field(description="ISO 8601 with an offset: 2026-12-01T09:00:00Z",
                                   json_schema_extra={"format": "date-time"})
     delay_ms: StrictInt = Field(ge=0, le=MAX_DELAY_MS)
-    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_HOURLY_LIMIT)
     sender: SenderIn | None = Field(default=None, description="The old path: names the "
                                     "user's sender with this address")
     sender_ids: list[StrictStr] | None = Field(default=None, min_length=1, max_length=50,
@@ -141,6 +148,9 @@ class ScheduleIn(Model):
     def _one_way_to_give_recipients(self) -> ScheduleIn:
         if (self.recipients is None) == (self.recipients_import_id is None):
             raise ValueError("give either recipients or recipientsImportId")
+        if self.skip_invalid and self.recipients_import_id is None:
+            raise ValueError("skipInvalid applies to recipientsImportId; invalid "
+                             "recipients given as JSON are each named in the 400")
         return self
 
     @model_validator(mode="after")
@@ -188,6 +198,12 @@ class DevLoginIn(Model):
 
     _lines = field_validator("email")(_single_line)
 
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:  # the user's id: an address, not any string
+        normalise_address(value)  # ValueError saying why it is not one
+        return value
+
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:  # stored (no NUL in Postgres), a header
@@ -215,6 +231,11 @@ class MeOut(Model):
     user: UserOut
 
 
+class CaptureSmtpOut(Model):
+    host: str
+    port: int
+
+
 class AuthConfigOut(Model):
     auth_mode: Literal["dev", "google"]
     google_client_id: str | None
@@ -224,6 +245,9 @@ class AuthConfigOut(Model):
     default_hourly_limit: int
     # The providers mailboxes can be connected with by OAuth here (issue 25).
     oauth_providers: list[Literal["google", "microsoft"]] = Field(default_factory=list)
+    test_smtp: CaptureSmtpOut | None = Field(
+        default=None, description="emailsched dev: the capture inbox, an SMTP server that "
+        "wants no login, offered as a one-click test sender (security none)")
 
 
 class SenderShareOut(Model):
@@ -330,6 +354,8 @@ class BatchOut(Model):
     # Why a paused batch paused itself: its hard bounces ("bounce_rate") or its sender's
     # spam complaints ("complaint_rate"); null when the user paused it.
     paused_reason: Literal["bounce_rate", "complaint_rate"] | None = None
+    # Every sender the batch goes through, in rotation order (one: `sender` alone).
+    senders: list[SenderOut]
 
 
 class BatchListOut(Model):
@@ -396,8 +422,8 @@ class SenderCreateIn(Model):
     name: StrictStr = Field(default="", max_length=MAX_NAME)
     smtp: MailAccountIn | None = None
     imap: MailAccountIn | None = None
-    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
-    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_HOURLY_LIMIT)
+    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_DAILY_LIMIT)
     min_delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
     timezone: StrictStr = Field(default="UTC", max_length=64)
     # The DKIM selector the sender's domain publishes its key under (issue 29): tried
@@ -415,8 +441,8 @@ class SenderPatchIn(Model):
     name: StrictStr | None = Field(default=None, max_length=MAX_NAME)
     smtp: MailAccountIn | None = None
     imap: MailAccountIn | None = None
-    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
-    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_HOURLY_LIMIT)
+    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_DAILY_LIMIT)
     min_delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
     timezone: StrictStr | None = Field(default=None, max_length=64)
     # The DKIM selector the sender's domain publishes its key under (issue 29): tried
@@ -446,8 +472,8 @@ class OAuthStartIn(Model):
     """POST /senders/oauth/{provider}/start: the sender's settings once connected."""
 
     name: StrictStr | None = Field(default=None, max_length=MAX_NAME)
-    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT)
-    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT,
+    hourly_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_HOURLY_LIMIT)
+    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_DAILY_LIMIT,
                                           description="default: the provider's own cap")
     min_delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
     timezone: StrictStr | None = Field(default=None, max_length=64)
@@ -518,7 +544,10 @@ class ImportIn(Model):
 
 class ImportCreatedOut(Model):
     import_id: str
-    upload_url: str = Field(description="PUT the CSV here with Content-Type: text/csv")
+    upload_url: str = Field(description="PUT the CSV here with uploadHeaders")
+    upload_headers: dict[str, str] = Field(
+        description='Headers the PUT must carry (signed into uploadUrl): '
+                    '{"Content-Type": "text/csv"}')
 
 
 class ImportErrorOut(Model):

@@ -15,7 +15,7 @@ from emailsched.api import schemas
 from emailsched.api.http import iso, json_response, parse_uuid, validate
 from emailsched.domain.model import BatchStatus, derived_batch_status
 from emailsched.domain.recipients import normalise_address
-from emailsched.domain.records import EmailRow, User
+from emailsched.domain.records import BatchRow, EmailRow, User
 from emailsched.domain.sending_window import SendingWindow
 from emailsched.errors import InvalidRequest, PayloadTooLarge
 from emailsched.services.queries import BatchView, Page, Stats
@@ -52,9 +52,6 @@ def schedule_request(body: schemas.ScheduleIn, settings: Settings) -> ScheduleRe
         raise PayloadTooLarge(f"body is over {settings.MAX_BODY_BYTES} bytes",
                               details=[{"field": "body", "message": "too large"}])
     limit = body.hourly_limit or settings.DEFAULT_HOURLY_LIMIT
-    if limit > settings.MAX_HOURLY_LIMIT:
-        raise InvalidRequest("hourlyLimit is too large", details=[
-            {"field": "hourlyLimit", "message": f"must be at most {settings.MAX_HOURLY_LIMIT}"}])
     sender_email, sender_name = "", ""
     if body.sender is not None:
         try:
@@ -74,7 +71,8 @@ def schedule_request(body: schemas.ScheduleIn, settings: Settings) -> ScheduleRe
         sender_ids=sender_ids,
         steps=tuple({"subject": step.subject, "body": step.body,
                      "waitSeconds": step.wait_seconds} for step in body.steps),
-        sending_window=window, random_delay_ms=body.random_delay_ms)
+        sending_window=window, random_delay_ms=body.random_delay_ms,
+        skip_invalid=body.skip_invalid)
 
 
 def sending_window(body: schemas.ScheduleIn) -> SendingWindow | None:
@@ -90,7 +88,15 @@ def auth_config(settings: Settings) -> Response:
         rate_window_seconds=settings.RATE_WINDOW_SECONDS,
         min_delay_between_emails_ms=settings.MIN_DELAY_BETWEEN_EMAILS_MS,
         default_hourly_limit=settings.DEFAULT_HOURLY_LIMIT,
-        oauth_providers=settings.oauth_providers))
+        oauth_providers=settings.oauth_providers,
+        test_smtp=_test_smtp(settings)))
+
+
+def _test_smtp(settings: Settings) -> schemas.CaptureSmtpOut | None:
+    # In dev the relay server is the capture inbox, which takes mail without a login.
+    if settings.AUTH_MODE != "dev" or settings.SMTP_USER:
+        return None
+    return schemas.CaptureSmtpOut(host=settings.SMTP_HOST, port=settings.SMTP_PORT)
 
 
 def _user(user: User) -> schemas.UserOut:
@@ -170,7 +176,14 @@ def _batch(view: BatchView) -> schemas.BatchOut:
         sending_window=(None if row.sending_window is None
                         else schemas.SendingWindowOut.model_validate(row.sending_window)),
         random_delay_ms=row.random_delay_ms, suppressed_removed=row.suppressed_removed,
-        paused_reason=row.paused_reason if row.status == BatchStatus.PAUSED else None)
+        paused_reason=row.paused_reason if row.status == BatchStatus.PAUSED else None,
+        senders=_rotation(row))
+
+
+def _rotation(row: BatchRow) -> list[schemas.SenderOut]:
+    if not row.rotation:
+        return [schemas.SenderOut(name=row.sender_name, email=row.sender_email)]
+    return [schemas.SenderOut(name=s["name"], email=s["email"]) for s in row.rotation]
 
 
 def batch(view: BatchView) -> Response:
@@ -200,9 +213,11 @@ def spec_shaped(response: Response) -> Response:
 
 
 # --- Big lists (issue 17) ---------------------------------------------------------------------
-def import_created(import_id: uuid.UUID, upload_url: str) -> Response:
-    return json_response(schemas.ImportCreatedOut(import_id=str(import_id),
-                                                  upload_url=upload_url), status=201)
+def import_created(import_id: uuid.UUID, upload_url: str,
+                   upload_headers: Mapping[str, str]) -> Response:
+    return json_response(schemas.ImportCreatedOut(
+        import_id=str(import_id), upload_url=upload_url,
+        upload_headers=dict(upload_headers)), status=201)
 
 
 def import_scheduled(batch_id: uuid.UUID, import_id: uuid.UUID) -> Response:

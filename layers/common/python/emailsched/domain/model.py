@@ -21,6 +21,10 @@ class EmailStatus(StrEnum):
     REPLIED = "replied"  # a later step whose recipient replied: their sequence ended
 
 
+# The most emails one sender may send in an hour: a batch's or a sender's hourlyLimit. The
+# API's schema states it (and so the OpenAPI document); nothing else restates it.
+MAX_HOURLY_LIMIT = 100_000
+
 PENDING_EMAIL_STATUSES = (
     EmailStatus.SCHEDULED,
     EmailStatus.QUEUED,

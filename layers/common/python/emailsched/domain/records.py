@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,6 +55,9 @@ class BatchRow:
     # Issue 14: recipients dropped as suppressed when scheduled; why it paused itself.
     suppressed_removed: int = 0
     paused_reason: str | None = None
+    # Issue 30: every sender a rotated batch goes through, [{name, email}] in rotation order
+    # (None: the batch has one sender, `sender_email`).
+    rotation: Sequence[Mapping[str, str]] | None = None
 
 
 @dataclass(frozen=True)

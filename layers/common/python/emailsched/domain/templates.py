@@ -25,6 +25,7 @@ from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from emailsched.domain.recipient_fields import fold_line_breaks
+from emailsched.domain.template_urls import URL_FILTER, encode_url_fields, urlpart
 from emailsched.errors import InvalidRequest
 
 MAX_TEMPLATE_CHARS = 200_000
@@ -51,6 +52,7 @@ def _subject_finalize(value: Any) -> Any:
 
 
 _BODY_ENV = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+_BODY_ENV.filters[URL_FILTER] = urlpart
 _SUBJECT_ENV = ImmutableSandboxedEnvironment(
     autoescape=False, undefined=StrictUndefined, finalize=_subject_finalize)
 
@@ -160,7 +162,9 @@ def _compile_cached(text: str, is_subject: bool) -> tuple[Template, frozenset[st
         raise _invalid("?", error.lineno, error.message or "syntax error") from None
     _check_whitelist(tree)
     required, optional = _names_used(tree)
-    return env.from_string(tree), frozenset(required), frozenset(optional - required)
+    # Checked as written; compiled with the fields in URL attributes percent-encoded.
+    compiled = env.from_string(tree if is_subject else encode_url_fields(text))
+    return compiled, frozenset(required), frozenset(optional - required)
 
 
 def _invalid(field: str, line: int | None, message: str) -> InvalidRequest:

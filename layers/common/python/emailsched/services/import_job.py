@@ -21,7 +21,9 @@ Any invalid row fails the import: it reads on to report every row's problem (the
 100), stores no batch and drops what it wrote. A recipient the checks refuse (issue 29: a
 disposable domain, or one without a mail server) is dropped instead, counted `invalid`
 and reported by line with its reason, and the import goes on; its domains are looked up
-while the file is read (services/recipient_checks.DomainWatch), each once.
+while the file is read (services/recipient_checks.DomainWatch), each once. With
+`skipInvalid` an invalid row is left out and reported the same way, and the rest become the
+batch.
 
 Counts: rows = valid + invalid + duplicates + suppressed.
 """
@@ -217,6 +219,7 @@ class _Run:
         self.offset, self.line = int(point.get("offset", 0)), int(point.get("line", 1))
         self.layout = CsvLayout.from_json(point["layout"]) if "layout" in point else None
         self.read_here = 0
+        self.skip_invalid = bool(self.request.get("skipInvalid", False))
         self.planners: list[SendPlanner] = []
         self.senders: list[SenderAccount] = []
         self.starts: list[int] = []
@@ -271,10 +274,21 @@ class _Run:
         size = self.job._objects.size(self.record.object_key)
         if size is None:
             raise ImportFailed(0, "the file was not uploaded (PUT it to uploadUrl first)")
+        if size == 0:
+            raise ImportFailed(0, self._empty_upload())
         if size > self.job._limits.max_bytes:
             raise ImportFailed(0, f"the file is {size} bytes, over the limit of "
                                   f"{self.job._limits.max_bytes} (MAX_IMPORT_BYTES)")
         return size
+
+    def _empty_upload(self) -> str:
+        """Why an uploaded file is empty, as far as its stored Content-Type tells."""
+        stored = self.job._objects.content_type(self.record.object_key) or "none"
+        wanted = self.job._objects.upload_headers().get("Content-Type", "")
+        if stored.split(";")[0].strip().lower() == wanted:
+            return "the uploaded file is empty"
+        return (f"the uploaded file is empty: it was PUT with Content-Type {stored}, and "
+                f"the upload must carry uploadHeaders (Content-Type: {wanted})")
 
     def _prepare(self, point: dict[str, Any]) -> None:
         r = self.request
@@ -370,7 +384,8 @@ class _Run:
             self.pending_lines.append(line)
 
     def _invalid(self, line: int, message: str) -> None:
-        self.failed = True
+        # skipInvalid: the row is left out and reported; otherwise it fails the import.
+        self.failed = self.failed or not self.skip_invalid
         self._count(invalid=1)
         self._error(line, message)
 
@@ -471,8 +486,8 @@ class _Run:
             self._error(0, "the file has a header but no rows")
             return self._fail()
         if self.counts.valid == 0:
-            self._error(0, "every recipient is on your suppression list" if not
-                        self.counts.invalid else "no recipient can receive email")
+            self._error(0, "no valid recipient is left" if self.counts.invalid
+                        else "every recipient is on your suppression list")
             return self._fail()
         key = None
         if self.job._quotas is not None:

@@ -20,6 +20,7 @@ from emailsched.services.scheduling import ScheduleRequest, SchedulingService
 class NewImport:
     import_id: uuid.UUID
     upload_url: str
+    upload_headers: dict[str, str]
 
 
 class ImportService:
@@ -38,7 +39,7 @@ class ImportService:
         key = f"imports/{user_id}/{import_id}.csv"
         url = self._objects.upload_url(key, self._url_seconds)
         self._store.create(user_id, key, import_id)
-        return NewImport(import_id, url)
+        return NewImport(import_id, url, self._objects.upload_headers())
 
     def status(self, user_id: uuid.UUID, import_id: uuid.UUID) -> ImportRecord:
         found = self._store.get(import_id, user_id)
@@ -71,7 +72,8 @@ class ImportService:
             "steps": list(request.steps),
             "sendingWindow": None if request.sending_window is None
             else request.sending_window.to_api(),
-            "randomDelayMs": request.random_delay_ms, "planSeed": secrets.randbits(62)}
+            "randomDelayMs": request.random_delay_ms, "planSeed": secrets.randbits(62),
+            "skipInvalid": request.skip_invalid}
         if not self._store.start(import_id, user_id, stored, batch_id):
             raise Conflict("that import was scheduled already", details=[
                 {"field": "recipientsImportId", "message": "scheduled by another request"}])

@@ -69,6 +69,8 @@ class ScheduleRequest:
     # random 0..random_delay_ms drawn once from the batch's seed.
     sending_window: SendingWindow | None = None
     random_delay_ms: int = 0
+    # Issue 30, imports only: invalid rows are skipped and reported instead of failing it.
+    skip_invalid: bool = False
 
 
 @dataclass(frozen=True)

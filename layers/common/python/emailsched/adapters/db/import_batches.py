@@ -24,10 +24,11 @@ INSERT_BATCH_WITH_ID = text("""
             CAST(:sending_window AS jsonb), :random_delay_ms, :plan_seed, TRUE,
             :suppressed_removed)
 """)
+# END: a null :errors keeps the errors saved with the last chunk.
 END = text("""
     UPDATE imports SET status = :status, rows = :rows, valid = :valid, invalid = :invalid,
                        duplicates = :duplicates, suppressed = :suppressed,
-                       errors = CAST(:errors AS jsonb), checkpoint = NULL,
+                       errors = COALESCE(CAST(:errors AS jsonb), errors), checkpoint = NULL,
                        batch_id = CASE WHEN :status = 'done' THEN batch_id END,
                        updated_at = now()
     WHERE id = :id AND status = 'importing'
@@ -58,8 +59,10 @@ def complete(c: Connection, record: ImportRecord, shares: list[tuple[uuid.UUID, 
     if steps:
         session.store_steps(record.batch_id, steps)
     session.insert_batch_senders(record.batch_id, shares)
+    # Errors given (rows the recipient checks refused): written; none: the errors stay as
+    # the last save left them (rows skipInvalid left out, by line).
     c.execute(END, {"id": record.id, "status": "done", **count_params(counts),
-                    "errors": json.dumps(list(errors))})
+                    "errors": json.dumps(list(errors)) if errors else None})
 
 
 def count_params(counts: ImportCounts) -> dict[str, int]:

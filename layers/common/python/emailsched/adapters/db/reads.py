@@ -26,7 +26,9 @@ _STEP_SUBJECT = """CASE WHEN e.step > 1
 _EMAIL_COLUMNS = f"""
     e.id, e.batch_id, e.recipient_email, {_STEP_SUBJECT} AS subject, e.due_at, e.status,
     COALESCE(NULLIF(b.sender_name, ''), s.name) AS sender_name, s.email AS sender_email,
-    e.attempts, e.failure_reason, e.finished_at, e.step
+    e.attempts, e.failure_reason,
+    -- sentTime: when it was sent, which a later bounce does not move (issue 30).
+    COALESCE(e.sent_at, e.finished_at) AS finished_at, e.step
 """
 
 # list_pending: a user's unsent emails, soonest first. ix_emails_user_pending_due matches
@@ -44,6 +46,8 @@ LIST_PENDING = text(f"""
 COUNT_PENDING = text(f"SELECT count(*) FROM emails e WHERE {_PENDING_WHERE}")
 
 # list_finished: a user's sent and failed emails, newest first (ix_emails_user_finished).
+# Their time is when they went (sent_at): a bounce later fails a sent email and moves its
+# finished_at, never its send time; never sent, the time it failed.
 _FINISHED_WHERE = f"""
     e.user_id = :user_id AND e.status IN ({sql_list(OUTCOME_EMAIL_STATUSES)})
     AND (CAST(:batch_id AS uuid) IS NULL OR e.batch_id = :batch_id)
@@ -80,8 +84,14 @@ _BATCH_COLUMNS = """
     COALESCE(NULLIF(b.sender_name, ''), s.name) AS sender_name, b.start_time,
     b.delay_ms, b.hourly_limit, b.status,
     b.email_count, b.duplicates_removed, b.estimated_end_time, b.created_at, b.sender_id,
-    b.sending_window, b.random_delay_ms, b.suppressed_removed, b.paused_reason
+    b.sending_window, b.random_delay_ms, b.suppressed_removed, b.paused_reason,
+    (SELECT json_agg(json_build_object('name', rs.name, 'email', rs.email)
+                     ORDER BY bs.position)
+       FROM batch_senders bs JOIN senders rs ON rs.id = bs.sender_id
+      WHERE bs.batch_id = b.id) AS rotation
 """
+# The rotation's senders come from batch_senders' primary key (batch_id, position): a few
+# rows per batch, in the order recipients are dealt to them.
 LIST_BATCHES = text(f"""
     SELECT {_BATCH_COLUMNS} FROM batches b JOIN senders s ON s.id = b.sender_id
     WHERE b.user_id = :user_id ORDER BY b.created_at DESC, b.id LIMIT :limit OFFSET :offset

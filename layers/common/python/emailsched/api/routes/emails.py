@@ -46,7 +46,8 @@ def create_import(user: Any) -> Response:
     raw = routes.request.raw_body
     size = routes.body(schemas.ImportIn).size if raw and raw.strip() else None
     created = container().imports.create(user.id, size)
-    return views.import_created(created.import_id, created.upload_url)
+    return views.import_created(created.import_id, created.upload_url,
+                                created.upload_headers)
 
 
 @routes.route("/imports/{import_id}", "GET")
