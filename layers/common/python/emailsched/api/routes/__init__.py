@@ -8,13 +8,16 @@ from chalice import Blueprint
 def blueprints() -> list[Blueprint]:
     """Every area's blueprint, imported on first use (not at package import)."""
     from emailsched.api.routes import (
+        api_keys,
         auth,
         batches,
         emails,
         operations,
         senders,
         suppressions,
+        webhooks,
     )
 
     return [module.routes.blueprint for module in
-            (auth, emails, batches, senders, suppressions, operations)]
+            (auth, emails, batches, senders, suppressions, operations, api_keys,
+             webhooks)]
