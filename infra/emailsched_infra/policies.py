@@ -18,6 +18,7 @@ from emailsched_infra.stage import (
     REPLIES,
     SENDER,
     VERIFIER,
+    WEBHOOKS,
     Stage,
 )
 
@@ -63,7 +64,8 @@ VPC_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
 KEY_ACTIONS = {API_HANDLER: ("EncryptSenderCredentials", API_KEY_ACTIONS),
                SENDER: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS),
                REPLIES: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS),
-               VERIFIER: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS)}
+               VERIFIER: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS),
+               WEBHOOKS: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS)}
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,8 @@ def function_policies(refs: PolicyRefs, vpc: bool) -> dict[str, dict[str, Any]]:
         IMPORTS: [],
         # Reads the sender's row and checks the account: logs, secret, key only.
         VERIFIER: [],
+        # Reads the outbox and POSTs to the endpoints (network): logs, secret, key only.
+        WEBHOOKS: [],
     }
     if refs.verifier_function is not None:
         own[API_HANDLER].append(_statement("InvokeVerifier", INVOKE_VERIFIER_ACTIONS,

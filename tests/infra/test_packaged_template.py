@@ -50,7 +50,7 @@ def test_template_has_the_app_and_the_infra(packaged: Path) -> None:
     template = _template(packaged)
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
     types = Counter(resource["Type"] for resource in template["Resources"].values())
-    assert types == {"AWS::Serverless::Function": 6, "AWS::IAM::Role": 6,
+    assert types == {"AWS::Serverless::Function": 7, "AWS::IAM::Role": 7,
                      "AWS::Serverless::Api": 1, "AWS::Lambda::Permission": 1,
                      "AWS::SQS::Queue": 4, "AWS::SecretsManager::Secret": 1,
                      "AWS::Serverless::LayerVersion": 1, "AWS::S3::Bucket": 1,

@@ -57,6 +57,7 @@ def _runners() -> dict[str, tuple[str, Runner]]:
     from emailsched.bench.rendering import run_rendering
     from emailsched.bench.scheduling import run_scheduling
     from emailsched.bench.throughput import run_throughput
+    from emailsched.bench.webhooks import run_webhooks
 
     return {
         "scheduling": ("1. Scheduling: POST /emails/schedule to the 201",
@@ -82,6 +83,8 @@ def _runners() -> dict[str, tuple[str, Runner]]:
                     lambda env, s, sec: run_imports(env, s.import_rows, sec)),
         "mailboxes": ("12. Many mailboxes: 2,000 emails from 1, 20 and 200 smtp senders",
                       lambda env, s, sec: run_mailboxes(env, 2_000, sec)),
+        "webhooks": ("13. Webhooks: 10,000 events from the change to a local receiver",
+                     lambda env, s, sec: run_webhooks(env, sec)),
         "cost": ("10. Dollars per million emails (AWS list prices, bench/prices.py)",
                  lambda env, s, sec: run_cost(env, s.cost_emails, sec)),
     }

@@ -1,11 +1,12 @@
 """The webhook dispatcher: delivers the outbox (SPEC.md, "Webhooks").
 
 Each worker thread claims one endpoint with messages due (no other dispatcher can hold it:
-FOR UPDATE SKIP LOCKED), delivers up to `batch` of them in the order they happened over
-one connection, and records every attempt with the claim's commit. A dispatcher killed
-mid-batch records nothing of that batch: its attempts are made again (at least once;
-the duplicates are the attempts whose answer was never recorded). A failed message waits
-its retry while later ones of the endpoint go on ("in order as far as retries allow");
+FOR UPDATE SKIP LOCKED, held until the batch ends), delivers up to `batch` of them in the
+order they happened over one HTTP connection, and records each attempt as soon as it is
+answered. A dispatcher killed mid-batch loses only the record of the attempt in flight:
+that one is made again (at least once; a duplicate is an answer never recorded). A failed
+message waits its retry while later ones of the endpoint go on ("in order as far as
+retries allow");
 a slow or dead endpoint holds one thread, never another endpoint's claim.
 """
 
@@ -75,6 +76,12 @@ class DispatchReport:
             self.delivered += sum(r.state == "delivered" for r in results)
             self.failed += sum(r.state != "delivered" for r in results)
 
+    def add_report(self, other: DispatchReport) -> None:
+        with self._lock:
+            self.attempts += other.attempts
+            self.delivered += other.delivered
+            self.failed += other.failed
+
     def as_dict(self) -> dict[str, int]:
         return {"attempts": self.attempts, "delivered": self.delivered, "failed": self.failed}
 
@@ -89,19 +96,22 @@ class Dispatcher:
         self._outbox, self._open, self._cipher = outbox, open_poster, cipher
         self._clock, self._config = clock, config
 
-    def run(self, time_budget_seconds: float | None = None) -> DispatchReport:
-        """Delivers what is due until nothing is (or the budget is spent)."""
+    def run(self, time_budget_seconds: float | None = None,
+            stop: threading.Event | None = None) -> DispatchReport:
+        """Delivers what is due until nothing is, the budget is spent or `stop` is set."""
         report = DispatchReport()
         deadline = None if time_budget_seconds is None else (
             time.monotonic() + time_budget_seconds)
+        stop = stop or threading.Event()
         with ThreadPoolExecutor(self._config.threads, "webhooks") as pool:
-            for future in [pool.submit(self._drain, report, deadline)
+            for future in [pool.submit(self._drain, report, deadline, stop)
                            for _ in range(self._config.threads)]:
                 future.result()
         return report
 
-    def _drain(self, report: DispatchReport, deadline: float | None) -> None:
-        while deadline is None or time.monotonic() < deadline:
+    def _drain(self, report: DispatchReport, deadline: float | None,
+               stop: threading.Event) -> None:
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             if not self.deliver_one_endpoint(report):
                 return
 
@@ -111,7 +121,6 @@ class Dispatcher:
             if claimed is None:
                 return False
             results = self._deliver(claimed)
-            claimed.record(results)
             self._judge(claimed, results)
         report.add(results)
         return True
@@ -126,6 +135,7 @@ class Dispatcher:
                 outcome = self._attempt(poster, secret, message)
                 results.append(webhooks.result(message, outcome, self._clock.now(),
                                                self._config.retry_seconds))
+                claimed.record(results[-1:])
                 if not outcome.delivered or (
                         time.monotonic() - started > self._config.batch_seconds):
                     break  # a failing endpoint gets one attempt per claim
@@ -154,13 +164,22 @@ class Dispatcher:
             log.warning("webhook endpoint %s disabled: %s", claimed.id, disable)
 
 
-def run_forever(dispatcher: Dispatcher, interval: float, stop: threading.Event) -> None:
-    """`emailsched webhooks`: deliver, then wait `interval` when nothing was due."""
+def run_forever(dispatcher: Dispatcher, interval: float, stop: threading.Event,
+                budget_seconds: float | None = None) -> DispatchReport:
+    """Deliver, then wait `interval` when nothing was due, until `stop` or the budget
+    (`emailsched webhooks`; the scheduled function within its invocation's time)."""
+    total = DispatchReport()
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     while not stop.is_set():
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            break
         try:
-            report = dispatcher.run()
+            report = dispatcher.run(left, stop)
         except EmailschedError as error:
             log.warning("webhook dispatch failed: %s", error.message)
             report = DispatchReport()
+        total.add_report(report)
         if report.attempts == 0:
-            stop.wait(interval)
+            stop.wait(interval if left is None else min(interval, max(left, 0)))
+    return total

@@ -91,6 +91,7 @@ RECORD = text("""
     SELECT id, :endpoint_id, attempt, status_code, error, response_body, duration_ms, at,
            next_attempt_at FROM r
 """)
+NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO off")
 ENDPOINT_HEALTH = text("""
     UPDATE webhook_endpoints SET
         failing_since = CASE WHEN :delivered THEN NULL
@@ -167,10 +168,15 @@ class PgWebhookStore:
 
 
 class ClaimedEndpoint:
-    """One endpoint in a dispatcher's hands, for as long as its transaction lasts."""
+    """One endpoint in a dispatcher's hands, for as long as its transaction lasts.
 
-    def __init__(self, connection: Connection, row: Any):
-        self._c = connection
+    Results are recorded on another connection, committed one attempt at a time, so a
+    dispatcher killed mid-batch leaves at most its attempt in flight unrecorded (and so
+    sent again). Those commits do not wait for the WAL flush (synchronous_commit off): a
+    Postgres crash could forget the last of them, which again only sends them twice."""
+
+    def __init__(self, connection: Connection, row: Any, engine: Engine):
+        self._c, self._engine = connection, engine
         self.id: uuid.UUID = row.endpoint_id
         self.url: str = row.url
         self.secret_enc: str = row.secret_enc
@@ -184,7 +190,12 @@ class ClaimedEndpoint:
     def record(self, results: list[Result]) -> None:
         if not results:
             return
-        self._c.execute(RECORD, {"endpoint_id": self.id, "results": json.dumps([{
+        with transaction(self._engine) as c:
+            c.execute(NO_FLUSH_WAIT)
+            self._record(c, results)
+
+    def _record(self, c: Connection, results: list[Result]) -> None:
+        c.execute(RECORD, {"endpoint_id": self.id, "results": json.dumps([{
             "id": r.message.id, "attempt": r.message.attempts + 1,
             "failures": 0 if r.state == "delivered" else r.message.failures + 1,
             "state": r.state, "status_code": r.outcome.status_code, "error": r.outcome.error,
@@ -213,4 +224,4 @@ class PgWebhookOutbox:
         until the block ends, when what was recorded is committed."""
         with transaction(self._engine) as c:
             row = c.execute(CLAIM).first()
-            yield None if row is None else ClaimedEndpoint(c, row)
+            yield None if row is None else ClaimedEndpoint(c, row, self._engine)
