@@ -2,9 +2,9 @@
 five times while 1,000 events flow into the outbox towards a receiver that fails 20 % of
 attempts. Every event must reach the receiver with a 2xx (none lost), each attempt signed
 (verified with the Standard Webhooks library); a duplicate may only be an event whose 2xx
-was cut before the killed dispatcher recorded it (each attempt is recorded as soon as it
-is answered), so duplicates are counted, printed and at most one per kill (one endpoint:
-one attempt in flight).
+was cut before the killed dispatcher recorded it (answers are recorded every 50 ms,
+DispatchConfig.record_seconds), so duplicates are counted, printed and bounded by what
+one endpoint can be sent in that time per kill.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from tests.support.webhook_receiver import Receiver
 pytestmark = pytest.mark.reliability
 
 EVENTS, KILLS, FAILING = 1000, 5, 0.2
+UNRECORDED_AT_MOST = 50  # answers within record_seconds on loopback, generously
 
 
 def _dispatcher(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -91,7 +92,7 @@ def test_a_killed_dispatcher_loses_no_event(services: Services, figures, tmp_pat
                         "duplicates": duplicates})
         assert set(ok) == set(sent), "an event was lost"
         assert all(r.verified for r in receiver.received), "an attempt did not verify"
-        assert duplicates <= KILLS
+        assert duplicates <= KILLS * UNRECORDED_AT_MOST
         assert failed > 0
     finally:
         for process in processes:

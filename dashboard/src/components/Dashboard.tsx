@@ -15,6 +15,7 @@ import { isDraftDirty, newDraft, type ComposeDraft } from "./composeDraft";
 import { EmailsView } from "./EmailsView";
 import { EmptyState } from "./EmptyState";
 import { Header } from "./Header";
+import { IntegrationsView } from "./integrations/IntegrationsView";
 import { EditIcon, RefreshIcon, SendIcon } from "./Icons";
 import { Spinner } from "./Skeleton";
 import { scheduledMessage } from "./scheduledMessage";
@@ -257,7 +258,12 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
             <SendersView senders={senders} loading={sendersQ.loading} error={sendersQ.error} reload={sendersQ.reload} />
           )}
           {tab === "suppressions" && <SuppressionsView page={page} limit={limit} tick={tick} onQuery={setQuery("suppressions")} />}
-          {tab === "settings" && <SettingsView />}
+          {tab === "settings" && (
+            <>
+              <SettingsView />
+              <IntegrationsView />
+            </>
+          )}
         </div>
       </main>
       {composeOpen && (

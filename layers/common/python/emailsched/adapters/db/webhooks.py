@@ -91,7 +91,8 @@ RECORD = text("""
     SELECT id, :endpoint_id, attempt, status_code, error, response_body, duration_ms, at,
            next_attempt_at FROM r
 """)
-NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO off")
+NO_FLUSH_WAIT = text("SET synchronous_commit TO off")
+FLUSH_WAIT = text("RESET synchronous_commit")
 ENDPOINT_HEALTH = text("""
     UPDATE webhook_endpoints SET
         failing_since = CASE WHEN :delivered THEN NULL
@@ -101,6 +102,16 @@ ENDPOINT_HEALTH = text("""
         updated_at = now()
     WHERE id = :endpoint_id RETURNING failing_since
 """)
+
+
+def autocommit(engine: Engine) -> Connection:
+    """A pooled connection in autocommit (as adapters/db/ledger.py makes its own): the
+    driver's transaction left open by the pool's liveness ping is committed first."""
+    connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    dbapi_connection.commit()
+    return connection
 
 
 def _endpoint(row: Any) -> Endpoint:
@@ -170,13 +181,14 @@ class PgWebhookStore:
 class ClaimedEndpoint:
     """One endpoint in a dispatcher's hands, for as long as its transaction lasts.
 
-    Results are recorded on another connection, committed one attempt at a time, so a
-    dispatcher killed mid-batch leaves at most its attempt in flight unrecorded (and so
-    sent again). Those commits do not wait for the WAL flush (synchronous_commit off): a
-    Postgres crash could forget the last of them, which again only sends them twice."""
+    Results are recorded on a second connection, in autocommit: one statement, one round
+    trip and one commit per attempt, so a dispatcher killed mid-batch leaves at most its
+    attempt in flight unrecorded (and so sent again). Those commits do not wait for the
+    WAL flush (synchronous_commit off): a Postgres crash could forget the last of them,
+    which again only sends them twice."""
 
-    def __init__(self, connection: Connection, row: Any, engine: Engine):
-        self._c, self._engine = connection, engine
+    def __init__(self, connection: Connection, row: Any, recorder: Connection):
+        self._c, self._recorder = connection, recorder
         self.id: uuid.UUID = row.endpoint_id
         self.url: str = row.url
         self.secret_enc: str = row.secret_enc
@@ -190,19 +202,15 @@ class ClaimedEndpoint:
     def record(self, results: list[Result]) -> None:
         if not results:
             return
-        with transaction(self._engine) as c:
-            c.execute(NO_FLUSH_WAIT)
-            self._record(c, results)
-
-    def _record(self, c: Connection, results: list[Result]) -> None:
-        c.execute(RECORD, {"endpoint_id": self.id, "results": json.dumps([{
+        with wrap_db_errors():
+            self._recorder.execute(RECORD, {"endpoint_id": self.id, "results": json.dumps([{
             "id": r.message.id, "attempt": r.message.attempts + 1,
             "failures": 0 if r.state == "delivered" else r.message.failures + 1,
             "state": r.state, "status_code": r.outcome.status_code, "error": r.outcome.error,
             "response_body": r.outcome.response_body, "duration_ms": r.outcome.duration_ms,
             "at": r.at.isoformat(),
             "next_attempt_at": r.next_attempt_at and r.next_attempt_at.isoformat()}
-            for r in results])})
+                for r in results])})
 
     def health(self, delivered: bool, first_failure: datetime | None,
                disable: str | None) -> datetime | None:
@@ -224,4 +232,19 @@ class PgWebhookOutbox:
         until the block ends, when what was recorded is committed."""
         with transaction(self._engine) as c:
             row = c.execute(CLAIM).first()
-            yield None if row is None else ClaimedEndpoint(c, row, self._engine)
+            if row is None:
+                yield None
+                return
+            with self._recorder() as recorder:
+                yield ClaimedEndpoint(c, row, recorder)
+
+    @contextmanager
+    def _recorder(self) -> Iterator[Connection]:
+        with wrap_db_errors():
+            recorder = autocommit(self._engine)
+        try:
+            recorder.execute(NO_FLUSH_WAIT)
+            yield recorder
+            recorder.execute(FLUSH_WAIT)  # the pool's next user commits as usual
+        finally:
+            recorder.close()
