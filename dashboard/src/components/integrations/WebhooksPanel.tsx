@@ -64,7 +64,7 @@ export function WebhooksPanel() {
           <h2 id="webhooks-title">Webhooks</h2>
           <p className="muted">
             Events are POSTed as they happen, signed the Standard Webhooks way (<code>webhook-id</code>, <code>webhook-timestamp</code>,{" "}
-            <code>webhook-signature</code>) and retried for up to a day and a half.
+            <code>webhook-signature</code>) and retried for about a day.
           </p>
         </div>
       </div>
