@@ -131,8 +131,10 @@ function WebhookRow({ hook, onChanged }: { hook: Webhook; onChanged: () => void 
   return (
     <li className="sender-row" data-testid="webhook-row" data-webhook-id={hook.id} data-status={hook.status}>
       <div className="sender-summary">
-        <strong className="truncate">{hook.url}</strong>{" "}
-        <span className={`badge ${hook.status === "enabled" ? "badge-active" : "badge-failed"}`}>{hook.status}</span>
+        <div style={{ display: "flex", gap: 8, alignItems: "center" }}>
+          <strong className="truncate">{hook.url}</strong>
+          <span className={`badge ${hook.status === "enabled" ? "badge-active" : "badge-failed"}`}>{hook.status}</span>
+        </div>
         <p className="muted">
           {hook.description ? `${hook.description} · ` : ""}
           {hook.events.join(", ")}
