@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import sqlalchemy
 
 from emailsched.adapters.webhook_http import WebhookClient
 from emailsched.services.webhook_dispatch import run_forever
@@ -177,3 +179,30 @@ def test_another_users_webhook_is_not_found_and_events_are_checked(stack: Stack)
         receiver.close()
 
 
+
+
+def test_a_sender_turning_failing_is_delivered_once(stack: Stack):
+    receiver = Receiver().start()
+    try:
+        stack.subscribe(receiver, ["sender.failing"])
+        stack.dispatch()
+        engine = sqlalchemy.create_engine(stack.pipeline.container.settings.DATABASE_URL)
+        with engine.begin() as c:
+            sender = c.execute(sqlalchemy.text(
+                "INSERT INTO senders (user_id, email) VALUES (:u, 'out@example.com') "
+                "RETURNING id"), {"u": stack.api.user["id"]}).scalar_one()
+            for failures in (1, 2, 3):  # failing from the third; still failing after
+                c.execute(sqlalchemy.text(
+                    "UPDATE senders SET consecutive_failures = :n, last_error = '535 no', "
+                    "status = CASE WHEN :n >= 2 THEN 'failing' ELSE 'active' END "
+                    "WHERE id = :id"), {"n": failures, "id": sender})
+        engine.dispose()
+        wait_until(lambda: receiver.delivered_ids(), timeout=30)
+        time.sleep(1)  # nothing more comes
+        (only,) = receiver.received
+        body = json.loads(only.body)
+        assert only.verified and body["type"] == "sender.failing"
+        assert body["data"] == {"senderId": str(sender), "email": "out@example.com",
+                                "lastError": "535 no", "consecutiveFailures": 2}
+    finally:
+        receiver.close()

@@ -6,9 +6,9 @@
   the credentials cipher (it must be shown on demand and used to sign).
 - webhook_messages: the outbox, one row per (event, subscribed endpoint), written by
   triggers in the transaction that made the change: from email_events (failed, bounced,
-  reply received, unsubscribed, opened, clicked) and from the point of no return of a
-  send (status becomes `sent`). Both triggers look for a subscribed endpoint first: a
-  user with none writes nothing more.
+  reply received, unsubscribed, opened, clicked), from the point of no return of a
+  send (status becomes `sent`) and from a sender turning `failing`. The email triggers
+  look for a subscribed endpoint first: a user with none writes nothing more.
 - webhook_attempts: the delivery log.
 - webhook_claims: one row per endpoint that a dispatcher locks (FOR UPDATE SKIP LOCKED)
   while it delivers that endpoint's due messages in order: two dispatchers never send one
@@ -73,6 +73,17 @@ BEGIN
             'recipient', NEW.recipient_email, 'step', NEW.step, 'messageId', NEW.message_id,
             'attempts', NEW.attempts)), COALESCE(NEW.sent_at, clock_timestamp()));
     END IF;
+    RETURN NULL;
+END $$
+"""
+
+# A sender turning `failing` (connection or login failures in a row, adapters/db/senders).
+SENDER_FAILING = """
+CREATE FUNCTION webhook_sender_failing() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM webhook_fan_out(NEW.user_id, 'sender.failing', jsonb_strip_nulls(jsonb_build_object(
+        'senderId', NEW.id, 'email', NEW.email, 'lastError', NEW.last_error,
+        'consecutiveFailures', NEW.consecutive_failures)), clock_timestamp());
     RETURN NULL;
 END $$
 """
@@ -157,7 +168,7 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_webhook_attempts_endpoint", "webhook_attempts", ["endpoint_id", "id"])
     op.create_index("ix_webhook_attempts_message", "webhook_attempts", ["message_id"])
-    for function in (FAN_OUT, EMAIL_EVENT, EMAIL_SENT):
+    for function in (FAN_OUT, EMAIL_EVENT, EMAIL_SENT, SENDER_FAILING):
         op.execute(function)
     op.execute("""
         CREATE TRIGGER webhook_email_events AFTER INSERT ON email_events FOR EACH ROW
@@ -170,12 +181,18 @@ def upgrade() -> None:
         WHEN (NEW.status = 'sent' AND OLD.status <> 'sent')
         EXECUTE FUNCTION webhook_email_sent()
     """)
+    op.execute("""
+        CREATE TRIGGER webhook_sender_failing AFTER UPDATE ON senders FOR EACH ROW
+        WHEN (NEW.status = 'failing' AND OLD.status <> 'failing')
+        EXECUTE FUNCTION webhook_sender_failing()
+    """)
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER webhook_sender_failing ON senders")
     op.execute("DROP TRIGGER webhook_email_sent ON emails")
     op.execute("DROP TRIGGER webhook_email_events ON email_events")
-    for function in ("webhook_email_sent()", "webhook_email_event()",
+    for function in ("webhook_sender_failing()", "webhook_email_sent()", "webhook_email_event()",
                      "webhook_fan_out(uuid, text, jsonb, timestamptz)"):
         op.execute(f"DROP FUNCTION {function}")
     for table in ("webhook_attempts", "webhook_messages", "webhook_claims",
