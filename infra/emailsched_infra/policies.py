@@ -127,6 +127,15 @@ def _statement(sid: str, actions: list[str], resources: list[Any]) -> dict[str, 
     return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
 
 
+def _reveal_webhook_secrets(key: Any) -> dict[str, Any]:
+    """GET /webhooks/{id}/secret: the API may decrypt a webhook's signing secret, and only
+    that (adapters/credentials.py binds each secret's context, `webhook:<id>:secret` here,
+    to its KMS EncryptionContext); sender passwords stay beyond its reach."""
+    statement = _statement("RevealWebhookSecrets", ["kms:Decrypt"], [key])
+    statement["Condition"] = {"StringLike": {"kms:EncryptionContext:context": "webhook:*"}}
+    return statement
+
+
 def function_policies(refs: PolicyRefs, vpc: bool) -> dict[str, dict[str, Any]]:
     """The policy document of each function (by Chalice's function name)."""
     own: dict[str, list[dict[str, Any]]] = {
@@ -170,5 +179,7 @@ def function_policies(refs: PolicyRefs, vpc: bool) -> dict[str, dict[str, Any]]:
         if refs.credentials_key is not None and function in KEY_ACTIONS:
             sid, actions = KEY_ACTIONS[function]
             statements.append(_statement(sid, actions, [refs.credentials_key]))
+        if refs.credentials_key is not None and function == API_HANDLER:
+            statements.append(_reveal_webhook_secrets(refs.credentials_key))
         policies[function] = {"Version": "2012-10-17", "Statement": statements}
     return policies

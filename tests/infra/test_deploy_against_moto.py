@@ -69,7 +69,7 @@ def test_layer_is_published_once_and_used_by_every_function(
 def test_functions_get_their_environment_timeouts_memory_and_vpc(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
     timeouts = {"api": 29, "sender": SENDER_TIMEOUT_SECONDS, "pump": 60, "replies": 60,
-                "imports": IMPORT_TIMEOUT_SECONDS, "verifier": 25, "webhooks": 60}
+                "imports": IMPORT_TIMEOUT_SECONDS, "verifier": 25, "webhooks": 90}
     for role, name in FUNCTIONS.items():
         config = _function(session, aws, name)["Configuration"]
         env = config["Environment"]["Variables"]
@@ -179,13 +179,25 @@ def _granted(session: Any, aws: dict[str, str], prefix: str) -> dict[str, set[An
     return granted
 
 
+def _api_decrypt_conditions(session: Any, aws: dict[str, str]) -> list[Any]:
+    iam = client(session, aws, "iam")
+    name = "emailsched-test-api_handler"
+    documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+                 for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
+    return [s.get("Condition") for doc in documents for s in doc["Statement"]
+            if "kms:Decrypt" in s["Action"]]
+
+
 def test_only_the_verifier_sender_and_poller_may_decrypt_and_the_api_invokes_the_verifier(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
     """The API encrypts but cannot decrypt a stored password: POST /senders/{id}/verify
     asks the verifier function, the one function the API may invoke."""
     decrypting = {role for role, pairs in _granted(session, aws, "kms:").items()
                   if any(action == "kms:Decrypt" for action, _ in pairs)}
-    assert decrypting == {"sender", "replies", "verifier", "webhooks"}
+    # The API's Decrypt is conditional: webhook signing secrets only (below).
+    assert decrypting == {"sender", "replies", "verifier", "webhooks", "api_handler"}
+    assert _api_decrypt_conditions(session, aws) == [
+        {"StringLike": {"kms:EncryptionContext:context": "webhook:*"}}]
     verifier = _function(session, aws, FUNCTIONS["verifier"])["Configuration"]
     invoking = _granted(session, aws, "lambda:")
     assert invoking["api_handler"] == {("lambda:InvokeFunction", verifier["FunctionArn"])}
@@ -210,7 +222,8 @@ def test_the_credentials_key_is_made_once_and_only_api_sender_and_poller_may_use
     granted: dict[str, set[Any]] = {}
     granted.update(_granted(session, aws, "kms:"))
     assert granted["api_handler"] == {("kms:GenerateDataKey", key_arn),
-                                      ("kms:DescribeKey", key_arn)}
+                                      ("kms:DescribeKey", key_arn),
+                                      ("kms:Decrypt", key_arn)}  # webhook secrets only
     assert granted["sender"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}
     # The poller decrypts IMAP passwords, stored like SMTP ones.
     assert granted["replies"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}

@@ -135,10 +135,12 @@ def test_each_role_gets_least_privilege(packaged: Path) -> None:
                           ("ApiHandlerRole", {"WriteOwnLogs", "ManageVpcInterfaces",
                                               "StartImports", "PresignUploads",
                                               "ListUploads", "EncryptSenderCredentials",
-                                              "InvokeVerifier"}),
+                                              "InvokeVerifier", "RevealWebhookSecrets"}),
                           ("RepliesRole", {"WriteOwnLogs", "ManageVpcInterfaces",
                                            "DecryptSenderCredentials"}),
                           ("VerifierRole", {"WriteOwnLogs", "ManageVpcInterfaces",
+                                            "DecryptSenderCredentials"}),
+                          ("WebhooksRole", {"WriteOwnLogs", "ManageVpcInterfaces",
                                             "DecryptSenderCredentials"}),
                           ("ImportsRole", {"WriteOwnLogs", "ManageVpcInterfaces",
                                            "ConsumeImportQueue", "ReadUploads",
@@ -155,9 +157,9 @@ def test_each_role_gets_least_privilege(packaged: Path) -> None:
 
 
 def test_the_credentials_key_and_its_grants_are_in_the_template(packaged: Path) -> None:
-    """As deploy.py makes them: the API encrypts only, the sender, the poller and the
-    verifier decrypt, the API invokes the verifier (and nothing else) to check a stored
-    account."""
+    """As deploy.py makes them: the API encrypts, and decrypts webhook signing secrets
+    only; the sender, the poller, the verifier and the webhook dispatcher decrypt; the API
+    invokes the verifier (and nothing else) to check a stored account."""
     resources = _template(packaged)["Resources"]
     key = {"Fn::GetAtt": ["CredentialsKey", "Arn"]}
     assert resources["CredentialsKey"]["Properties"]["KeyUsage"] == "ENCRYPT_DECRYPT"
@@ -167,12 +169,17 @@ def test_the_credentials_key_and_its_grants_are_in_the_template(packaged: Path) 
     kms = {role: sorted(a for s in _statements(resources, role) for a in s["Action"]
                         if a.startswith("kms:"))
            for role in ("ApiHandlerRole", "SenderRole", "PumpRole", "RepliesRole",
-                        "ImportsRole", "VerifierRole")}
-    assert kms == {"ApiHandlerRole": ["kms:DescribeKey", "kms:GenerateDataKey"],
+                        "ImportsRole", "VerifierRole", "WebhooksRole")}
+    assert kms == {"ApiHandlerRole": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
                    "SenderRole": ["kms:Decrypt", "kms:DescribeKey"],
                    "RepliesRole": ["kms:Decrypt", "kms:DescribeKey"],
                    "VerifierRole": ["kms:Decrypt", "kms:DescribeKey"],
+                   "WebhooksRole": ["kms:Decrypt", "kms:DescribeKey"],
                    "PumpRole": [], "ImportsRole": []}
+    reveal = next(s for s in _statements(resources, "ApiHandlerRole")
+                  if s["Sid"] == "RevealWebhookSecrets")
+    assert (reveal["Action"], reveal["Condition"]) == (
+        ["kms:Decrypt"], {"StringLike": {"kms:EncryptionContext:context": "webhook:*"}})
     for role in kms:
         for statement in _statements(resources, role):
             if any(a.startswith("kms:") for a in statement["Action"]):
@@ -185,7 +192,7 @@ def test_the_credentials_key_and_its_grants_are_in_the_template(packaged: Path) 
     assert invoke["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:"
                                               "${AWS::AccountId}:function:"
                                               "emailsched-test-verifier"}]
-    for logical in ("APIHandler", "Sender", "Replies", "Verifier"):
+    for logical in ("APIHandler", "Sender", "Replies", "Verifier", "Webhooks"):
         env = resources[logical]["Properties"]["Environment"]["Variables"]
         assert env["CREDENTIALS_KMS_KEY_ID"] == key, logical
     for logical in ("Pump", "Imports"):
