@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -206,3 +206,45 @@ def test_a_sender_turning_failing_is_delivered_once(stack: Stack):
                                 "lastError": "535 no", "consecutiveFailures": 2}
     finally:
         receiver.close()
+
+
+def test_a_failure_and_a_reply_reach_their_subscribers_with_the_email(stack: Stack):
+    """The chain from a change of status: migration 0012's trigger writes the email event,
+    0017's turns it into an outbox row for each subscribed endpoint, in that transaction."""
+    failures, replies = Receiver().start(), Receiver().start()
+    try:
+        stack.subscribe(failures, ["email.failed"])
+        stack.subscribe(replies, ["reply.received", "email.sent"])
+        scheduled = stack.api.post("/emails/schedule", {
+            "subject": "Later", "body": "<p>Hi</p>",
+            "recipients": ["f@example.com", "r@example.com"],
+            "startTime": (datetime.now(UTC) + timedelta(days=30)).isoformat(), "delayMs": 0,
+            "hourlyLimit": 10,
+            "sender": {"email": "sales@example.com", "name": "Sales"}})
+        assert scheduled.status_code == 201, scheduled.text
+        engine = sqlalchemy.create_engine(stack.pipeline.container.settings.DATABASE_URL)
+        with engine.begin() as c:
+            c.execute(sqlalchemy.text(
+                "UPDATE emails SET status = 'failed', failure_reason = '550 5.1.1 unknown' "
+                "WHERE recipient_email = 'f@example.com'"))
+            c.execute(sqlalchemy.text(
+                "INSERT INTO email_events (email_id, user_id, batch_id, type, by) "
+                "SELECT id, user_id, batch_id, 'reply_received', 'poller' FROM emails "
+                "WHERE recipient_email = 'r@example.com'"))
+        engine.dispose()
+        stack.dispatch()
+        wait_until(lambda: failures.delivered_ids() and replies.delivered_ids(), timeout=30)
+        time.sleep(1)
+        (failed,), (replied,) = failures.received, replies.received
+        failed_body, replied_body = json.loads(failed.body), json.loads(replied.body)
+        assert failed.verified and replied.verified
+        assert failed_body["type"] == "email.failed"
+        assert failed_body["data"]["recipient"] == "f@example.com"
+        assert failed_body["data"]["detail"] == {"reason": "550 5.1.1 unknown"}
+        assert failed_body["data"]["batchId"] == scheduled.json()["batchId"]
+        assert replied_body["type"] == "reply.received"
+        assert replied_body["data"]["recipient"] == "r@example.com"
+        assert replied_body["data"]["by"] == "poller"
+    finally:
+        failures.close()
+        replies.close()

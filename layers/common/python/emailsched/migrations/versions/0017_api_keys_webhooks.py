@@ -56,7 +56,7 @@ BEGIN
             SELECT jsonb_strip_nulls(jsonb_build_object(
                 'emailId', e.id, 'batchId', e.batch_id, 'senderId', e.sender_id,
                 'recipient', e.recipient_email, 'step', e.step, 'status', e.status,
-                'by', NEW.by, 'detail', NEW.detail))
+                'by', NEW."by", 'detail', NEW.detail))
             FROM emails e WHERE e.id = NEW.email_id), NEW.at);
     END IF;
     RETURN NULL;
