@@ -48,10 +48,12 @@ class Routes:
     def query(self) -> dict[str, str]:
         return dict(self.request.query_params or {})
 
-    def user(self, scope: str) -> Any:
-        """The signed-in user, when the session or API key may use a route of `scope`."""
+    def user(self, scope: str | None = None) -> Any:
+        """The signed-in user, when the session or API key may use a route of `scope`
+        (None: the route's own check already ran)."""
         principal = container().auth.authenticate(self.request.headers.get("authorization"))
-        principal.require(scope)
+        if scope is not None:
+            principal.require(scope)
         return principal.user
 
     def route(self, path: str, method: str, public: bool = False,
