@@ -117,3 +117,21 @@ def test_public_https_urls_and_listed_hosts_pass():
     with pytest.raises(InvalidRequest):
         _client({"127.0.0.1": ["127.0.0.1"]}, allowed="127.0.0.1:9").check(
             "http://127.0.0.1:8080/hook")
+
+
+def test_a_principal_reads_as_its_user_and_checks_scopes():
+    import uuid
+
+    from emailsched.domain.records import User
+    from emailsched.errors import InsufficientScope
+    from emailsched.services.auth import Principal
+
+    user = User(uuid.uuid4(), "a@example.com", "A", None)
+    key = Principal(user, frozenset({"read"}))
+    assert (key.id, key.email) == (user.id, "a@example.com")
+    key.require("read")
+    with pytest.raises(InsufficientScope):
+        key.require("schedule")
+    with pytest.raises(InsufficientScope):
+        key.require(api_keys.SESSION)
+    Principal(user).require(api_keys.SESSION)

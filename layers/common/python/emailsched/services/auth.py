@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import jwt
 
@@ -50,6 +50,13 @@ class Principal:
 
     user: User
     scopes: frozenset[str] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # The user's own fields (id, email, ...): code written when authenticate() returned
+        # the User itself keeps working. Not for `user` itself or dunders (copy, pickle).
+        if name == "user" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.user, name)
 
     def require(self, scope: str) -> None:
         if not api_keys.allows(self.scopes, scope):
