@@ -135,3 +135,25 @@ def test_a_principal_reads_as_its_user_and_checks_scopes():
     with pytest.raises(InsufficientScope):
         key.require(api_keys.SESSION)
     Principal(user).require(api_keys.SESSION)
+
+
+def test_the_dispatch_loop_survives_a_failed_run_and_stops_when_told():
+    import threading
+
+    from emailsched.services.webhook_dispatch import DispatchReport, run_forever
+
+    class Flaky:
+        def __init__(self) -> None:
+            self.runs = 0
+
+        def run(self, budget: float | None, stop: threading.Event) -> DispatchReport:
+            self.runs += 1
+            if self.runs == 1:
+                raise KeyError("a bug in one run")
+            if self.runs == 3:
+                stop.set()
+            return DispatchReport(attempts=1, delivered=1)
+
+    flaky, stop = Flaky(), threading.Event()
+    total = run_forever(flaky, 0.01, stop)  # type: ignore[arg-type]
+    assert flaky.runs == 3 and total.delivered == 2

@@ -189,6 +189,9 @@ def run_forever(dispatcher: Dispatcher, interval: float, stop: threading.Event,
         except EmailschedError as error:
             log.warning("webhook dispatch failed: %s", error.message)
             report = DispatchReport()
+        except Exception:  # the loop's boundary: one failed run does not end the process
+            log.exception("webhook dispatch failed")
+            report = DispatchReport()
         total.add_report(report)
         if report.attempts == 0:
             stop.wait(interval if left is None else min(interval, max(left, 0)))
