@@ -1,5 +1,5 @@
 """emailsched on Chalice: the HTTP API, the SQS-triggered sender, the scheduled pump (which
-also plans follow-ups) and the scheduled reply poller.
+also plans follow-ups), the scheduled reply poller and the scheduled webhook dispatcher.
 
 Every entry point is thin: parse the input, call one service, map the result. The HTTP
 routes live by area in emailsched/api/routes/ (a Blueprint each); this module registers
@@ -185,3 +185,17 @@ def _refresh_sender_domains() -> int:
         log.warning("sender domains not checked this run: %s", error.message)
         return 0
 
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="webhooks")
+def webhooks(event: Any) -> dict[str, Any]:
+    """The webhook dispatcher (services/webhook_dispatch.py): delivers the outbox for the
+    invocation's time left, polling every second when nothing is due, so a run a minute
+    delivers continuously; on its own, a run delivers what is due once."""
+    from emailsched.services.webhook_dispatch import SAFETY_SECONDS, run_forever
+
+    dispatcher = _container().webhook_dispatcher
+    budget = _seconds_left(event, SAFETY_SECONDS)
+    if budget is None:
+        return dispatcher.run().as_dict()
+    return run_forever(dispatcher, 1.0, threading.Event(), max(budget, 1.0)).as_dict()

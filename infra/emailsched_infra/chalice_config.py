@@ -22,6 +22,7 @@ from emailsched_infra.stage import (
     REPLIES,
     SENDER,
     VERIFIER,
+    WEBHOOKS,
     Stage,
 )
 
@@ -51,9 +52,16 @@ IMPORTS_CONCURRENCY = 2
 VERIFIER_TIMEOUT_SECONDS = 25
 VERIFIER_MEMORY_MB = 256
 VERIFIER_CONCURRENCY = 2
+# The webhook dispatcher delivers for its invocation's time left (all but the 20 s an
+# attempt in flight may need), every minute: 90 s makes consecutive runs overlap, so
+# delivery never pauses between them, and overlapping dispatchers are safe (claims are
+# FOR UPDATE SKIP LOCKED; each run holds up to 4 connections). It waits on HTTP, not CPU,
+# and decrypts the endpoints' signing secrets (the credentials key).
+WEBHOOKS_TIMEOUT_SECONDS = 90
+WEBHOOKS_MEMORY_MB = 256
 # Functions that use the sender passwords' key get its id: the API encrypts with it, the
 # others decrypt (policies.KEY_ACTIONS).
-KEY_USERS = (API_HANDLER, SENDER, REPLIES, VERIFIER)
+KEY_USERS = (API_HANDLER, SENDER, REPLIES, VERIFIER, WEBHOOKS)
 METRICS_NAMESPACE = "emailsched"
 # Postgres connections per container. A Lambda container serves one invocation at a time:
 # the API and the pump need one; the sender two (a message's pinned connection, and the
@@ -68,6 +76,8 @@ DB_POOLS: dict[str, dict[str, int]] = {
     REPLIES: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
     IMPORTS: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
     VERIFIER: {"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0},
+    # One connection per dispatcher thread holds its claim for the length of a batch.
+    WEBHOOKS: {"DB_POOL_SIZE": 4, "DB_MAX_OVERFLOW": 0},
 }
 # The API presigns uploads and starts import jobs; the job reads and deletes the upload.
 IMPORT_USERS = (API_HANDLER, IMPORTS)
@@ -195,6 +205,9 @@ def stage_config(stage: Stage, resolved: Resolved, layer_arn: str,
             VERIFIER: {"lambda_timeout": VERIFIER_TIMEOUT_SECONDS,
                        "lambda_memory_size": min(VERIFIER_MEMORY_MB, resolved.memory_mb),
                        "reserved_concurrency": VERIFIER_CONCURRENCY},
+            WEBHOOKS: {"lambda_timeout": WEBHOOKS_TIMEOUT_SECONDS,
+                       "lambda_memory_size": min(WEBHOOKS_MEMORY_MB,
+                                                 resolved.memory_mb)},
         },
         # Chalice ignores keys it does not know; deploy.py keeps the choices it derives
         # the rest from here, so the next run starts from them.

@@ -14,6 +14,8 @@ API_KEY_ACTIONS = ["kms:GenerateDataKey", "kms:DescribeKey"]
 # Those that send or read as a mailbox connected by OAuth (issue 25) also encrypt: the
 # access tokens they share through Redis, and a refresh token the provider rotated.
 SENDER_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+# The webhook dispatcher only reads the endpoints' signing secrets.
+DECRYPT_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey"]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from emailsched_infra.kms_key import API_KEY_ACTIONS, SENDER_KEY_ACTIONS
+from emailsched_infra.kms_key import API_KEY_ACTIONS, DECRYPT_KEY_ACTIONS, SENDER_KEY_ACTIONS
 from emailsched_infra.stage import (
     API_HANDLER,
     FUNCTIONS,
@@ -18,6 +18,7 @@ from emailsched_infra.stage import (
     REPLIES,
     SENDER,
     VERIFIER,
+    WEBHOOKS,
     Stage,
 )
 
@@ -63,7 +64,8 @@ VPC_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
 KEY_ACTIONS = {API_HANDLER: ("EncryptSenderCredentials", API_KEY_ACTIONS),
                SENDER: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS),
                REPLIES: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS),
-               VERIFIER: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS)}
+               VERIFIER: ("DecryptSenderCredentials", SENDER_KEY_ACTIONS),
+               WEBHOOKS: ("DecryptSenderCredentials", DECRYPT_KEY_ACTIONS)}
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,15 @@ def _statement(sid: str, actions: list[str], resources: list[Any]) -> dict[str, 
     return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
 
 
+def _reveal_webhook_secrets(key: Any) -> dict[str, Any]:
+    """GET /webhooks/{id}/secret: the API may decrypt a webhook's signing secret, and only
+    that (adapters/credentials.py binds each secret's context, `webhook:<id>:secret` here,
+    to its KMS EncryptionContext); sender passwords stay beyond its reach."""
+    statement = _statement("RevealWebhookSecrets", ["kms:Decrypt"], [key])
+    statement["Condition"] = {"StringLike": {"kms:EncryptionContext:context": "webhook:*"}}
+    return statement
+
+
 def function_policies(refs: PolicyRefs, vpc: bool) -> dict[str, dict[str, Any]]:
     """The policy document of each function (by Chalice's function name)."""
     own: dict[str, list[dict[str, Any]]] = {
@@ -140,6 +151,8 @@ def function_policies(refs: PolicyRefs, vpc: bool) -> dict[str, dict[str, Any]]:
         IMPORTS: [],
         # Reads the sender's row and checks the account: logs, secret, key only.
         VERIFIER: [],
+        # Reads the outbox and POSTs to the endpoints (network): logs, secret, key only.
+        WEBHOOKS: [],
     }
     if refs.verifier_function is not None:
         own[API_HANDLER].append(_statement("InvokeVerifier", INVOKE_VERIFIER_ACTIONS,
@@ -166,5 +179,7 @@ def function_policies(refs: PolicyRefs, vpc: bool) -> dict[str, dict[str, Any]]:
         if refs.credentials_key is not None and function in KEY_ACTIONS:
             sid, actions = KEY_ACTIONS[function]
             statements.append(_statement(sid, actions, [refs.credentials_key]))
+        if refs.credentials_key is not None and function == API_HANDLER:
+            statements.append(_reveal_webhook_secrets(refs.credentials_key))
         policies[function] = {"Version": "2012-10-17", "Statement": statements}
     return policies

@@ -14,7 +14,8 @@ RUNTIME = f"python{PYTHON_VERSION}"
 API_HANDLER, SENDER, PUMP, REPLIES = "api_handler", "sender", "pump", "replies"
 IMPORTS = "imports"  # big lists: streams an uploaded CSV from S3 (SQS-triggered)
 VERIFIER = "verifier"  # checks a stored sender account for the API (invoked by it)
-FUNCTIONS = (API_HANDLER, SENDER, PUMP, REPLIES, IMPORTS, VERIFIER)
+WEBHOOKS = "webhooks"  # delivers the webhook outbox (scheduled every minute)
+FUNCTIONS = (API_HANDLER, SENDER, PUMP, REPLIES, IMPORTS, VERIFIER, WEBHOOKS)
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 # functions/.chalice/config.json's committed stage for `chalice local` (no AWS resources).
 LOCAL_STAGE = "local"

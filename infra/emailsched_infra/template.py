@@ -35,6 +35,7 @@ from emailsched_infra.stage import (
     RUNTIME,
     SENDER,
     VERIFIER,
+    WEBHOOKS,
     Stage,
 )
 
@@ -46,7 +47,7 @@ CREDENTIALS_KEY, CREDENTIALS_KEY_ALIAS = "CredentialsKey", "CredentialsKeyAlias"
 LAYER_FILE = "common-layer.zip"
 # Chalice's logical ids for the functions and for the sender's SQS event.
 LOGICAL_IDS = {API_HANDLER: "APIHandler", SENDER: "Sender", PUMP: "Pump", REPLIES: "Replies",
-               IMPORTS: "Imports", VERIFIER: "Verifier"}
+               IMPORTS: "Imports", VERIFIER: "Verifier", WEBHOOKS: "Webhooks"}
 REST_API = "RestAPI"  # Chalice's logical id of the API
 # Unsubscribe links point at the API's stage URL unless --public-url names another.
 API_STAGE_URL = {"Fn::Sub": f"https://${{{REST_API}}}.execute-api.${{AWS::Region}}"

@@ -33,7 +33,8 @@ IMPORT_QUEUE, IMPORT_DLQ = "emailsched-test-imports", "emailsched-test-imports-d
 IMPORT_BUCKET = "emailsched-test-imports-123456789012"
 FUNCTIONS = {"api": "emailsched-test", "sender": "emailsched-test-sender",
              "pump": "emailsched-test-pump", "replies": "emailsched-test-replies",
-             "imports": "emailsched-test-imports", "verifier": "emailsched-test-verifier"}
+             "imports": "emailsched-test-imports", "verifier": "emailsched-test-verifier",
+             "webhooks": "emailsched-test-webhooks"}
 
 
 def _function(session: Any, aws: dict[str, str], name: str) -> dict[str, Any]:
@@ -90,7 +91,7 @@ def test_readme_command_publishes_the_layer_with_no_bucket(deployed: Deployed, s
 def test_functions_get_their_environment_timeouts_memory_and_vpc(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
     timeouts = {"api": 29, "sender": SENDER_TIMEOUT_SECONDS, "pump": 60, "replies": 60,
-                "imports": IMPORT_TIMEOUT_SECONDS, "verifier": 25}
+                "imports": IMPORT_TIMEOUT_SECONDS, "verifier": 25, "webhooks": 90}
     for role, name in FUNCTIONS.items():
         config = _function(session, aws, name)["Configuration"]
         env = config["Environment"]["Variables"]
@@ -103,14 +104,17 @@ def test_functions_get_their_environment_timeouts_memory_and_vpc(
         for value in SECRETS.values():
             assert value not in json.dumps(config)
         assert not {"DATABASE_URL", "REDIS_URL", "SESSION_SECRET", "SMTP_PASSWORD"} & set(env)
-        assert env["DB_POOL_SIZE"] == ("2" if role == "sender" else "1")
+        # The webhook dispatcher: one connection per thread holds its claim.
+        assert env["DB_POOL_SIZE"] == {"sender": "2", "webhooks": "4"}.get(role, "1")
         assert env["DB_MAX_OVERFLOW"] == "0"
         assert env["POWERTOOLS_SERVICE_NAME"] == "emailsched-test"
         assert not any(key.startswith("AWS_") for key in env)
         assert config["Timeout"] == timeouts[role]
         # The reply poller parses a chunk of messages at a time: 256 MB (REPLIES_MEMORY_MB).
-        # So does the verifier (one account check at a time).
-        assert config["MemorySize"] == (256 if role in ("replies", "verifier") else 1024)
+        # So does the verifier (one account check at a time), and the webhook dispatcher
+        # waits on HTTP.
+        assert config["MemorySize"] == (
+            256 if role in ("replies", "verifier", "webhooks") else 1024)
         assert config["Runtime"] == "python3.11"
         assert sorted(config["VpcConfig"]["SubnetIds"]) == sorted(SUBNETS.split(","))
         assert config["VpcConfig"]["SecurityGroupIds"] == [SECURITY_GROUP]
@@ -148,14 +152,16 @@ def test_pump_and_reply_poller_run_on_their_schedules(deployed: Deployed, sessio
             schedules[target["Arn"].rsplit(":", 1)[1]] = rule["ScheduleExpression"]
     # The poller's rate is REPLY_POLL_SECONDS (support.CHOICES sets 120) in whole minutes.
     assert schedules == {FUNCTIONS["pump"]: "rate(1 minute)",
-                         FUNCTIONS["replies"]: "rate(2 minutes)"}
+                         FUNCTIONS["replies"]: "rate(2 minutes)",
+                         FUNCTIONS["webhooks"]: "rate(1 minute)"}
 
 
 def test_each_function_role_allows_only_its_own_queue_actions(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
     iam = client(session, aws, "iam")
     actions = {}
-    for role in ("sender", "pump", "api_handler", "replies", "imports", "verifier"):
+    for role in ("sender", "pump", "api_handler", "replies", "imports", "verifier",
+                 "webhooks"):
         name = f"emailsched-test-{role}"
         documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
                      for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
@@ -173,6 +179,7 @@ def test_each_function_role_allows_only_its_own_queue_actions(
                                       ("sqs:GetQueueUrl", IMPORT_QUEUE)}
     assert actions["replies"] == set()
     assert actions["verifier"] == set()
+    assert actions["webhooks"] == set()
     assert actions["imports"] == {
         ("sqs:ReceiveMessage", IMPORT_QUEUE), ("sqs:DeleteMessage", IMPORT_QUEUE),
         ("sqs:GetQueueAttributes", IMPORT_QUEUE), ("sqs:SendMessage", IMPORT_QUEUE),
@@ -183,7 +190,8 @@ def _granted(session: Any, aws: dict[str, str], prefix: str) -> dict[str, set[An
     """Each role's (action, resource) pairs whose action starts with `prefix`."""
     iam = client(session, aws, "iam")
     granted = {}
-    for role in ("sender", "pump", "api_handler", "replies", "imports", "verifier"):
+    for role in ("sender", "pump", "api_handler", "replies", "imports", "verifier",
+                 "webhooks"):
         name = f"emailsched-test-{role}"
         documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
                      for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
@@ -193,13 +201,25 @@ def _granted(session: Any, aws: dict[str, str], prefix: str) -> dict[str, set[An
     return granted
 
 
+def _api_decrypt_conditions(session: Any, aws: dict[str, str]) -> list[Any]:
+    iam = client(session, aws, "iam")
+    name = "emailsched-test-api_handler"
+    documents = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+                 for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
+    return [s.get("Condition") for doc in documents for s in doc["Statement"]
+            if "kms:Decrypt" in s["Action"]]
+
+
 def test_only_the_verifier_sender_and_poller_may_decrypt_and_the_api_invokes_the_verifier(
         deployed: Deployed, session: Any, aws: dict[str, str]) -> None:
     """The API encrypts but cannot decrypt a stored password: POST /senders/{id}/verify
     asks the verifier function, the one function the API may invoke."""
     decrypting = {role for role, pairs in _granted(session, aws, "kms:").items()
                   if any(action == "kms:Decrypt" for action, _ in pairs)}
-    assert decrypting == {"sender", "replies", "verifier"}
+    # The API's Decrypt is conditional: webhook signing secrets only (below).
+    assert decrypting == {"sender", "replies", "verifier", "webhooks", "api_handler"}
+    assert _api_decrypt_conditions(session, aws) == [
+        {"StringLike": {"kms:EncryptionContext:context": "webhook:*"}}]
     verifier = _function(session, aws, FUNCTIONS["verifier"])["Configuration"]
     invoking = _granted(session, aws, "lambda:")
     assert invoking["api_handler"] == {("lambda:InvokeFunction", verifier["FunctionArn"])}
@@ -224,7 +244,8 @@ def test_the_credentials_key_is_made_once_and_only_api_sender_and_poller_may_use
     granted: dict[str, set[Any]] = {}
     granted.update(_granted(session, aws, "kms:"))
     assert granted["api_handler"] == {("kms:GenerateDataKey", key_arn),
-                                      ("kms:DescribeKey", key_arn)}
+                                      ("kms:DescribeKey", key_arn),
+                                      ("kms:Decrypt", key_arn)}  # webhook secrets only
     assert granted["sender"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn),
                                   ("kms:GenerateDataKey", key_arn)}
     # The poller decrypts IMAP passwords, stored like SMTP ones.
@@ -233,6 +254,8 @@ def test_the_credentials_key_is_made_once_and_only_api_sender_and_poller_may_use
     # The verifier checks a stored account for the API, which may not decrypt.
     assert granted["verifier"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn),
                                   ("kms:GenerateDataKey", key_arn)}
+    # The webhook dispatcher signs with the endpoints' secrets, stored like passwords.
+    assert granted["webhooks"] == {("kms:Decrypt", key_arn), ("kms:DescribeKey", key_arn)}
     assert granted["pump"] == set()
     assert granted["imports"] == set()
     for role, name in FUNCTIONS.items():
@@ -271,7 +294,8 @@ def test_config_records_choices_but_no_secret_values(deployed: Deployed) -> None
     assert (chalice_dir / "deployed" / "test.json").exists()
     assert sorted(p.name for p in chalice_dir.glob("policy-test-*.json")) == [
         "policy-test-api_handler.json", "policy-test-imports.json", "policy-test-pump.json",
-        "policy-test-replies.json", "policy-test-sender.json", "policy-test-verifier.json"]
+        "policy-test-replies.json", "policy-test-sender.json", "policy-test-verifier.json",
+        "policy-test-webhooks.json"]
 
 
 def test_sender_and_api_sign_and_serve_links_under_the_api_url(

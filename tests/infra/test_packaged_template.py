@@ -50,7 +50,7 @@ def test_template_has_the_app_and_the_infra(packaged: Path) -> None:
     template = _template(packaged)
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
     types = Counter(resource["Type"] for resource in template["Resources"].values())
-    assert types == {"AWS::Serverless::Function": 6, "AWS::IAM::Role": 6,
+    assert types == {"AWS::Serverless::Function": 7, "AWS::IAM::Role": 7,
                      "AWS::Serverless::Api": 1, "AWS::Lambda::Permission": 1,
                      "AWS::SQS::Queue": 4, "AWS::SecretsManager::Secret": 1,
                      "AWS::Serverless::LayerVersion": 1, "AWS::S3::Bucket": 1,
@@ -136,10 +136,12 @@ def test_each_role_gets_least_privilege(packaged: Path) -> None:
                           ("ApiHandlerRole", {"WriteOwnLogs", "ManageVpcInterfaces",
                                               "StartImports", "PresignUploads",
                                               "ListUploads", "EncryptSenderCredentials",
-                                              "InvokeVerifier"}),
+                                              "InvokeVerifier", "RevealWebhookSecrets"}),
                           ("RepliesRole", {"WriteOwnLogs", "ManageVpcInterfaces",
                                            "DecryptSenderCredentials"}),
                           ("VerifierRole", {"WriteOwnLogs", "ManageVpcInterfaces",
+                                            "DecryptSenderCredentials"}),
+                          ("WebhooksRole", {"WriteOwnLogs", "ManageVpcInterfaces",
                                             "DecryptSenderCredentials"}),
                           ("ImportsRole", {"WriteOwnLogs", "ManageVpcInterfaces",
                                            "ConsumeImportQueue", "ReadUploads",
@@ -156,9 +158,9 @@ def test_each_role_gets_least_privilege(packaged: Path) -> None:
 
 
 def test_the_credentials_key_and_its_grants_are_in_the_template(packaged: Path) -> None:
-    """As deploy.py makes them: the API encrypts only, the sender, the poller and the
-    verifier decrypt, the API invokes the verifier (and nothing else) to check a stored
-    account."""
+    """As deploy.py makes them: the API encrypts, and decrypts webhook signing secrets
+    only; the sender, the poller, the verifier and the webhook dispatcher decrypt; the API
+    invokes the verifier (and nothing else) to check a stored account."""
     resources = _template(packaged)["Resources"]
     key = {"Fn::GetAtt": ["CredentialsKey", "Arn"]}
     assert resources["CredentialsKey"]["Properties"]["KeyUsage"] == "ENCRYPT_DECRYPT"
@@ -168,12 +170,17 @@ def test_the_credentials_key_and_its_grants_are_in_the_template(packaged: Path) 
     kms = {role: sorted(a for s in _statements(resources, role) for a in s["Action"]
                         if a.startswith("kms:"))
            for role in ("ApiHandlerRole", "SenderRole", "PumpRole", "RepliesRole",
-                        "ImportsRole", "VerifierRole")}
-    assert kms == {"ApiHandlerRole": ["kms:DescribeKey", "kms:GenerateDataKey"],
+                        "ImportsRole", "VerifierRole", "WebhooksRole")}
+    assert kms == {"ApiHandlerRole": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
                    "SenderRole": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
                    "RepliesRole": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
                    "VerifierRole": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                   "WebhooksRole": ["kms:Decrypt", "kms:DescribeKey"],
                    "PumpRole": [], "ImportsRole": []}
+    reveal = next(s for s in _statements(resources, "ApiHandlerRole")
+                  if s["Sid"] == "RevealWebhookSecrets")
+    assert (reveal["Action"], reveal["Condition"]) == (
+        ["kms:Decrypt"], {"StringLike": {"kms:EncryptionContext:context": "webhook:*"}})
     for role in kms:
         for statement in _statements(resources, role):
             if any(a.startswith("kms:") for a in statement["Action"]):
@@ -186,7 +193,7 @@ def test_the_credentials_key_and_its_grants_are_in_the_template(packaged: Path) 
     assert invoke["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:"
                                               "${AWS::AccountId}:function:"
                                               "emailsched-test-verifier"}]
-    for logical in ("APIHandler", "Sender", "Replies", "Verifier"):
+    for logical in ("APIHandler", "Sender", "Replies", "Verifier", "Webhooks"):
         env = resources[logical]["Properties"]["Environment"]["Variables"]
         assert env["CREDENTIALS_KMS_KEY_ID"] == key, logical
     for logical in ("Pump", "Imports"):

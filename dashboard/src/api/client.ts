@@ -1,4 +1,14 @@
 import { resolveApiBaseUrl } from "../config";
+import type {
+  ApiKey,
+  ApiKeyCreated,
+  ApiKeyList,
+  DeliveryPage,
+  Webhook,
+  WebhookCreated,
+  WebhookInput,
+  WebhookList,
+} from "./integrationTypes";
 import { API_OPERATIONS, fillPath, type OperationName } from "./operations";
 import type {
   AuthConfig,
@@ -210,6 +220,41 @@ export class ApiClient {
   // ---- profile ----
   updateMe(patch: { postalAddress?: string | null; name?: string }): Promise<MeResponse | { user?: User }> {
     return this.request("updateMe", { body: patch });
+  }
+
+  // ---- API keys and webhooks (SPEC.md, issue 28) ----
+  listApiKeys(signal?: AbortSignal): Promise<ApiKeyList> {
+    return this.request("listApiKeys", { signal });
+  }
+  createApiKey(body: { name: string; scopes: string[] }): Promise<ApiKeyCreated> {
+    return this.request("createApiKey", { body });
+  }
+  deleteApiKey(id: ApiKey["id"]): Promise<void> {
+    return this.request("deleteApiKey", { params: { id } });
+  }
+  listWebhooks(signal?: AbortSignal): Promise<WebhookList> {
+    return this.request("listWebhooks", { signal });
+  }
+  createWebhook(body: WebhookInput): Promise<WebhookCreated> {
+    return this.request("createWebhook", { body });
+  }
+  updateWebhook(id: string, patch: Partial<WebhookInput> & { status?: Webhook["status"] }): Promise<Webhook> {
+    return this.request("updateWebhook", { params: { id }, body: patch });
+  }
+  deleteWebhook(id: string): Promise<void> {
+    return this.request("deleteWebhook", { params: { id } });
+  }
+  webhookSecret(id: string): Promise<{ secret: string }> {
+    return this.request("webhookSecret", { params: { id } });
+  }
+  testWebhook(id: string): Promise<{ eventId: string }> {
+    return this.request("testWebhook", { params: { id } });
+  }
+  webhookDeliveries(id: string, q: { page?: number; limit?: number } = {}, signal?: AbortSignal): Promise<DeliveryPage> {
+    return this.request("webhookDeliveries", { params: { id }, query: { ...q }, signal });
+  }
+  replayWebhookEvent(id: string, eventId: string): Promise<{ eventId: string }> {
+    return this.request("replayWebhookEvent", { params: { id, eventId } });
   }
 
   // ---- senders (SPEC.md "Senders") ----

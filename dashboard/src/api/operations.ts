@@ -34,6 +34,18 @@ export const API_OPERATIONS = {
   // ---- SPEC.md "Big lists" (issue 17) ----
   createImport: { method: "post", path: "/imports" },
   getImport: { method: "get", path: "/imports/{importId}" },
+  // ---- SPEC.md "API keys", "Webhooks (Standard Webhooks 1.0)" (issue 28) ----
+  listApiKeys: { method: "get", path: "/api-keys" },
+  createApiKey: { method: "post", path: "/api-keys" },
+  deleteApiKey: { method: "delete", path: "/api-keys/{id}" },
+  listWebhooks: { method: "get", path: "/webhooks" },
+  createWebhook: { method: "post", path: "/webhooks" },
+  updateWebhook: { method: "patch", path: "/webhooks/{id}" },
+  deleteWebhook: { method: "delete", path: "/webhooks/{id}" },
+  webhookSecret: { method: "get", path: "/webhooks/{id}/secret" },
+  testWebhook: { method: "post", path: "/webhooks/{id}/test" },
+  webhookDeliveries: { method: "get", path: "/webhooks/{id}/deliveries" },
+  replayWebhookEvent: { method: "post", path: "/webhooks/{id}/events/{eventId}/replay" },
 } as const;
 
 /**
@@ -52,6 +64,7 @@ export const API_QUERY_PARAMS: Partial<Record<OperationName, readonly string[]>>
   listSent: ["page", "limit", "batchId"],
   listBatches: ["page", "limit"],
   listSuppressions: ["page", "limit"],
+  webhookDeliveries: ["page", "limit"],
 };
 
 /** Fills `{name}` placeholders, URL-encoding each value. */

@@ -15,6 +15,7 @@ import { isDraftDirty, newDraft, type ComposeDraft } from "./composeDraft";
 import { EmailsView } from "./EmailsView";
 import { EmptyState } from "./EmptyState";
 import { Header } from "./Header";
+import { IntegrationsView } from "./integrations/IntegrationsView";
 import { EditIcon, RefreshIcon, SendIcon } from "./Icons";
 import { Spinner } from "./Skeleton";
 import { scheduledMessage } from "./scheduledMessage";
@@ -266,7 +267,12 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
             />
           )}
           {tab === "suppressions" && <SuppressionsView page={page} limit={limit} tick={tick} onQuery={setQuery("suppressions")} />}
-          {tab === "settings" && <SettingsView />}
+          {tab === "settings" && (
+            <>
+              <SettingsView />
+              <IntegrationsView />
+            </>
+          )}
         </div>
       </main>
       {composeOpen && (

@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from emailsched.adapters.redis_limiter import RedisRateLimiter
     from emailsched.adapters.smtp import SmtpMailer
     from emailsched.adapters.sqs import SqsQueue
+    from emailsched.adapters.webhook_http import WebhookClient
     from emailsched.domain.oauth import ProviderEndpoints
     from emailsched.ports import CredentialCipher, SmtpAccount, StoredAccountVerifier
+    from emailsched.services.api_keys import ApiKeyService
     from emailsched.services.auth import AuthService
     from emailsched.services.batch_control import BatchControlService
     from emailsched.services.deliverability import Deliverability
@@ -51,6 +53,8 @@ if TYPE_CHECKING:
     from emailsched.services.sender import SenderService
     from emailsched.services.senders import SenderAccountService, StoredAccountCheck
     from emailsched.services.suppressions import SuppressionService
+    from emailsched.services.webhook_dispatch import Dispatcher
+    from emailsched.services.webhooks import WebhookService
     from emailsched.settings import Settings
 
 
@@ -426,8 +430,18 @@ class Container:
         google = None
         if s.GOOGLE_CLIENT_ID:
             google = _LazyGoogleVerifier(s.GOOGLE_CLIENT_ID, s.GOOGLE_CERTS_URL)
+        from emailsched.adapters.db.api_keys import PgApiKeyStore
+
         return AuthService(PgAccountStore(self.engine), signer,
-                           dev_login_enabled=s.AUTH_MODE == "dev", google=google)
+                           dev_login_enabled=s.AUTH_MODE == "dev", google=google,
+                           keys=PgApiKeyStore(self.engine))
+
+    @cached_property
+    def api_keys(self) -> ApiKeyService:
+        from emailsched.adapters.db.api_keys import PgApiKeyStore
+        from emailsched.services.api_keys import ApiKeyService
+
+        return ApiKeyService(PgApiKeyStore(self.engine))
 
     @cached_property
     def suppressions(self) -> SuppressionService:
@@ -489,6 +503,33 @@ class Container:
                          ImportLimits(s.MAX_IMPORT_ROWS, s.MAX_IMPORT_BYTES,
                                       s.IMPORT_ROWS_PER_INVOCATION, s.IMPORT_CHUNK_ROWS),
                          self.recipient_checks)
+
+    # --- Integrations (issue 28) ----------------------------------------------------
+    @cached_property
+    def webhook_client(self) -> WebhookClient:
+        from emailsched.adapters.webhook_http import WebhookClient
+
+        return WebhookClient(self.settings.webhook_allowed_hosts)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        from emailsched.adapters.db.webhooks import PgWebhookStore
+        from emailsched.services.webhooks import WebhookService
+
+        return WebhookService(PgWebhookStore(self.engine), self.webhook_client,
+                              lambda: self.cipher, self.clock)
+
+    @cached_property
+    def webhook_dispatcher(self) -> Dispatcher:
+        from emailsched.adapters.db.webhooks import PgWebhookOutbox
+        from emailsched.domain.webhooks import parse_retry_seconds
+        from emailsched.services.webhook_dispatch import DispatchConfig, Dispatcher
+
+        s = self.settings
+        return Dispatcher(PgWebhookOutbox(self.engine), self.webhook_client.open,
+                          lambda: self.cipher, self.clock, DispatchConfig(
+                              retry_seconds=parse_retry_seconds(s.WEBHOOK_RETRY_SECONDS),
+                              threads=s.WEBHOOK_DISPATCH_THREADS))
 
     def close(self) -> None:
         if "mailer_pool" in self.__dict__:

@@ -1,5 +1,5 @@
 """The `emailsched` command (SPEC.md): dev, setup, api, worker, imports, pump, replies,
-inbound, bench."""
+inbound, webhooks, bench."""
 
 from __future__ import annotations
 
@@ -142,6 +142,24 @@ def cmd_inbound(args: argparse.Namespace) -> int:
     return run_inbound(args.files)
 
 
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    """The webhook dispatcher (services/webhook_dispatch.py), the local stand-in for the
+    scheduled `webhooks` function: delivers what is due, then waits --interval."""
+    from emailsched import bootstrap
+    from emailsched.services.webhook_dispatch import run_forever
+
+    container = bootstrap.container()
+    stop = _stop_on_signals()
+    dispatcher = container.webhook_dispatcher
+    print(f"webhooks: dispatching every {args.interval:g} s", flush=True)
+    if args.once:
+        print(f"webhooks: {dispatcher.run().as_dict()}", flush=True)
+    else:
+        run_forever(dispatcher, args.interval, stop)
+    container.close()
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from emailsched.local.dev import run_dev
 
@@ -188,6 +206,11 @@ def parser() -> argparse.ArgumentParser:
     inbound = commands.add_parser("inbound", help="show how the reply poller reads messages")
     inbound.add_argument("files", nargs="+", metavar="FILE", help="a message, or - for stdin")
     inbound.set_defaults(run=cmd_inbound, component="inbound")
+    hooks = commands.add_parser("webhooks", help="deliver webhooks from the outbox")
+    hooks.add_argument("--interval", type=float, default=1.0,
+                       help="seconds to wait when nothing is due (default 1)")
+    hooks.add_argument("--once", action="store_true")
+    hooks.set_defaults(run=cmd_webhooks, component="webhooks")
     bench = commands.add_parser("bench", help="run the benchmarks and print their figures")
     bench.add_argument("--quick", action="store_true")
     bench.add_argument("--json", action="store_true")

@@ -35,6 +35,19 @@ class Unauthenticated(EmailschedError):
     code = "unauthenticated"
 
 
+class Forbidden(EmailschedError):
+    """This credential may not do that."""
+
+    status = 403
+    code = "forbidden"
+
+
+class InsufficientScope(Forbidden):
+    """This API key's scopes do not allow this route."""
+
+    code = "insufficient_scope"
+
+
 class NotFound(EmailschedError):
     """No such object."""
 

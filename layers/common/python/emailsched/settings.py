@@ -169,6 +169,13 @@ class Settings(BaseSettings):
     DB_POOL_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
     # rediss:// URLs: the CA bundle that signed the server's certificate (default: the
     # system's), and whether to verify it at all.
+    # Webhooks (issue 28): the retry delays in seconds, comma-separated (empty: 5 s, 5 min,
+    # 30 min, 2 h, 5 h, 10 h, 10 h); hosts (`host` or `host:port`) that may be called
+    # although private, over plain http too (`emailsched dev`, tests); dispatcher threads.
+    WEBHOOK_RETRY_SECONDS: str = ""
+    WEBHOOK_ALLOWED_HOSTS: str = ""
+    WEBHOOK_DISPATCH_THREADS: int = Field(default=4, ge=1, le=64)
+
     REDIS_TLS_CA_FILE: str | None = None
     REDIS_TLS_VERIFY: bool = True
 
@@ -285,6 +292,11 @@ class Settings(BaseSettings):
     @property
     def dashboard_origins(self) -> list[str]:
         return [o.strip() for o in self.DASHBOARD_ORIGINS.split(",") if o.strip()]
+
+    @property
+    def webhook_allowed_hosts(self) -> frozenset[str]:
+        return frozenset(host.strip().lower() for host in self.WEBHOOK_ALLOWED_HOSTS.split(",")
+                         if host.strip())
 
     def require_api_secrets(self) -> None:
         """The API refuses to start in google mode without its secrets."""

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from emailsched.api import integration_schemas as integrations
 from emailsched.api import schemas
 
 _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, int, bool]] = [
@@ -52,6 +53,22 @@ _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, in
     # recipientsImportId (202 ImportScheduledOut), then the import's progress.
     ("/imports", "post", schemas.ImportIn, schemas.ImportCreatedOut, 201, True),
     ("/imports/{importId}", "get", None, schemas.ImportOut, 200, True),
+    # Integrations (issue 28): API keys (a session only) and webhooks.
+    ("/api-keys", "post", integrations.ApiKeyIn, integrations.ApiKeyCreatedOut, 201, True),
+    ("/api-keys", "get", None, integrations.ApiKeyListOut, 200, True),
+    ("/api-keys/{keyId}", "delete", None, None, 204, True),
+    ("/webhooks", "post", integrations.WebhookIn, integrations.WebhookCreatedOut, 201, True),
+    ("/webhooks", "get", None, integrations.WebhookListOut, 200, True),
+    ("/webhooks/{webhookId}", "get", None, integrations.WebhookOut, 200, True),
+    ("/webhooks/{webhookId}", "patch", integrations.WebhookPatchIn, integrations.WebhookOut,
+     200, True),
+    ("/webhooks/{webhookId}", "delete", None, None, 204, True),
+    ("/webhooks/{webhookId}/secret", "get", None, integrations.WebhookSecretOut, 200, True),
+    ("/webhooks/{webhookId}/test", "post", None, integrations.AcceptedOut, 202, True),
+    ("/webhooks/{webhookId}/deliveries", "get", None, integrations.DeliveryListOut, 200,
+     True),
+    ("/webhooks/{webhookId}/events/{eventId}/replay", "post", None, integrations.AcceptedOut,
+     202, True),
 ]
 _LIST_PARAMS: list[dict[str, Any]] = [
     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
@@ -67,6 +84,7 @@ _EMAIL_FILTERS: list[dict[str, Any]] = [
     {"name": "recipient", "in": "query", "schema": {"type": "string"}},
 ]
 _ERRORS = {"400": "Malformed or invalid input", "401": "No valid session",
+           "403": "The API key's scopes do not allow this route",
            "404": "No such object", "409": "The change does not apply",
            "413": "Too large", "415": "Not JSON", "429": "Too many requests"}
 
@@ -109,7 +127,8 @@ def _operation(path: str, method: str, request: type[BaseModel] | None,
             media: {"schema": {"type": "object", "properties": {
                 "List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}}}}
             for media in ("application/x-www-form-urlencoded", "multipart/form-data")}}
-    for name in ("batchId", "senderId", "email", "emailId", "token", "provider"):
+    for name in ("batchId", "senderId", "email", "emailId", "token", "provider", "keyId",
+                 "webhookId", "eventId"):
         if "{" + name + "}" in path:
             parameters.append({"name": name, "in": "path", "required": True,
                                "schema": {"type": "string"}})
@@ -118,7 +137,8 @@ def _operation(path: str, method: str, request: type[BaseModel] | None,
                            "schema": {"type": "string"}} for name in ("code", "state", "error"))
         operation["responses"][str(status)] = {"description": "To the dashboard's Senders "
                                                "page with ?connected= or ?error="}
-    if path in ("/emails/scheduled", "/emails/sent", "/batches") or (
+    if path in ("/emails/scheduled", "/emails/sent", "/batches",
+                "/webhooks/{webhookId}/deliveries") or (
             path == "/suppressions" and method == "get"):
         parameters.extend(p for p in _LIST_PARAMS if path.startswith("/emails")
                           or p["name"] != "batchId")

@@ -16,6 +16,7 @@ from chalice import Blueprint, Response
 from emailsched import bootstrap
 from emailsched.api.http import parse_json, with_errors_mapped
 from emailsched.api.schemas import Model
+from emailsched.domain.api_keys import scope_for
 
 ANY_BODY = ["*/*"]  # content types are checked by parse_json, to answer in SPEC's shape
 M = TypeVar("M", bound=Model)
@@ -47,17 +48,27 @@ class Routes:
     def query(self) -> dict[str, str]:
         return dict(self.request.query_params or {})
 
-    def user(self) -> Any:
-        return container().auth.authenticate(self.request.headers.get("authorization"))
+    def user(self, scope: str | None = None) -> Any:
+        """The signed-in user, when the session or API key may use a route of `scope`
+        (None: the route's own check already ran)."""
+        principal = container().auth.authenticate(self.request.headers.get("authorization"))
+        if scope is not None:
+            principal.require(scope)
+        return principal.user
 
-    def route(self, path: str, method: str, public: bool = False) -> Callable[[View], Any]:
+    def route(self, path: str, method: str, public: bool = False,
+              scope: str | None = None) -> Callable[[View], Any]:
+        """`scope`: the API key scope that allows the route; by default the one its method
+        and path imply (domain/api_keys.scope_for)."""
+        needed = scope or scope_for(method, path)
+
         def register(view: View) -> Any:
             def endpoint(**params: Any) -> Response:
                 if self.request.method == "OPTIONS":
                     return Response(body="", status_code=204)
                 if public:
                     return view(**params)
-                return view(self.user(), **params)
+                return view(self.user(needed), **params)
 
             endpoint.__name__ = view.__name__
             methods = [method] if path in _PATHS_WITH_OPTIONS else [method, "OPTIONS"]

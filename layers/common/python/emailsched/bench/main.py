@@ -60,6 +60,7 @@ def _runners() -> dict[str, tuple[str, Runner]]:
     from emailsched.bench.reply_poll import run_reply_poll
     from emailsched.bench.scheduling import run_scheduling
     from emailsched.bench.throughput import run_throughput
+    from emailsched.bench.webhooks import run_webhooks
 
     return {
         "scheduling": ("1. Scheduling: POST /emails/schedule to the 201",
@@ -91,6 +92,8 @@ def _runners() -> dict[str, tuple[str, Runner]]:
                        lambda env, s, sec: run_reply_poll(env, 2_000, sec)),
         "dns_checks": ("15. Recipient checks: 100,000 recipients over 10,000 domains (DNS)",
                        lambda env, s, sec: run_dns_checks(env, s.schedule_repeats, sec)),
+        "webhooks": ("16. Webhooks: 10,000 events from the change to a local receiver",
+                     lambda env, s, sec: run_webhooks(env, sec)),
         "cost": ("10. Dollars per million emails (AWS list prices, bench/prices.py)",
                  lambda env, s, sec: run_cost(env, s.cost_emails, sec)),
     }

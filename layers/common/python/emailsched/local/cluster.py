@@ -110,6 +110,8 @@ class Cluster:
             self._services.callback(self.inbox.stop)
             env["SMTP_HOST"], env["SMTP_PORT"] = self.inbox.smtp_host, str(self.inbox.smtp_port)
             self.urls["inbox"] = self.inbox.http_url
+        # Webhooks to a receiver on this machine (SPEC.md: dev lists 127.0.0.1).
+        env.setdefault("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
         env.setdefault("SESSION_SECRET", self._session_secret())
         if not env.get("CREDENTIALS_KMS_KEY_ID"):
             env.setdefault("CREDENTIALS_KEY", self._credentials_key())
@@ -148,6 +150,12 @@ class Cluster:
         """The reply poller (`emailsched replies`), like the pump: the scheduled function's
         local stand-in."""
         return self._start("replies", "replies: polling", "replies", "--interval",
+                           str(interval))
+
+    def start_webhooks(self, interval: float = 0.5) -> ChildProcess:
+        """The webhook dispatcher (`emailsched webhooks`): the scheduled function's local
+        stand-in."""
+        return self._start("webhooks", "webhooks: dispatching", "webhooks", "--interval",
                            str(interval))
 
     def wait_until_ready(self, timeout: float = 60) -> None:

@@ -73,6 +73,7 @@ def _run(folder: Path, port: int, workers: int, aws: str = "moto") -> int:
             cluster.start_pump(PUMP_INTERVAL_SECONDS)
             cluster.start_imports()
             cluster.start_replies(REPLY_INTERVAL_SECONDS)
+            cluster.start_webhooks()
             cluster.wait_for_api()
             cluster.wait_until_ready()
         except (EmailschedError, TimeoutError, subprocess.CalledProcessError) as error:

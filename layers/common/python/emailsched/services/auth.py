@@ -10,12 +10,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import jwt
 
+from emailsched.domain import api_keys
 from emailsched.domain.records import User
-from emailsched.errors import NotFound, Unauthenticated
+from emailsched.errors import InsufficientScope, NotFound, Unauthenticated
 from emailsched.ports import AccountStore, Clock
 
 ISSUER = "emailsched"
@@ -37,6 +38,31 @@ class GoogleLikeIdentity(Protocol):
 
     @property
     def picture(self) -> str | None: ...
+
+
+class KeyLookup(Protocol):
+    def lookup(self, hashed: bytes) -> tuple[User, frozenset[str]] | None: ...
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request is from: a session (scopes None: everything) or an API key."""
+
+    user: User
+    scopes: frozenset[str] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # The user's own fields (id, email, ...): code written when authenticate() returned
+        # the User itself keeps working. Not for `user` itself or dunders (copy, pickle).
+        if name == "user" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.user, name)
+
+    def require(self, scope: str) -> None:
+        if not api_keys.allows(self.scopes, scope):
+            needed = ("a signed-in session (API keys cannot do this)"
+                      if scope == api_keys.SESSION else f"an API key with the {scope} scope")
+            raise InsufficientScope(f"this route needs {needed}")
 
 
 @dataclass(frozen=True)
@@ -68,8 +94,8 @@ class TokenSigner:
 
 class AuthService:
     def __init__(self, accounts: AccountStore, signer: TokenSigner, *, dev_login_enabled: bool,
-                 google: IdentityVerifier | None):
-        self._accounts, self._signer = accounts, signer
+                 google: IdentityVerifier | None, keys: KeyLookup | None = None):
+        self._accounts, self._signer, self._keys = accounts, signer, keys
         self._dev_login_enabled, self._google = dev_login_enabled, google
 
     def dev_login(self, email: str, name: str) -> Session:
@@ -88,13 +114,24 @@ class AuthService:
             raise Unauthenticated("this email address belongs to another Google account")
         return Session(self._signer.issue(user.id), user)
 
-    def authenticate(self, authorization: str | None) -> User:
-        """The user a `Bearer <token>` header names, or Unauthenticated."""
+    def authenticate(self, authorization: str | None) -> Principal:
+        """The user a `Bearer <session token or API key>` header names, with the key's
+        scopes; or Unauthenticated."""
         scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
-        user_id = self._signer.verify(token.strip())
-        user = self._accounts.get_user(user_id)
+        if api_keys.looks_like_key(token):
+            return self._by_key(token)
+        user = self._accounts.get_user(self._signer.verify(token))
         if user is None:
             raise Unauthenticated("the session's user no longer exists")
-        return user
+        return Principal(user)
+
+    def _by_key(self, key: str) -> Principal:
+        found = None
+        if self._keys is not None and api_keys.KEY_SHAPE.match(key):
+            found = self._keys.lookup(api_keys.key_hash(key))
+        if found is None:
+            raise Unauthenticated("unknown or deleted API key")
+        return Principal(*found)

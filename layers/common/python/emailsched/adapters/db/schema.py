@@ -16,6 +16,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -24,7 +25,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from emailsched.domain.model import (
     OUTCOME_EMAIL_STATUSES,
@@ -403,4 +404,84 @@ sender_domain_checks = Table(
     Column("report", JSONB, nullable=True),
     Column("checked_at", DateTime(timezone=True), nullable=True),
     Index("ix_sender_domain_checks_checked", "checked_at"),
+)
+
+# API keys and webhooks (migration 0017; adapters/db/api_keys.py, webhooks.py).
+def _user_fk() -> Column:
+    return Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"),
+                  nullable=False)
+
+
+api_keys = Table(
+    "api_keys", metadata,
+    _uuid_pk(), _user_fk(),
+    Column("name", Text, nullable=False),
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("key_hash", LargeBinary, nullable=False, unique=True),  # SHA-256 of the key
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    *_timestamps(),
+    Index("ix_api_keys_user", "user_id", "created_at"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints", metadata,
+    _uuid_pk(), _user_fk(),
+    Column("url", Text, nullable=False),
+    Column("events", ARRAY(Text), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("status", Text, nullable=False, server_default="enabled"),
+    Column("disabled_reason", Text, nullable=True),
+    Column("secret_enc", Text, nullable=False),  # the credentials cipher's token
+    Column("failing_since", DateTime(timezone=True), nullable=True),
+    *_timestamps(),
+    CheckConstraint("status IN ('enabled', 'disabled')", name="ck_webhook_endpoints_status"),
+    Index("ix_webhook_endpoints_user", "user_id", "created_at"),
+)
+
+# A dispatcher delivers an endpoint's messages while it holds that endpoint's row here.
+webhook_claims = Table(
+    "webhook_claims", metadata,
+    Column("endpoint_id", UUID(as_uuid=True),
+           ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# The outbox: one row per event and subscribed endpoint, written by triggers.
+webhook_messages = Table(
+    "webhook_messages", metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("endpoint_id", UUID(as_uuid=True),
+           ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", Text, nullable=False),  # webhook-id, the same on every attempt
+    Column("type", Text, nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False,
+           server_default=func.clock_timestamp()),
+    Column("state", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("failures", Integer, nullable=False, server_default="0"),  # since last queued
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False,
+           server_default=func.now()),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_messages_event"),
+    CheckConstraint("state IN ('pending', 'delivered', 'failed')",
+                    name="ck_webhook_messages_state"),
+    Index("ix_webhook_messages_pending", "endpoint_id", "id",
+          postgresql_where=text("state = 'pending'")),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts", metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("message_id", BigInteger, ForeignKey("webhook_messages.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("endpoint_id", UUID(as_uuid=True), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("response_body", Text, nullable=True),  # its first KiB
+    Column("duration_ms", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Index("ix_webhook_attempts_endpoint", "endpoint_id", "id"),
+    Index("ix_webhook_attempts_message", "message_id"),
 )

@@ -8,6 +8,7 @@ from chalice import Blueprint
 def blueprints() -> list[Blueprint]:
     """Every area's blueprint, imported on first use (not at package import)."""
     from emailsched.api.routes import (
+        api_keys,
         auth,
         batches,
         emails,
@@ -15,7 +16,9 @@ def blueprints() -> list[Blueprint]:
         operations,
         senders,
         suppressions,
+        webhooks,
     )
 
     return [module.routes.blueprint for module in
-            (auth, emails, batches, senders, oauth, suppressions, operations)]
+            (auth, emails, batches, senders, oauth, suppressions, operations, api_keys,
+             webhooks)]

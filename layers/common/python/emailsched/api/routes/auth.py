@@ -40,4 +40,4 @@ def change_me(user: Any) -> Response:
     body = routes.body(schemas.MePatchIn)
     found = container()
     found.suppressions.set_postal_address(user.id, body.postal_address)
-    return views.me(found.auth.authenticate(routes.request.headers.get("authorization")))
+    return views.me(found.auth.authenticate(routes.request.headers.get("authorization")).user)
