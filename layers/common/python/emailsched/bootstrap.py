@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from emailsched.services.health import HealthService
     from emailsched.services.import_job import ImportJob
     from emailsched.services.imports import ImportService
+    from emailsched.services.inbox import InboxService
     from emailsched.services.pump import PumpService
     from emailsched.services.queries import QueryService
     from emailsched.services.replies import ReplyPoller
@@ -251,6 +252,13 @@ class Container:
         return EmailHistoryService(PgEmailHistory(self.engine), self.clock)
 
     @cached_property
+    def inbox(self) -> InboxService:
+        from emailsched.adapters.db.inbox import PgInbox
+        from emailsched.services.inbox import InboxService
+
+        return InboxService(PgInbox(self.engine), self.clock)
+
+    @cached_property
     def pump(self) -> PumpService:
         from emailsched.services.pump import PumpConfig, PumpService
 
@@ -303,17 +311,21 @@ class Container:
 
     @cached_property
     def replies(self) -> ReplyPoller:
+        from emailsched.adapters.db.inbox_keeper import PgInboxKeeper
         from emailsched.adapters.db.sequences import PgReplyStore
         from emailsched.adapters.mailboxes import MailboxOpeners
+        from emailsched.services.inbox_keeper import InboxKeeper
         from emailsched.services.replies import ReplyConfig, ReplyPoller
 
         s = self.settings
         opener = MailboxOpeners(lambda: self.cipher, s.DEV_REPLY_MAILDIR,
                                 timeout=s.SENDER_VERIFY_TIMEOUT_SECONDS,
                                 verify_tls=s.IMAP_TLS_VERIFY)
-        return ReplyPoller(PgReplyStore(self.engine), opener, self.clock,
+        store = PgReplyStore(self.engine)
+        inbox = InboxKeeper(PgInboxKeeper(self.engine), store, self.clock)
+        return ReplyPoller(store, opener, self.clock,
                            ReplyConfig(include_relay=bool(s.DEV_REPLY_MAILDIR)),
-                           metrics=self.metrics)
+                           metrics=self.metrics, inbox=inbox)
 
     @cached_property
     def auth(self) -> AuthService:

@@ -30,6 +30,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from emailsched.domain.bounces import BounceClass
 from emailsched.domain.dsn import parse_dsn
@@ -45,6 +46,9 @@ from emailsched.ports import (
     ReplyMailbox,
     ReplyStore,
 )
+
+if TYPE_CHECKING:
+    from emailsched.services.inbox_keeper import InboxKeeper
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +88,12 @@ class ReplyConfig:
 
 class ReplyPoller:
     def __init__(self, store: ReplyStore, opener: MailboxOpener, clock: Clock,
-                 config: ReplyConfig | None = None, metrics: Metrics | None = None):
+                 config: ReplyConfig | None = None, metrics: Metrics | None = None,
+                 inbox: InboxKeeper | None = None):
         self._store, self._opener, self._clock = store, opener, clock
         self._config = config or ReplyConfig()
         self._metrics = metrics
+        self._inbox = inbox  # keeps what is matched in its lead's thread (issue 26)
 
     def run(self, time_budget_seconds: float | None = None) -> PollReport:
         """Every mailbox in turn, within the budget; the rest wait for the next run."""
@@ -155,6 +161,8 @@ class ReplyPoller:
     def _handle(self, mailbox: ReplyMailbox, message: InboundRaw, report: PollReport) -> None:
         inbound = inbound_from_bytes(message.raw)
         inbound_id = inbound.message_id or "sha256:" + hashlib.sha256(message.raw).hexdigest()
+        if self._inbox is not None:
+            self._inbox.keep(mailbox, message.raw, inbound, inbound_id)
         if inbound.kind is InboundKind.AUTO_REPLY:
             report.auto_replies += 1
             log.info("automatic reply ignored (%s)", inbound.reason)

@@ -11,10 +11,11 @@ def blueprints() -> list[Blueprint]:
         auth,
         batches,
         emails,
+        inbox,
         operations,
         senders,
         suppressions,
     )
 
     return [module.routes.blueprint for module in
-            (auth, emails, batches, senders, suppressions, operations)]
+            (auth, emails, batches, senders, suppressions, inbox, operations)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage, Message
 
 import nh3
@@ -100,3 +101,17 @@ def _attachments(message: EmailMessage) -> list[Attachment]:
                                 size=len(payload) if isinstance(payload, bytes) else 0,
                                 content_type=part.get_content_type()))
     return found
+
+
+@dataclass(frozen=True)
+class KeptMessage:
+    """An inbound message as the inbox stores it for one thread."""
+
+    inbound_id: str  # its Message-ID, or a hash of it when it has none
+    kind: str  # domain/inbox/verdict.MessageKind (reply, auto_reply, bounce)
+    content: InboundContent
+    received_at: datetime
+
+    @property
+    def snippet(self) -> str:
+        return " ".join(self.content.text.split())[:200]
