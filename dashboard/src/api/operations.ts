@@ -31,6 +31,11 @@ export const API_OPERATIONS = {
   // ---- SPEC.md "Big lists" (issue 17) ----
   createImport: { method: "post", path: "/imports" },
   getImport: { method: "get", path: "/imports/{importId}" },
+  // ---- SPEC.md "Inbox" (issue 26) ----
+  listInbox: { method: "get", path: "/inbox" },
+  getThread: { method: "get", path: "/inbox/{id}" },
+  updateThread: { method: "patch", path: "/inbox/{id}" },
+  replyToThread: { method: "post", path: "/inbox/{id}/reply" },
 } as const;
 
 /**
@@ -49,6 +54,7 @@ export const API_QUERY_PARAMS: Partial<Record<OperationName, readonly string[]>>
   listSent: ["page", "limit", "batchId"],
   listBatches: ["page", "limit"],
   listSuppressions: ["page", "limit"],
+  listInbox: ["page", "limit", "leadStatus", "senderId", "batchId", "unread", "q"],
 };
 
 /** Fills `{name}` placeholders, URL-encoding each value. */
