@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy
 
+from emailsched.local.inbound_samples import bounce_for
 from tests.support.dovecot import DovecotServer
 from tests.support.smtp_sinks import ReceivedMessage, TlsAuthSink
 from tests.support.stack import Api, Pipeline, Services, prepare, wait_until
@@ -215,19 +216,25 @@ def test_out_of_office_moves_the_follow_up_past_the_return_date(stack, smtp, dov
     assert [list(m.to) for m in follow_ups] == [[people[1]]]
 
 
-def test_a_remove_me_reply_suppresses_and_a_lead_status_ends_follow_ups(
+def test_remove_me_suppresses_a_bounce_shows_and_a_lead_status_ends_follow_ups(
         stack, smtp, dovecot, box):
     pipeline, api = stack
     sender_id = add_sender(api, dovecot, smtp, box)
-    people = ["stop@people.example.org", "meh@people.example.org", "keen@people.example.org"]
+    people = ["stop@people.example.org", "meh@people.example.org", "gone@people.example.org"]
     batch_id = schedule(api, sender_id, people, wait=3600)
     first = {m.to[0]: m for m in smtp.wait_for(3, timeout=30)}
     append(dovecot, box, answer_to(first[people[0]], "Please remove me from your list.")[0])
     append(dovecot, box, answer_to(first[people[1]], "Hm, maybe. What does it cost?")[0])
+    append(dovecot, box, bounce_for(first[people[2]].raw))
     pipeline.container.replies.run()
 
     suppressed = api.get("/suppressions").json()["suppressions"]
-    assert [(s["email"], s["reason"]) for s in suppressed] == [(people[0], "unsubscribed")]
+    assert sorted((s["email"], s["reason"]) for s in suppressed) == [
+        (people[2], "hard_bounce"), (people[0], "unsubscribed")]
+    bounced = thread_of(api, people[2])
+    assert bounced["leadStatus"] == "bounced"
+    assert [m["kind"] for m in api.get(f"/inbox/{bounced['id']}").json()["messages"]] == \
+        ["email", "bounce"]
     removed = thread_of(api, people[0])
     assert removed["leadStatus"] == "unsubscribed"
     assert api.post(f"/inbox/{removed['id']}/reply", {"body": "<p>Sorry</p>"}).status_code \
@@ -250,4 +257,5 @@ def test_a_remove_me_reply_suppresses_and_a_lead_status_ends_follow_ups(
     assert changes == [("poller", {"from": "new", "to": "replied"}),
                        ("user", {"from": "replied", "to": "not_interested"})]
     stops = dict(rows(pipeline, "SELECT recipient_email, reason FROM sequence_stops"))
-    assert stops == {people[0]: "unsubscribed", people[1]: "replied"}
+    assert stops == {people[0]: "unsubscribed", people[1]: "replied",
+                     people[2]: "hard_bounce"}

@@ -27,7 +27,7 @@ _THREAD = """
            th.inbound_count + (SELECT count(*) FROM emails e
                                WHERE e.batch_id = th.batch_id
                                  AND e.recipient_email = th.recipient_email
-                                 AND (e.status = 'sent' OR e.kind = 'reply')) AS message_count
+                                 AND (e.sent_at IS NOT NULL OR e.kind = 'reply')) AS message_count
     FROM inbox_threads th JOIN batches b ON b.id = th.batch_id
 """
 # GET /inbox's filters, each off when NULL; `q` matches an address or subject in part, or
@@ -55,8 +55,9 @@ INBOUND = text("""
            headers->>'Message-ID' AS message_id, received_at AS at, attachments
     FROM inbox_messages WHERE thread_id = :thread_id ORDER BY received_at, id
 """)
-# Ours: every email sent to the lead in this batch, and every reply written here (sent or
-# not yet), with what the sender's claim would send (subject and body by step).
+# Ours: every email sent to the lead in this batch (a bounce fails it later: sent_at stays),
+# and every reply written here (sent or not yet), with what the sender's claim would send
+# (subject and body by step).
 OUTBOUND = text("""
     SELECT e.id, e.kind, e.status, s.email AS sender_email, e.recipient_email,
            COALESCE(e.subject, CASE WHEN e.step > 1
@@ -68,7 +69,7 @@ OUTBOUND = text("""
            COALESCE(e.sent_at, e.created_at) AS at
     FROM emails e JOIN batches b ON b.id = e.batch_id JOIN senders s ON s.id = e.sender_id
     WHERE e.batch_id = :batch_id AND e.recipient_email = :recipient
-      AND (e.status = 'sent' OR e.kind = 'reply')
+      AND (e.sent_at IS NOT NULL OR e.kind = 'reply')
     ORDER BY at, e.step
 """)
 MARK_READ = text("""
