@@ -24,7 +24,9 @@ from emailsched.domain.text_part import html_to_text
 from emailsched.errors import Conflict, InvalidRequest, NotFound
 from emailsched.ports import Clock
 from emailsched.services.queries import Page
+from emailsched.services.read_cache import BigCountCache
 
+SEARCH_EXACT_BELOW = 1_000
 _ENDED = frozenset({LeadStatus.UNSUBSCRIBED.value, LeadStatus.BOUNCED.value})
 
 
@@ -52,11 +54,17 @@ class InboxStore(Protocol):
 class InboxService:
     def __init__(self, store: InboxStore, clock: Clock):
         self._store, self._clock = store, clock
+        # Exact below 10,000 threads; a few seconds stale above (services/read_cache.py).
+        # A search's total costs a match per hit, so above 1,000 hits it is kept too.
+        self._totals: BigCountCache[int] = BigCountCache(clock, lambda total: total)
+        self._search_totals: BigCountCache[int] = BigCountCache(
+            clock, lambda total: total, exact_below=SEARCH_EXACT_BELOW)
 
     def threads(self, user_id: uuid.UUID, where: InboxFilter,
                 page: Page) -> tuple[list[Thread], int]:
-        return (self._store.threads(user_id, where, page.limit, page.offset),
-                self._store.count(user_id, where))
+        totals = self._search_totals if where.q else self._totals
+        total = totals.get((user_id, where), lambda: self._store.count(user_id, where))
+        return self._store.threads(user_id, where, page.limit, page.offset), total
 
     def read(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> tuple[Thread, list[ThreadMessage]]:
         """The thread and its messages, oldest first; the thread is read from now on."""

@@ -28,26 +28,31 @@ from emailsched.domain.model import EmailStatus
 from emailsched.domain.sending_window import SendingWindow
 from emailsched.ports import MatchedEmail
 
+# A new thread is searchable by the lead's address (whole, local part, domain and its
+# labels: "ann", "acme.example", "acme") and the campaign's subject.
 UPSERT_THREAD = text("""
-    INSERT INTO inbox_threads (user_id, batch_id, recipient_email, sender_id)
-    VALUES (:user_id, :batch_id, :recipient, :sender_id)
+    INSERT INTO inbox_threads (user_id, batch_id, recipient_email, sender_id, search)
+    SELECT :user_id, :batch_id, :recipient, :sender_id,
+           to_tsvector('simple', CAST(:address_words AS text))
+           || to_tsvector('english', b.subject)
+    FROM batches b WHERE b.id = :batch_id
     ON CONFLICT (batch_id, recipient_email) DO UPDATE SET updated_at = now()
     RETURNING id, lead_status
 """)
 ADD_MESSAGE = text("""
     INSERT INTO inbox_messages (thread_id, email_id, inbound_id, kind, from_address,
                                 to_address, subject, text, html, headers, attachments,
-                                received_at, search)
+                                received_at)
     VALUES (:thread_id, :email_id, :inbound_id, :kind, :from_address, :to_address, :subject,
-            :text, :html, CAST(:headers AS jsonb), CAST(:attachments AS jsonb), :received_at,
-            to_tsvector('english', CAST(:searchable AS text)))
+            :text, :html, CAST(:headers AS jsonb), CAST(:attachments AS jsonb), :received_at)
     ON CONFLICT (thread_id, inbound_id) DO NOTHING
     RETURNING id
 """)
 TOUCH_THREAD = text("""
     UPDATE inbox_threads SET unread = true, inbound_count = inbound_count + 1,
         last_message_at = GREATEST(COALESCE(last_message_at, :at), :at),
-        snippet = :snippet, updated_at = now()
+        snippet = :snippet, updated_at = now(),
+        search = search || to_tsvector('english', CAST(:searchable AS text))
     WHERE id = :id
 """)
 SET_STATUS = text("""
@@ -90,11 +95,14 @@ class PgInboxKeeper:
         with transaction(self.engine) as c:
             thread_id, current = c.execute(UPSERT_THREAD, {
                 "user_id": email.user_id, "batch_id": email.batch_id,
-                "recipient": email.recipient, "sender_id": sender_id}).one()
-            if c.execute(ADD_MESSAGE, _message_params(thread_id, email, message)).first() is None:
+                "recipient": email.recipient, "sender_id": sender_id,
+                "address_words": address_words(email.recipient)}).one()
+            params = _message_params(thread_id, email, message)
+            if c.execute(ADD_MESSAGE, params).first() is None:
                 return False
             c.execute(TOUCH_THREAD, {"id": thread_id, "at": message.received_at,
-                                     "snippet": message.snippet})
+                                     "snippet": message.snippet,
+                                     "searchable": params["searchable"]})
             act_as(c, Actor.POLLER)
             if verdict.status is not None:
                 _change_status(c, thread_id, email, LeadStatus(current), verdict.status)
@@ -103,6 +111,13 @@ class PgInboxKeeper:
             if verdict.back_on is not None:
                 _move_follow_ups(c, thread_id, email, verdict)
             return True
+
+
+def address_words(address: str) -> str:
+    """An address as the words a person searches it by: whole, local part, domain and each
+    of the domain's labels."""
+    local, _, domain = address.lower().rpartition("@")
+    return " ".join(dict.fromkeys([address.lower(), local, domain, *domain.split(".")]))
 
 
 def _message_params(thread_id: uuid.UUID, email: MatchedEmail,

@@ -324,11 +324,22 @@ inbox_threads = Table(
     Column("inbound_count", Integer, nullable=False, server_default="0"),
     Column("snippet", Text, nullable=False, server_default=""),
     Column("resume_at", DateTime(timezone=True), nullable=True),
+    # The lead's address and its parts, the campaign's subject, every kept message's
+    # addresses, subject and text: GET /inbox?q (GIN).
+    Column("search", TSVECTOR, nullable=False, server_default=text("''::tsvector")),
     *_timestamps(),
     UniqueConstraint("batch_id", "recipient_email", name="uq_inbox_threads_lead"),
     CheckConstraint(f"lead_status IN {LEAD_STATUSES}", name="ck_inbox_threads_status"),
     # GET /inbox: a user's threads with an inbound message, latest activity first.
+    # (the filters' columns included: a filtered total is counted from the index alone).
     Index("ix_inbox_threads_user_activity", "user_id", "last_message_at",
+          postgresql_include=["unread", "lead_status", "sender_id", "batch_id"],
+          postgresql_where=text("inbound_count > 0")),
+    Index("ix_inbox_threads_search", "search", postgresql_using="gin"),
+    # The unread count in the navigation and a status's total, from small indexes alone.
+    Index("ix_inbox_threads_user_unread", "user_id",
+          postgresql_where=text("unread AND inbound_count > 0")),
+    Index("ix_inbox_threads_user_status", "user_id", "lead_status",
           postgresql_where=text("inbound_count > 0")),
 )
 
@@ -351,11 +362,8 @@ inbox_messages = Table(
     Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("attachments", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    # Addresses, subject and text for GET /inbox?q (GIN).
-    Column("search", TSVECTOR, nullable=False),
     UniqueConstraint("thread_id", "inbound_id", name="uq_inbox_messages_inbound"),
     CheckConstraint("kind IN ('reply','auto_reply','bounce')", name="ck_inbox_messages_kind"),
-    Index("ix_inbox_messages_search", "search", postgresql_using="gin"),
 )
 
 # Where the reply poller stopped reading a sender's folder (migration 0006).

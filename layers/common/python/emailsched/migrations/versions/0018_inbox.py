@@ -5,10 +5,14 @@ as emails of the ledger.
 - inbox_threads: a lead's status (who set it, when), unread flag, last activity, and the
   day an away lead's follow-ups resume (`resume_at`, read by the follow-up planner).
   GET /inbox lists a user's threads with at least one inbound message, latest first
-  (ix_inbox_threads_user_activity).
+  (ix_inbox_threads_user_activity, which carries the filters' columns so that a page's
+  total is counted from the index alone).
 - inbox_messages: one row per inbound message and thread, unique by the message's
-  Message-ID (or its hash), so a mailbox read twice stores nothing twice. `search` is the
-  message's addresses, subject and text as a tsvector (GIN) for GET /inbox?q.
+  Message-ID (or its hash), so a mailbox read twice stores nothing twice.
+- inbox_threads.search: the lead's address (and its parts), the campaign's subject and every
+  kept message's addresses, subject and text, as one tsvector per thread (GIN) for
+  GET /inbox?q: a search walks the user's threads latest first and stops at a page, where a
+  vector per message had to be matched whole before the page could be cut (bench_inbox).
 - emails.kind ('email' or 'reply'), emails.subject / emails.body (a reply's own, read by
   the sender's claim with COALESCE; NULL for every other email) and emails.refs (a reply's
   In-Reply-To / References chain). A reply's step is 0 minus its number in the thread, so
@@ -63,6 +67,8 @@ def upgrade() -> None:
         sa.Column("inbound_count", sa.Integer, nullable=False, server_default="0"),
         sa.Column("snippet", sa.Text, nullable=False, server_default=""),
         sa.Column("resume_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("search", TSVECTOR, nullable=False,
+                  server_default=sa.text("''::tsvector")),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
                   server_default=sa.func.now()),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
@@ -72,6 +78,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_inbox_threads_user_activity", "inbox_threads",
                     ["user_id", "last_message_at"],
+                    postgresql_include=["unread", "lead_status", "sender_id", "batch_id"],
+                    postgresql_where=sa.text("inbound_count > 0"))
+    op.create_index("ix_inbox_threads_search", "inbox_threads", ["search"],
+                    postgresql_using="gin")
+    # The totals of the two filters the dashboard shows most (the unread count in the
+    # navigation, a status tab), counted from small indexes alone.
+    op.create_index("ix_inbox_threads_user_unread", "inbox_threads", ["user_id"],
+                    postgresql_where=sa.text("unread AND inbound_count > 0"))
+    op.create_index("ix_inbox_threads_user_status", "inbox_threads", ["user_id", "lead_status"],
                     postgresql_where=sa.text("inbound_count > 0"))
     op.create_table(
         "inbox_messages",
@@ -91,13 +106,10 @@ def upgrade() -> None:
         sa.Column("attachments", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False,
                   server_default=sa.func.now()),
-        sa.Column("search", TSVECTOR, nullable=False),
         sa.UniqueConstraint("thread_id", "inbound_id", name="uq_inbox_messages_inbound"),
         sa.CheckConstraint("kind IN ('reply','auto_reply','bounce')",
                            name="ck_inbox_messages_kind"),
     )
-    op.create_index("ix_inbox_messages_search", "inbox_messages", ["search"],
-                    postgresql_using="gin")
 
 
 def downgrade() -> None:
