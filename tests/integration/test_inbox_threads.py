@@ -68,11 +68,12 @@ def add_sender(api: Api, dovecot: DovecotServer, smtp: TlsAuthSink, user: str) -
     return str(answer.json()["id"])
 
 
-def schedule(api: Api, sender_id: str, recipients: list[str], wait: int) -> str:
+def schedule(api: Api, sender_id: str, recipients: list[str], wait: int,
+             jitter_ms: int = 0) -> str:
     answer = api.post("/emails/schedule", {
         "subject": "Quick question", "body": "<p>Hello there</p>", "recipients": recipients,
         "startTime": datetime.now(UTC).isoformat(), "delayMs": 0, "hourlyLimit": 1000,
-        "senderIds": [sender_id],
+        "senderIds": [sender_id], "randomDelayMs": jitter_ms,
         "steps": [{"body": "<p>Just following up</p>", "waitSeconds": wait}]})
     assert answer.status_code == 201, answer.text
     return str(answer.json()["batchId"])
@@ -196,7 +197,7 @@ def test_out_of_office_moves_the_follow_up_past_the_return_date(stack, smtp, dov
     pipeline, api = stack
     sender_id = add_sender(api, dovecot, smtp, box)
     people = ["away@people.example.org", "here@people.example.org"]
-    batch_id = schedule(api, sender_id, people, wait=20)
+    batch_id = schedule(api, sender_id, people, wait=20, jitter_ms=5000)
     first = {m.to[0]: m for m in smtp.wait_for(2, timeout=30)}
     back = (datetime.now(UTC) + timedelta(days=3)).date()
     raw, _ = answer_to(first[people[0]], f"I am out of the office until {back:%d %B %Y}.",
@@ -210,8 +211,8 @@ def test_out_of_office_moves_the_follow_up_past_the_return_date(stack, smtp, dov
         b=batch_id)) if len(rows(pipeline, "SELECT 1 FROM emails WHERE batch_id = :b AND "
                                            "step = 2", b=batch_id)) == 2 else None,
         timeout=40)
-    assert due[people[0]] == datetime.combine(back + timedelta(days=1), datetime.min.time(),
-                                              UTC).replace(hour=9)
+    morning = datetime.combine(back + timedelta(days=1), datetime.min.time(), UTC).replace(hour=9)
+    assert morning <= due[people[0]] <= morning + timedelta(seconds=5)  # the batch's jitter
     assert due[people[1]] < datetime.now(UTC) + timedelta(minutes=1)
     follow_ups = wait_until(lambda: [m for m in smtp.messages if "following up" in
                                      m.raw.decode()], timeout=40)

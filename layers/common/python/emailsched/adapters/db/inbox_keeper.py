@@ -66,8 +66,8 @@ SUPPRESS = text("""
     ON CONFLICT (user_id, email) DO NOTHING
 """)
 WINDOW = text("""
-    SELECT b.sending_window, s.timezone FROM batches b JOIN senders s ON s.id = b.sender_id
-    WHERE b.id = :batch_id
+    SELECT b.sending_window, s.timezone, b.random_delay_ms
+    FROM batches b JOIN senders s ON s.id = b.sender_id WHERE b.id = :batch_id
 """)
 SET_RESUME = text("UPDATE inbox_threads SET resume_at = :resume WHERE id = :id")
 # The lead's planned follow-ups (served by uq_emails_batch_recipient_step) wait until the
@@ -75,12 +75,17 @@ SET_RESUME = text("UPDATE inbox_threads SET resume_at = :resume WHERE id = :id")
 # already on the queue (the pump enqueues ahead of the due time) goes back to the pump:
 # its message, when it arrives, finds it `scheduled` and leaves it (the sender takes only
 # `queued` emails), and the pump enqueues it again once it is due.
+# The batch's jitter is kept: each moved step gets 0..random_delay_ms more, drawn from its
+# recipient and step (the planner draws the same for a step it plans later).
+JITTER = ("make_interval(secs => mod(abs(hashtext(recipient_email || step)), :jitter_ms + 1)"
+          " / 1000.0)")
 MOVE_FOLLOW_UPS = text(f"""
-    UPDATE emails SET due_at = GREATEST(due_at, :resume), wake_at = GREATEST(wake_at, :resume),
+    UPDATE emails SET due_at = CAST(:resume AS timestamptz) + {JITTER},
+                      wake_at = CAST(:resume AS timestamptz) + {JITTER},
                       status = '{EmailStatus.SCHEDULED.value}', updated_at = now()
     WHERE batch_id = :batch_id AND recipient_email = :recipient AND step > 1
       AND status IN ('{EmailStatus.SCHEDULED.value}', '{EmailStatus.QUEUED.value}')
-      AND due_at < :resume
+      AND due_at < CAST(:resume AS timestamptz)
 """)
 
 
@@ -162,9 +167,9 @@ def _remove(c: Connection, email: MatchedEmail) -> None:
 def _move_follow_ups(c: Connection, thread_id: uuid.UUID, email: MatchedEmail,
                      verdict: Verdict) -> None:
     assert verdict.back_on is not None
-    raw_window, zone = c.execute(WINDOW, {"batch_id": email.batch_id}).one()
+    raw_window, zone, jitter_ms = c.execute(WINDOW, {"batch_id": email.batch_id}).one()
     window = None if raw_window is None else SendingWindow.from_api(raw_window)
     resume: datetime = resume_at(verdict.back_on, window, zone or "UTC")
     c.execute(SET_RESUME, {"id": thread_id, "resume": resume})
     c.execute(MOVE_FOLLOW_UPS, {"batch_id": email.batch_id, "recipient": email.recipient,
-                                "resume": resume})
+                                "resume": resume, "jitter_ms": int(jitter_ms or 0)})
