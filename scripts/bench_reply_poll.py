@@ -17,9 +17,11 @@ import sqlalchemy
 
 from emailsched.adapters.clock import SystemClock
 from emailsched.adapters.db.engine import make_engine, migrate
+from emailsched.adapters.db.inbox_keeper import PgInboxKeeper
 from emailsched.adapters.db.sequences import PgReplyStore
 from emailsched.adapters.mailboxes import MailboxOpeners
 from emailsched.adapters.metrics import NullMetrics
+from emailsched.services.inbox_keeper import InboxKeeper
 from emailsched.services.replies import ReplyConfig, ReplyPoller
 from tests.support.dovecot import running_dovecot
 from tests.support.stack import create_database
@@ -76,8 +78,10 @@ def main() -> None:
                     " WITH ORDINALITY AS t(i, n)"),
                     {"b": batch_id, "u": user_id, "s": sender_id, "ids": ids})
             dovecot.write_messages(USER, (message(n) for n in range(10_000)))
-            poller = ReplyPoller(PgReplyStore(engine), MailboxOpeners(PlainCipher), SystemClock(),
-                                 ReplyConfig(), NullMetrics())
+            store = PgReplyStore(engine)  # with the inbox keeping what it matches, as deployed
+            poller = ReplyPoller(store, MailboxOpeners(PlainCipher), SystemClock(), ReplyConfig(),
+                                 NullMetrics(),
+                                 inbox=InboxKeeper(PgInboxKeeper(engine), store, SystemClock()))
             started = time.perf_counter()
             first = poller.run()
             took = time.perf_counter() - started

@@ -194,6 +194,9 @@ async function api(req, res, url) {
   if (p === "/auth/me") return send(res, 200, { user });
   if (p === "/senders" || p.startsWith("/senders/")) return sendersApi(req, res, p, user);
   if (p === "/suppressions" || p.startsWith("/suppressions/")) return suppressionsApi(req, res, url, user);
+  // The inbox (SPEC.md "Inbox"): the mock has no reply poller, so no thread.
+  if (p === "/inbox") return send(res, 200, { threads: [], pagination: paginate([], url.searchParams).pagination });
+  if (p.startsWith("/inbox/")) return err(res, 404, "not_found", "no such thread");
   if (p === "/emails/schedule" && req.method === "POST") {
     const b = await body(req);
     const details = [];

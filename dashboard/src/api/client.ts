@@ -19,6 +19,10 @@ import type {
   ErrorDetail,
   ImportCreated,
   ImportStatus,
+  InboxPage,
+  InboxQuery,
+  InboxThread,
+  LeadStatus,
   ListQuery,
   LoginResponse,
   MeResponse,
@@ -35,6 +39,8 @@ import type {
   SentEmail,
   Stats,
   SuppressionPage,
+  ThreadDetail,
+  ThreadMessage,
   User,
 } from "./types";
 
@@ -305,6 +311,23 @@ export class ApiClient {
   getImport(importId: string, signal?: AbortSignal): Promise<ImportStatus> {
     return this.request("getImport", { params: { importId }, signal });
   }
+  // ---- inbox (SPEC.md "Inbox") ----
+  listInbox(q: InboxQuery = {}, signal?: AbortSignal): Promise<InboxPage> {
+    const { unread, ...rest } = q;
+    return this.request("listInbox", { query: { ...rest, unread: unread ? "true" : undefined }, signal });
+  }
+  /** Marks the thread read. */
+  getThread(id: string, signal?: AbortSignal): Promise<ThreadDetail> {
+    return this.request("getThread", { params: { id }, signal });
+  }
+  updateThread(id: string, patch: { leadStatus?: LeadStatus; unread?: boolean }): Promise<InboxThread> {
+    return this.request("updateThread", { params: { id }, body: patch });
+  }
+  /** 409 when the lead is suppressed. */
+  replyToThread(id: string, body: string): Promise<ThreadMessage> {
+    return this.request("replyToThread", { params: { id }, body: { body } });
+  }
+
   /** POST /emails/schedule with recipientsImportId: the import job does the rest (202). */
   scheduleImport(body: ScheduleRequest): Promise<ScheduleImportResponse> {
     return this.request("schedule", { body });

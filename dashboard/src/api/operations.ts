@@ -46,6 +46,11 @@ export const API_OPERATIONS = {
   testWebhook: { method: "post", path: "/webhooks/{id}/test" },
   webhookDeliveries: { method: "get", path: "/webhooks/{id}/deliveries" },
   replayWebhookEvent: { method: "post", path: "/webhooks/{id}/events/{eventId}/replay" },
+  // ---- SPEC.md "Inbox" (issue 26) ----
+  listInbox: { method: "get", path: "/inbox" },
+  getThread: { method: "get", path: "/inbox/{id}" },
+  updateThread: { method: "patch", path: "/inbox/{id}" },
+  replyToThread: { method: "post", path: "/inbox/{id}/reply" },
 } as const;
 
 /**
@@ -65,6 +70,7 @@ export const API_QUERY_PARAMS: Partial<Record<OperationName, readonly string[]>>
   listBatches: ["page", "limit"],
   listSuppressions: ["page", "limit"],
   webhookDeliveries: ["page", "limit"],
+  listInbox: ["page", "limit", "leadStatus", "senderId", "batchId", "unread", "q"],
 };
 
 /** Fills `{name}` placeholders, URL-encoding each value. */

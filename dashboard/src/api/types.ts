@@ -410,3 +410,73 @@ export interface ScheduleImportResponse {
   batchId: string;
   status: ImportState;
 }
+
+/** SPEC.md "Inbox: replies, threads, lead status". */
+export const LEAD_STATUSES = [
+  "new",
+  "replied",
+  "interested",
+  "not_interested",
+  "meeting_booked",
+  "out_of_office",
+  "wrong_person",
+  "unsubscribed",
+  "bounced",
+  "closed",
+] as const;
+export type LeadStatus = (typeof LEAD_STATUSES)[number];
+
+export interface InboxThread {
+  id: string;
+  batchId: string;
+  recipientEmail: string;
+  senderId: string;
+  subject: string;
+  lastMessageAt: string | null;
+  snippet: string;
+  unread: boolean;
+  leadStatus: LeadStatus;
+  messageCount: number;
+}
+
+export interface InboxPage {
+  threads: InboxThread[];
+  pagination: Pagination;
+}
+
+export interface InboxQuery {
+  leadStatus?: LeadStatus | "";
+  senderId?: string;
+  batchId?: string;
+  unread?: boolean;
+  q?: string;
+  page?: number;
+  limit?: number;
+}
+
+export interface ThreadAttachment {
+  name: string;
+  size: number;
+  contentType: string;
+}
+
+export interface ThreadMessage {
+  id: string;
+  direction: "out" | "in";
+  kind: "email" | "reply" | "auto_reply" | "bounce";
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  /** Sanitised by the server; remote images wait in `data-remote-src`. */
+  html: string | null;
+  messageId: string | null;
+  at: string;
+  status?: string | null;
+  attachments?: ThreadAttachment[];
+}
+
+export interface ThreadDetail {
+  thread: InboxThread;
+  messages: ThreadMessage[];
+}

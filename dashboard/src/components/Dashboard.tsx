@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { pendingCount, type AuthConfig, type BatchPage, type ScheduleResponse, type SkippedRows, type SenderList, type Stats } from "../api/types";
+import { pendingCount, type AuthConfig, type BatchPage, type InboxPage, type ScheduleResponse, type SkippedRows, type SenderList, type Stats } from "../api/types";
 import { ApiError } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { disableGoogleAutoSelect } from "../auth/google";
@@ -16,6 +16,7 @@ import { EmailsView } from "./EmailsView";
 import { EmptyState } from "./EmptyState";
 import { Header } from "./Header";
 import { IntegrationsView } from "./integrations/IntegrationsView";
+import { InboxView } from "./inbox/InboxView";
 import { EditIcon, RefreshIcon, SendIcon } from "./Icons";
 import { Spinner } from "./Skeleton";
 import { scheduledMessage } from "./scheduledMessage";
@@ -82,6 +83,13 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
   });
   const senders = sendersQ.data?.senders ?? null;
   const stats = statsQ.data;
+  // The navigation's unread count: one row is enough, the total says how many.
+  const unreadQ = useQuery<InboxPage | null>(
+    "inbox-unread",
+    useCallback((s: AbortSignal) => api.listInbox({ unread: true, limit: 1 }, s).catch(() => null), [api]),
+    { tick, errorTitle: "Couldn't load the inbox" },
+  );
+  const unread = unreadQ.data?.pagination.total ?? 0;
 
   const pending =
     (stats ? stats.scheduled + stats.queued + stats.sending > 0 : false) ||
@@ -148,6 +156,7 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
   const pendingNow = stats ? stats.scheduled + stats.queued + stats.sending + (stats.paused ?? 0) : undefined;
   const tabs = [
     { id: "overview" as const, label: "Overview" },
+    { id: "inbox" as const, label: "Inbox", badge: unread ? unread.toLocaleString() : undefined },
     { id: "scheduled" as const, label: "Scheduled", badge: pendingNow ? pendingNow.toLocaleString() : undefined },
     { id: "sent" as const, label: "Sent" },
     { id: "batches" as const, label: "Batches", badge: batchesQ.data ? batchesQ.data.pagination.total.toLocaleString() : undefined },
@@ -254,6 +263,7 @@ export function Dashboard({ authConfig }: { authConfig: AuthConfig | null }) {
               senders={senders ?? []}
             />
           )}
+          {tab === "inbox" && <InboxView tick={tick} batches={batches} senders={senders ?? []} onChanged={bump} />}
           {tab === "senders" && (
             <SendersView
               senders={senders}

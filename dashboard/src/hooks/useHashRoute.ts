@@ -4,7 +4,7 @@ import { useCallback, useEffect, useState } from "react";
  * The dashboard keeps its view in the URL hash (`#/scheduled?batch=…&page=2`)
  * so it never collides with the API's paths on the same origin.
  */
-export const TABS = ["overview", "scheduled", "sent", "batches", "senders", "suppressions", "settings"] as const;
+export const TABS = ["overview", "inbox", "scheduled", "sent", "batches", "senders", "suppressions", "settings"] as const;
 export type Tab = (typeof TABS)[number];
 
 export interface Route {

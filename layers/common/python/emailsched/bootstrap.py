@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from emailsched.services.health import HealthService
     from emailsched.services.import_job import ImportJob
     from emailsched.services.imports import ImportService
+    from emailsched.services.inbox import InboxService
     from emailsched.services.oauth_connect import OAuthConnectService
     from emailsched.services.pump import PumpService
     from emailsched.services.queries import QueryService
@@ -352,6 +353,13 @@ class Container:
         return EmailHistoryService(PgEmailHistory(self.engine), self.clock)
 
     @cached_property
+    def inbox(self) -> InboxService:
+        from emailsched.adapters.db.inbox import PgInbox
+        from emailsched.services.inbox import InboxService
+
+        return InboxService(PgInbox(self.engine), self.clock)
+
+    @cached_property
     def pump(self) -> PumpService:
         from emailsched.services.pump import PumpConfig, PumpService
 
@@ -403,8 +411,10 @@ class Container:
 
     @cached_property
     def replies(self) -> ReplyPoller:
+        from emailsched.adapters.db.inbox_keeper import PgInboxKeeper
         from emailsched.adapters.db.sequences import PgReplyStore
         from emailsched.adapters.mailboxes import MailboxOpeners
+        from emailsched.services.inbox_keeper import InboxKeeper
         from emailsched.services.replies import ReplyConfig, ReplyPoller
 
         s = self.settings
@@ -413,9 +423,10 @@ class Container:
                                 verify_tls=s.IMAP_TLS_VERIFY,
                                 tokens=lambda: self.access_tokens)
         store = PgReplyStore(self.engine, s.SOFT_BOUNCES_BEFORE_SUPPRESS)
+        inbox = InboxKeeper(PgInboxKeeper(self.engine), store, self.clock)
         return ReplyPoller(store, opener, self.clock,
                            ReplyConfig(include_relay=bool(s.DEV_REPLY_MAILDIR)),
-                           metrics=self.metrics)
+                           metrics=self.metrics, inbox=inbox)
 
     @cached_property
     def auth(self) -> AuthService:

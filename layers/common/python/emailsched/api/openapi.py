@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from emailsched.api import inbox_views, schemas
 from emailsched.api import integration_schemas as integrations
-from emailsched.api import schemas
 
 _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, int, bool]] = [
     # path, method, request body, response, success status, needs a session
@@ -69,7 +69,21 @@ _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, in
      True),
     ("/webhooks/{webhookId}/events/{eventId}/replay", "post", None, integrations.AcceptedOut,
      202, True),
+    # The inbox (issue 26).
+    ("/inbox", "get", None, inbox_views.ThreadListOut, 200, True),
+    ("/inbox/{threadId}", "get", None, inbox_views.ThreadDetailOut, 200, True),
+    ("/inbox/{threadId}", "patch", inbox_views.ThreadPatchIn, inbox_views.ThreadOut, 200,
+     True),
+    ("/inbox/{threadId}/reply", "post", inbox_views.ReplyIn, inbox_views.ThreadMessageOut,
+     201, True),
 ]
+_INBOX_FILTERS: list[dict[str, Any]] = [
+    {"name": name, "in": "query", "schema": schema} for name, schema in (
+        ("page", {"type": "integer", "minimum": 1}),
+        ("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+        ("leadStatus", {"type": "string"}), ("senderId", {"type": "string", "format": "uuid"}),
+        ("batchId", {"type": "string", "format": "uuid"}), ("unread", {"type": "boolean"}),
+        ("q", {"type": "string"}))]
 _LIST_PARAMS: list[dict[str, Any]] = [
     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                "maximum": 1_000_000}},
@@ -95,6 +109,15 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
 
 def _json(model: type[BaseModel]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": _ref(model)}}}
+
+
+_PATH_NAMES = ("batchId", "senderId", "email", "emailId", "token", "provider", "keyId",
+               "webhookId", "eventId", "threadId")
+
+
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _PATH_NAMES if "{" + name + "}" in path]
 
 
 def _operation(path: str, method: str, request: type[BaseModel] | None,
@@ -127,11 +150,7 @@ def _operation(path: str, method: str, request: type[BaseModel] | None,
             media: {"schema": {"type": "object", "properties": {
                 "List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}}}}
             for media in ("application/x-www-form-urlencoded", "multipart/form-data")}}
-    for name in ("batchId", "senderId", "email", "emailId", "token", "provider", "keyId",
-                 "webhookId", "eventId"):
-        if "{" + name + "}" in path:
-            parameters.append({"name": name, "in": "path", "required": True,
-                               "schema": {"type": "string"}})
+    parameters.extend(_path_parameters(path))
     if path.endswith("/callback"):
         parameters.extend({"name": name, "in": "query", "required": False,
                            "schema": {"type": "string"}} for name in ("code", "state", "error"))
@@ -144,6 +163,8 @@ def _operation(path: str, method: str, request: type[BaseModel] | None,
                           or p["name"] != "batchId")
     if path == "/emails":
         parameters.extend(_LIST_PARAMS + _EMAIL_FILTERS)
+    if path == "/inbox":
+        parameters.extend(_INBOX_FILTERS)
     if parameters:
         operation["parameters"] = parameters
     operation["security"] = [{"bearer": []}] if secured else []

@@ -10,8 +10,8 @@ from datetime import datetime
 from emailsched.domain.events import EmailEvent, EmailFacts
 from emailsched.domain.model import EmailStatus
 
-# Why a recipient's sequence ended (sequence_stops.reason) as the lead's status; a lead
-# whose sequence goes on is `new` (the inbox adds the statuses a person sets).
+# Why a recipient's sequence ended (sequence_stops.reason) as the lead's status, for a lead
+# with no inbox thread; a lead whose sequence goes on is `new`.
 LEAD_STATUS_OF_STOP = {"replied": "replied", "unsubscribed": "unsubscribed",
                        "hard_bounce": "bounced"}
 
@@ -42,9 +42,14 @@ class EmailRecord:
     updated_at: datetime
     stop_reason: str | None = None
     events: list[EmailEvent] = field(default_factory=list)
+    thread_status: str | None = None  # the inbox's lead status, where the lead has a thread
 
     @property
     def lead_status(self) -> str:
+        """The inbox's status of the lead; before any message of theirs was kept, what
+        their sequence's stop says."""
+        if self.thread_status is not None:
+            return self.thread_status
         return LEAD_STATUS_OF_STOP.get(self.stop_reason or "", "new")
 
     @property

@@ -35,6 +35,9 @@ class EventType(StrEnum):
     BOUNCED = "bounced"
     UNSUBSCRIBED = "unsubscribed"
     REPLY_RECEIVED = "reply_received"
+    # The inbox (issue 26): a lead's status changed, detail {from, to}; on the lead's
+    # latest email. Webhooks deliver it as `lead.status_changed`.
+    LEAD_STATUS_CHANGED = "lead_status_changed"
 
 
 class Actor(StrEnum):

@@ -35,6 +35,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from emailsched.domain.inbound import Bounce, Kind, Reading, Recipient, read_inbound
 from emailsched.errors import EmailschedError
@@ -48,6 +49,9 @@ from emailsched.ports import (
     ReplyMailbox,
     ReplyStore,
 )
+
+if TYPE_CHECKING:
+    from emailsched.services.inbox_keeper import InboxKeeper
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +97,12 @@ class ReplyConfig:
 
 class ReplyPoller:
     def __init__(self, store: ReplyStore, opener: MailboxOpener, clock: Clock,
-                 config: ReplyConfig, metrics: Metrics):
+                 config: ReplyConfig, metrics: Metrics,
+                 inbox: InboxKeeper | None = None):
         self._store, self._opener, self._clock = store, opener, clock
         self._config = config
         self._metrics = metrics
+        self._inbox = inbox  # keeps what is matched in its lead's thread (issue 26)
 
     def run(self, time_budget_seconds: float | None = None) -> PollReport:
         """Every mailbox in turn, within the budget; the rest wait for the next run."""
@@ -163,6 +169,8 @@ class ReplyPoller:
     def _handle(self, mailbox: ReplyMailbox, message: InboundRaw, report: PollReport) -> None:
         reading = read_inbound(message.raw)
         inbound_id = reading.message_id or "sha256:" + hashlib.sha256(message.raw).hexdigest()
+        if self._inbox is not None:
+            self._inbox.keep(mailbox, message.raw, reading, inbound_id)
         if reading.kind in (Kind.BOUNCE, Kind.COMPLAINT):
             self._report(mailbox, reading, inbound_id, report)
             return

@@ -17,12 +17,14 @@ from emailsched.domain.events import Actor, EmailEvent, EventType
 _COLUMNS = """
     e.id, e.batch_id, e.recipient_email, e.status, e.step, e.due_at, e.attempts,
     e.failure_reason, e.sent_at, e.finished_at, e.created_at, e.updated_at,
-    CASE WHEN e.step > 1
+    COALESCE(e.subject, CASE WHEN e.step > 1
          THEN COALESCE(b.steps -> (e.step - 2) ->> 'subject', 'Re: ' || b.subject)
-         ELSE b.subject END AS subject,
+         ELSE b.subject END) AS subject,
     COALESCE(NULLIF(b.sender_name, ''), s.name) AS sender_name, s.email AS sender_email,
     (SELECT st.reason FROM sequence_stops st
-     WHERE st.batch_id = e.batch_id AND st.recipient_email = e.recipient_email) AS stop_reason
+     WHERE st.batch_id = e.batch_id AND st.recipient_email = e.recipient_email) AS stop_reason,
+    (SELECT th.lead_status FROM inbox_threads th
+     WHERE th.batch_id = e.batch_id AND th.recipient_email = e.recipient_email) AS thread_status
 """
 # The filters of GET /emails; each is off when its parameter is NULL. With a batch, the
 # batch's emails come from ix_emails_batch_status_seq; without one, ix_emails_user_status.
@@ -95,7 +97,8 @@ def _record(row: RowMapping, events: list[EmailEvent] | None = None) -> EmailRec
         sender_name=row["sender_name"], sender_email=row["sender_email"],
         attempts=row["attempts"], failure_reason=row["failure_reason"],
         sent_at=row["sent_at"], finished_at=row["finished_at"], created_at=row["created_at"],
-        updated_at=row["updated_at"], stop_reason=row["stop_reason"], events=events or [])
+        updated_at=row["updated_at"], stop_reason=row["stop_reason"],
+        thread_status=row["thread_status"], events=events or [])
 
 
 def _event(row: RowMapping) -> EmailEvent:

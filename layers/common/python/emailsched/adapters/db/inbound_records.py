@@ -71,13 +71,16 @@ ADD_STOP = text("""
 """)
 # The recipient's later steps still pending (`sending` too: that fences a worker that
 # claimed a follow-up just before, its point of no return requiring `sending`).
-STOP_PENDING = text(recorded(f"""
+_STOP_PENDING = f"""
     UPDATE emails SET status = :status, finished_at = now(), claim_token = NULL,
                       updated_at = now()
     WHERE batch_id = :batch_id AND recipient_email = :recipient AND step > 1
       AND status IN ({sql_list(EMAIL_TRANSITIONS[EmailTransition.STOP_REPLIED][0])})
     RETURNING id, user_id, batch_id, status
-""", "status", Actor.POLLER))
+"""
+STOP_PENDING = text(recorded(_STOP_PENDING, "status", Actor.POLLER))
+# The same when the user ends the conversation (a lead status, issue 26).
+STOP_PENDING_BY_USER = text(recorded(_STOP_PENDING, "status", Actor.USER))
 
 
 def email_to(c: Connection, sender_id: uuid.UUID, address: str,

@@ -120,6 +120,9 @@ LOOK = text("""
 # suppressed one; a follow-up goes out with its step's subject (or "Re: <first subject>")
 # and body, and the recipient's earlier Message-IDs (In-Reply-To, References), read
 # through uq_emails_batch_recipient_step. First emails (step 1) pay one comparison.
+# The inbox (issue 26): a reply written in the product (kind 'reply', step <= 0) carries its
+# own subject, body (sent as written, not a template) and references: nullable columns read
+# with COALESCE, NULL on every other email, so the claim costs what it did.
 CLAIM = text(f"""
     WITH named AS (
         SELECT e.id, EXISTS (SELECT 1 FROM suppressions sp WHERE sp.user_id = e.user_id
@@ -158,19 +161,20 @@ CLAIM = text(f"""
     RETURNING e.id, s.email AS sender_email,
               COALESCE(NULLIF(b.sender_name, ''), s.name) AS sender_name,
               e.recipient_email AS recipient,
-              CASE WHEN e.step > 1
+              COALESCE(e.subject, CASE WHEN e.step > 1
                    THEN COALESCE(b.steps -> (e.step - 2) ->> 'subject', 'Re: ' || b.subject)
-                   ELSE b.subject END AS subject,
-              CASE WHEN e.step > 1 THEN b.steps -> (e.step - 2) ->> 'body'
-                   ELSE b.body END AS body,
+                   ELSE b.subject END) AS subject,
+              COALESCE(e.body, CASE WHEN e.step > 1 THEN b.steps -> (e.step - 2) ->> 'body'
+                   ELSE b.body END) AS body,
               e.attempts, s.id AS sender_id, s.kind AS sender_kind,
               s.consecutive_failures AS sender_failures,
-              b.templated, e.fields, u.postal_address, e.due_at,
-              CASE WHEN e.step > 1 THEN ARRAY(
+              b.templated AND e.body IS NULL AS templated, e.fields, u.postal_address,
+              e.due_at,
+              COALESCE(e.refs, CASE WHEN e.step > 1 THEN ARRAY(
                   SELECT p.message_id FROM emails p
                   WHERE p.batch_id = e.batch_id AND p.recipient_email = e.recipient_email
                     AND p.step < e.step AND p.message_id IS NOT NULL
-                  ORDER BY p.step) END AS refs
+                  ORDER BY p.step) END) AS refs
     )
     -- Issue 19: how many this statement suppressed (emails_suppressed), on every row; one
     -- row of NULLs then the count when none was claimed.

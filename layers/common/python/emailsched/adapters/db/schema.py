@@ -25,7 +25,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 
 from emailsched.domain.model import (
     OUTCOME_EMAIL_STATUSES,
@@ -235,11 +235,19 @@ emails = Table(
     Column("awaiting_next", Boolean, nullable=False, server_default=false()),
     # When the recipient reported it as spam (migration 0013).
     Column("complained_at", DateTime(timezone=True), nullable=True),
+    # The inbox (migration 0018): `reply` for an answer written in the product, with its own
+    # subject, body and thread references (NULL for every other email). A reply's step is
+    # 0 minus its number in the thread: no statement about follow-ups (step > 1) sees it.
+    Column("kind", Text, nullable=False, server_default="email"),
+    Column("subject", Text, nullable=True),
+    Column("body", Text, nullable=True),
+    Column("refs", ARRAY(Text), nullable=True),
     *_timestamps(),
     # One email per recipient and step: concurrent planners cannot create a step twice.
     UniqueConstraint("batch_id", "recipient_email", "step",
                      name="uq_emails_batch_recipient_step"),
     CheckConstraint(f"status IN {EMAIL_STATUSES}", name="ck_emails_status"),
+    CheckConstraint("kind IN ('email','reply')", name="ck_emails_kind"),
     # The pump's claim (scheduled by wake_at), lost-message recovery (queued by wake_at)
     # and lease recovery (sending by wake_at): equality on status, range on wake_at.
     Index("ix_emails_status_wake", "status", "wake_at"),
@@ -281,7 +289,8 @@ emails = Table(
           postgresql_where=text("awaiting_next AND status = 'sent'")),
 )
 
-STOP_REASONS = "('replied','unsubscribed','hard_bounce','complaint')"
+# lead_status (migration 0018): the user set a lead status that ends the conversation.
+STOP_REASONS = "('replied','unsubscribed','hard_bounce','complaint','lead_status')"
 
 # A recipient whose sequence in a batch ended (migration 0006): no later step is planned,
 # claimed or sent for them.
@@ -336,6 +345,70 @@ bounce_streaks = Table(
     Column("email", Text, primary_key=True),  # lower case, as suppressions keep it
     Column("soft_bounces", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+LEAD_STATUSES = ("('new','replied','interested','not_interested','meeting_booked',"
+                 "'out_of_office','wrong_person','unsubscribed','bounced','closed')")
+
+# The inbox (migration 0018): a thread per lead (one recipient of one batch), created when
+# the poller first matches a message to them. `resume_at`: an away lead's follow-ups wait
+# until then (the follow-up planner reads it).
+inbox_threads = Table(
+    "inbox_threads", metadata,
+    _uuid_pk(),
+    Column("user_id", UUID(as_uuid=True), nullable=False),
+    Column("batch_id", UUID(as_uuid=True), ForeignKey("batches.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("recipient_email", Text, nullable=False),
+    Column("sender_id", UUID(as_uuid=True), nullable=False),
+    Column("lead_status", Text, nullable=False, server_default="new"),
+    Column("lead_status_by", Text, nullable=True),
+    Column("lead_status_at", DateTime(timezone=True), nullable=True),
+    Column("unread", Boolean, nullable=False, server_default=false()),
+    Column("last_message_at", DateTime(timezone=True), nullable=True),
+    Column("inbound_count", Integer, nullable=False, server_default="0"),
+    Column("snippet", Text, nullable=False, server_default=""),
+    Column("resume_at", DateTime(timezone=True), nullable=True),
+    # The lead's address and its parts, the campaign's subject, every kept message's
+    # addresses, subject and text: GET /inbox?q (GIN).
+    Column("search", TSVECTOR, nullable=False, server_default=text("''::tsvector")),
+    *_timestamps(),
+    UniqueConstraint("batch_id", "recipient_email", name="uq_inbox_threads_lead"),
+    CheckConstraint(f"lead_status IN {LEAD_STATUSES}", name="ck_inbox_threads_status"),
+    # GET /inbox: a user's threads with an inbound message, latest activity first.
+    # (the filters' columns included: a filtered total is counted from the index alone).
+    Index("ix_inbox_threads_user_activity", "user_id", "last_message_at",
+          postgresql_include=["unread", "lead_status", "sender_id", "batch_id"],
+          postgresql_where=text("inbound_count > 0")),
+    Index("ix_inbox_threads_search", "search", postgresql_using="gin"),
+    # The unread count in the navigation and a status's total, from small indexes alone.
+    Index("ix_inbox_threads_user_unread", "user_id",
+          postgresql_where=text("unread AND inbound_count > 0")),
+    Index("ix_inbox_threads_user_status", "user_id", "lead_status",
+          postgresql_where=text("inbound_count > 0")),
+)
+
+# Inbound messages matched to a thread (migration 0018): one per (thread, inbound
+# Message-ID), so a mailbox read twice stores nothing twice. Attachments are listed
+# ({name, size, contentType}), their content is not stored.
+inbox_messages = Table(
+    "inbox_messages", metadata,
+    _uuid_pk(),
+    Column("thread_id", UUID(as_uuid=True), ForeignKey("inbox_threads.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("email_id", UUID(as_uuid=True), nullable=True),  # ours that it answers
+    Column("inbound_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("from_address", Text, nullable=False, server_default=""),
+    Column("to_address", Text, nullable=False, server_default=""),
+    Column("subject", Text, nullable=False, server_default=""),
+    Column("text", Text, nullable=False, server_default=""),
+    Column("html", Text, nullable=True),  # sanitised (domain/inbox/content.py)
+    Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("attachments", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("thread_id", "inbound_id", name="uq_inbox_messages_inbound"),
+    CheckConstraint("kind IN ('reply','auto_reply','bounce')", name="ck_inbox_messages_kind"),
 )
 
 # Where the reply poller stopped reading a sender's folder (migration 0006).

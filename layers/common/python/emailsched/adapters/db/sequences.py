@@ -72,16 +72,26 @@ AWAITING = text(f"""
     FOR UPDATE OF e SKIP LOCKED
 """)
 
+# An away lead (inbox_threads.resume_at, set by the inbox from an out-of-office reply)
+# gets the step once they are back, plus the batch's jitter (adapters/db/inbox_keeper.
+# JITTER): GREATEST skips the NULL of everyone else.
 INSERT_STEPS = text("""
     INSERT INTO emails (batch_id, user_id, sender_id, seq, recipient_email, due_at, wake_at,
                         status, step, awaiting_next, fields, finished_at)
-    SELECT s.batch_id, s.user_id, s.sender_id, s.seq, s.recipient, to_timestamp(s.due_ms / 1000.0),
-           to_timestamp(s.due_ms / 1000.0), s.status, s.step, s.awaiting_next,
-           CAST(s.fields AS jsonb),
+    SELECT s.batch_id, s.user_id, s.sender_id, s.seq, s.recipient,
+           GREATEST(to_timestamp(s.due_ms / 1000.0), back.at),
+           GREATEST(to_timestamp(s.due_ms / 1000.0), back.at), s.status, s.step,
+           s.awaiting_next, CAST(s.fields AS jsonb),
            CASE WHEN s.status = 'scheduled' THEN NULL ELSE now() END
     FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS s(
         batch_id uuid, user_id uuid, sender_id uuid, seq int, recipient text, due_ms bigint,
         status text, step int, awaiting_next boolean, fields text)
+    LEFT JOIN LATERAL (
+        SELECT th.resume_at + make_interval(secs => mod(abs(hashtext(s.recipient || s.step)),
+                                                        b.random_delay_ms + 1) / 1000.0) AS at
+        FROM inbox_threads th JOIN batches b ON b.id = th.batch_id
+        WHERE th.batch_id = s.batch_id AND th.recipient_email = s.recipient
+          AND th.resume_at IS NOT NULL) back ON true
     ON CONFLICT (batch_id, recipient_email, step) DO NOTHING
 """)
 

@@ -12,6 +12,7 @@ def blueprints() -> list[Blueprint]:
         auth,
         batches,
         emails,
+        inbox,
         oauth,
         operations,
         senders,
@@ -20,5 +21,5 @@ def blueprints() -> list[Blueprint]:
     )
 
     return [module.routes.blueprint for module in
-            (auth, emails, batches, senders, oauth, suppressions, operations, api_keys,
+            (auth, emails, batches, senders, oauth, suppressions, inbox, operations, api_keys,
              webhooks)]
