@@ -82,6 +82,9 @@ class OutgoingEmail:
     # sender); the body already holds the link (its own, or the footer's).
     unsubscribe_url: str = ""
     headers: tuple[tuple[str, str], ...] = ()  # more header lines, e.g. In-Reply-To
+    # The HTML the text part is made from when it differs from body_html: a tracked email's
+    # text part keeps the original links (a text part of tracking links reads as spam).
+    text_source: str | None = None
 
 
 # Told which emails of a round the server now holds whole, it answers those that may be
@@ -225,6 +228,9 @@ class ClaimedEmail:
     # Sequences: for a follow-up, the recipient's earlier Message-IDs in this batch, oldest
     # first (its In-Reply-To and References); empty for a first email.
     references: tuple[str, ...] = ()
+    # Issue 27: the batch's tracking ({opens, clicks}; None: none) and its id (spintax seed).
+    tracking: Mapping[str, Any] | None = None
+    batch_id: uuid.UUID | None = None
 
 
 class ClaimedEmails(list[ClaimedEmail]):

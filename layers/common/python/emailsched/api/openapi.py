@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from emailsched.api import schemas
+from emailsched.api import engagement_schemas, schemas
 
 _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, int, bool]] = [
     # path, method, request body, response, success status, needs a session
@@ -47,6 +47,12 @@ _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, in
     # recipientsImportId (202 ImportScheduledOut), then the import's progress.
     ("/imports", "post", schemas.ImportIn, schemas.ImportCreatedOut, 201, True),
     ("/imports/{importId}", "get", None, schemas.ImportOut, 200, True),
+    # Engagement (issue 27): public pixel and redirect (a gif; a 302), and the analytics.
+    ("/t/o/{token}.gif", "get", None, None, 200, False),
+    ("/t/c/{token}", "get", None, None, 302, False),
+    ("/batches/{batchId}/analytics", "get", None, engagement_schemas.BatchAnalyticsOut,
+     200, True),
+    ("/analytics", "get", None, engagement_schemas.AnalyticsOut, 200, True),
 ]
 _LIST_PARAMS: list[dict[str, Any]] = [
     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,

@@ -9,6 +9,7 @@ import logging
 import uuid
 from math import ceil
 
+from emailsched.domain.batch_tracking import Tracking
 from emailsched.domain.bounces import BounceClass
 from emailsched.domain.compose import ComposeRules, Draft, compose
 from emailsched.domain.retry import Decision, Verdict
@@ -28,7 +29,8 @@ class Deliverability:
         """The email as it goes out; RenderFailed when its template cannot be rendered."""
         return compose(Draft(email.id, email.sender_email, email.sender_name, email.recipient,
                              email.subject, email.body, email.templated, email.fields or {},
-                             email.postal_address, email.references), self._rules)
+                             email.postal_address, email.references,
+                             Tracking.from_json(email.tracking), email.batch_id), self._rules)
 
     def after_refusal(self, email: ClaimedEmail, decision: Decision, now_ms: int) -> None:
         """A hard bounce or policy block is recorded (and acted on); a deferral holds the

@@ -165,7 +165,7 @@ CLAIM = text(f"""
                    ELSE b.body END AS body,
               e.attempts, s.id AS sender_id, s.kind AS sender_kind,
               s.consecutive_failures AS sender_failures,
-              b.templated, e.fields, u.postal_address, e.due_at,
+              b.templated, e.fields, u.postal_address, e.due_at, b.tracking, e.batch_id,
               CASE WHEN e.step > 1 THEN ARRAY(
                   SELECT p.message_id FROM emails p
                   WHERE p.batch_id = e.batch_id AND p.recipient_email = e.recipient_email
