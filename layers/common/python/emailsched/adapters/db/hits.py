@@ -28,7 +28,7 @@ BURST_REASON = "every link within 2 s"
 # deleted) joins nothing and is dropped. Answers the emails that got clicks.
 INSERT_HITS = text(f"""
     WITH h AS (
-        SELECT * FROM jsonb_to_recordset(CAST(:hits AS jsonb))
+        SELECT DISTINCT ON (hit) * FROM jsonb_to_recordset(CAST(:hits AS jsonb))
             AS h(hit text, "emailId" uuid, type text, at timestamptz, detail jsonb)
     ), inserted AS (
         INSERT INTO email_events (email_id, user_id, batch_id, type, at, by, detail)
