@@ -31,6 +31,9 @@ export const API_OPERATIONS = {
   // ---- SPEC.md "Big lists" (issue 17) ----
   createImport: { method: "post", path: "/imports" },
   getImport: { method: "get", path: "/imports/{importId}" },
+  // ---- SPEC.md "Engagement" (issue 27) ----
+  batchAnalytics: { method: "get", path: "/batches/{id}/analytics" },
+  analytics: { method: "get", path: "/analytics" },
 } as const;
 
 /**
