@@ -18,6 +18,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
+from emailsched import bootstrap
 from tests.support.smtp_sinks import RecordingSink
 from tests.support.stack import Api, Pipeline, Services, prepare, wait_until
 
@@ -150,3 +151,25 @@ def test_click_tracking_without_a_link_is_refused_and_stores_nothing(pipeline: P
     assert refused.status_code == 400, refused.text
     assert [d["field"] for d in refused.json()["error"]["details"]] == ["tracking.clicks"]
     assert api.get("/batches").json()["pagination"]["total"] == 0
+
+
+def test_on_lambda_a_hit_is_stored_before_the_answer(pipeline: Pipeline, sink: RecordingSink,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    api = Api(pipeline.url)
+    scheduled = api.post("/emails/schedule", {
+        "subject": "Hi", "body": BODY, "recipients": ["one@example.com"],
+        "startTime": datetime.now(UTC).isoformat(), "delayMs": 100,
+        "sender": {"email": "sales@example.com"}, "tracking": {"opens": True}})
+    assert scheduled.status_code == 201, scheduled.text
+    _, html = _parts(sink.wait_for(1, timeout=60)[0].raw)
+    token = re.search(r"/t/o/([^\"]+)\.gif", html).group(1)  # type: ignore[union-attr]
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "emailsched-test-api")
+    on_lambda = bootstrap.Container(pipeline.container.settings)
+    try:
+        assert on_lambda.tracking.opened(token, "GET", MAIL_CLIENT)
+        assert "hit_log" not in on_lambda.__dict__  # no write-ahead file, no flusher
+        shown = _analytics(api, scheduled.json()["batchId"])
+        assert (shown["sent"], shown["opened"]) == (1, 1)
+    finally:
+        on_lambda.close()

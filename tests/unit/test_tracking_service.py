@@ -59,3 +59,12 @@ def test_rates_are_fractions_of_sent_and_machines_shown_apart():
     assert (shown["openRate"], shown["clickRate"], shown["bounceRate"]) == (0.25, 0.5, 0.0)
     assert shown["machine"] == {"opens": 7, "clicks": 0}
     assert Counts().to_api()["openRate"] == 0.0
+
+
+def test_the_cost_of_a_million_hits_adds_its_items():
+    from emailsched.bench.cost import hit_cost
+
+    usd = hit_cost(api_cpu_ms=0.5, store_ms=3.0, memory_mb=512)
+    assert usd["apiGatewayRequests"] == pytest.approx(3.5)
+    assert usd["total"] == pytest.approx(sum(v for k, v in usd.items() if k != "total"))
+    assert hit_cost(0.5, 6.0)["lambdaApiDuration"] > usd["lambdaApiDuration"]

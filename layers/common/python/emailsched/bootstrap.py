@@ -7,6 +7,7 @@ tests call `reset()` between configurations.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -417,9 +418,15 @@ class Container:
 
     @cached_property
     def tracking(self) -> TrackingService:
+        """On Lambda a hit is stored before the answer (one INSERT): a frozen container
+        runs no flusher, and a reclaimed one takes its /tmp with it. Elsewhere it goes
+        through this process's write-ahead file."""
         from emailsched.services.tracking import TrackingService
 
-        return TrackingService(self.settings.tracking_key, self.hit_log.append, self.clock)
+        store: Callable[[dict[str, Any]], object] = (
+            (lambda hit: self.hits.write([hit])) if self.settings.on_lambda
+            else self.hit_log.append)
+        return TrackingService(self.settings.tracking_key, store, self.clock)
 
     @cached_property
     def analytics(self) -> AnalyticsService:

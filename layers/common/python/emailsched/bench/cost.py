@@ -382,30 +382,20 @@ def report(m: Measured, memory_from: str, section: Section) -> None:
 
 
 # --- Tracking hits (issue 27) ---------------------------------------------------------------
-# On AWS a hit is API Gateway -> the API function, which sends one SQS message and answers;
-# a consumer function stores the messages ten at a time. Sending to SQS from Lambda takes
-# about this long on the wall (billed), beside the handler's own work.
-SQS_SEND_MS = 8.0
-HITS_PER_CONSUMER_BATCH = 10
-
-
-def hit_cost(api_cpu_ms: float, store_ms: float, memory_mb: int = DEFAULT_MEMORY_MB,
-             batch: int = HITS_PER_CONSUMER_BATCH) -> dict[str, float]:
-    """USD per million tracking hits, by item: `api_cpu_ms` the API's CPU per hit as
-    measured locally (stretched to Lambda's share of a CPU at `memory_mb`), `store_ms` the
-    consumer's wall time per hit when it stores `batch` at a time."""
+def hit_cost(api_cpu_ms: float, store_ms: float,
+             memory_mb: int = DEFAULT_MEMORY_MB) -> dict[str, float]:
+    """USD per million tracking hits, by item, as built: API Gateway, then the API function,
+    which stores the hit (one INSERT, `store_ms` on the wall) before it answers (bootstrap
+    `tracking`: no flusher runs in a frozen Lambda container). `api_cpu_ms` is the API's
+    CPU per hit measured locally, stretched to Lambda's share of a CPU at `memory_mb`."""
     per_million = 1_000_000
     gb = memory_mb / 1024
     stretch = max(1.0, prices.LAMBDA_MB_PER_VCPU / memory_mb)
-    api_seconds = (api_cpu_ms * stretch + SQS_SEND_MS) / 1000
+    api_seconds = (api_cpu_ms * stretch + store_ms) / 1000
     usd = {
         "apiGatewayRequests": prices.API_GATEWAY_REST_REQUEST * per_million,
         "lambdaApiRequests": prices.LAMBDA_REQUEST * per_million,
         "lambdaApiDuration": api_seconds * gb * prices.LAMBDA_GB_SECOND * per_million,
-        # a send per hit, then a receive and a delete per batch
-        "sqsRequests": (1 + 2 / batch) * prices.SQS_REQUEST * per_million,
-        "lambdaConsumerRequests": prices.LAMBDA_REQUEST / batch * per_million,
-        "lambdaConsumerDuration": store_ms / 1000 * gb * prices.LAMBDA_GB_SECOND * per_million,
     }
     usd["total"] = sum(usd.values())
     return usd

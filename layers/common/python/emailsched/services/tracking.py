@@ -20,7 +20,7 @@ MAX_USER_AGENT = 512  # what is kept of a User-Agent header
 
 
 class TrackingService:
-    def __init__(self, key: bytes, append: Callable[[dict[str, Any]], None], clock: Clock):
+    def __init__(self, key: bytes, append: Callable[[dict[str, Any]], object], clock: Clock):
         self._key, self._append, self._clock = key, append, clock
 
     def opened(self, token: str, method: str, user_agent: str | None) -> bool:
