@@ -5,6 +5,8 @@ the database (services/tracking.py, adapters/hit_log.py)."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from typing import Any
 
 from chalice import Response
 
@@ -16,6 +18,17 @@ routes = Routes(__name__)
 # A transparent 1x1 GIF89a.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _PIXEL_HEADERS = {"Content-Type": "image/gif", "Cache-Control": "no-store"}
+
+
+@routes.blueprint.middleware("http")
+def pixel_whatever_is_accepted(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice answers 400 to a request for a binary body whose Accept header names no
+    binary type; an image request may send none, or only `image/*`. The pixel is the answer
+    whatever it accepts (the view ran: a valid token's open is recorded)."""
+    response = get_response(event)
+    if response.status_code == 400 and event.path.startswith("/t/o/"):
+        return Response(body=PIXEL, status_code=200, headers=dict(_PIXEL_HEADERS))
+    return response
 
 
 def _hit_of(method: str) -> tuple[str, str | None]:
