@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, text
+from sqlalchemy import Connection, Engine, Row, text
 
 from emailsched.adapters.db.errors import transaction
 from emailsched.domain.analytics import Analytics, Counts
@@ -56,12 +56,15 @@ BATCH = text(f"""
 """)
 
 # analytics_range: the same over a user's emails sent in [from, to), and per day (UTC) of
-# sending; their events by email (ix_email_events_email).
+# sending. Their events are read by the user's batches (ix_email_events_batch), not by email:
+# at 1,000,000 emails a probe of ix_email_events_email per email took 11 of 15 s, the batch
+# scans 5 (a daily rollup would do better).
 RANGE = text(f"""
     WITH sent AS (
         SELECT id, step, sender_id, sent_at FROM emails
         WHERE user_id = :user_id AND sent_at >= :since AND sent_at < :until
-    ), v AS ({_PER_EMAIL.format(where="email_id IN (SELECT id FROM sent)")})
+    ), v AS ({_PER_EMAIL.format(
+        where="batch_id IN (SELECT id FROM batches WHERE user_id = :user_id)")})
     SELECT GROUPING(e.step) AS no_step, GROUPING(e.sender_id) AS no_sender,
            GROUPING(date_trunc('day', e.sent_at AT TIME ZONE 'UTC')) AS no_day,
            e.step, e.sender_id,
@@ -74,6 +77,10 @@ RANGE = text(f"""
 
 
 OWNED = text("SELECT 1 FROM batches WHERE id = :batch_id AND user_id = :user_id")
+# Folding a batch's events per email is one hash aggregate of an entry per email: with the
+# default work_mem it spilled to disk at 100,000 emails, and JIT compiling the plan cost
+# 0.8 s more than it saved (batch of 100,000 emails, 300,000 events: 550 -> 400 ms).
+ROOMY = ("SET LOCAL work_mem = '64MB'", "SET LOCAL jit = off")
 
 
 class PgAnalytics:
@@ -86,14 +93,21 @@ class PgAnalytics:
             if connection.execute(OWNED, {"batch_id": batch_id, "user_id": user_id}).first() \
                     is None:
                 return None
+            _roomy(connection)
             rows = connection.execute(BATCH, {"batch_id": batch_id}).all()
         return _analytics(rows, per_day=False)
 
     def range(self, user_id: uuid.UUID, since: datetime, until: datetime) -> Analytics:
         with transaction(self.engine) as connection:
+            _roomy(connection)
             rows = connection.execute(RANGE, {"user_id": user_id, "since": since,
                                               "until": until}).all()
         return _analytics(rows, per_day=True)
+
+
+def _roomy(connection: Connection) -> None:
+    for setting in ROOMY:
+        connection.exec_driver_sql(setting)
 
 
 def _analytics(rows: Sequence[Row[Any]], per_day: bool) -> Analytics:
