@@ -90,7 +90,8 @@ def test_pump_cost_reports_idle_and_busy_runs_and_plans(env: BenchEnvironment):
 def test_the_command_chooses_benchmarks_by_name_and_prints_table_and_json():
     assert main.selected("") == ["scheduling", "throughput", "lateness", "limits", "pump",
                                  "cold_start", "api_load", "rendering", "imports", "mailboxes",
-                                 "inbound", "reply_poll", "dns_checks", "cost"]
+                                 "inbound", "reply_poll", "dns_checks", "webhooks", "tracking",
+                                 "cost"]
     assert main.selected("memory, pump") == ["throughput", "pump"]
     with pytest.raises(ValueError, match="unknown benchmark"):
         main.selected("nope")

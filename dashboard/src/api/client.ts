@@ -11,6 +11,7 @@ import type {
 } from "./integrationTypes";
 import { API_OPERATIONS, fillPath, type OperationName } from "./operations";
 import type {
+  BatchAnalytics,
   AuthConfig,
   Batch,
   BatchPage,
@@ -212,6 +213,9 @@ export class ApiClient {
   }
   getBatch(id: string, signal?: AbortSignal): Promise<Batch> {
     return this.request("getBatch", { params: { id }, signal });
+  }
+  batchAnalytics(id: string, signal?: AbortSignal): Promise<BatchAnalytics> {
+    return this.request("batchAnalytics", { params: { id }, signal });
   }
   pauseBatch(id: string): Promise<Batch> {
     return this.request("pauseBatch", { params: { id } });

@@ -51,6 +51,9 @@ export const API_OPERATIONS = {
   getThread: { method: "get", path: "/inbox/{id}" },
   updateThread: { method: "patch", path: "/inbox/{id}" },
   replyToThread: { method: "post", path: "/inbox/{id}/reply" },
+  // ---- SPEC.md "Engagement" (issue 27) ----
+  batchAnalytics: { method: "get", path: "/batches/{id}/analytics" },
+  analytics: { method: "get", path: "/analytics" },
 } as const;
 
 /**

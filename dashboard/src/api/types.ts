@@ -92,6 +92,39 @@ export interface ScheduleRequest {
   sendingWindow?: SendingWindow;
   randomDelayMs?: number;
   steps?: SequenceStep[];
+  /** Open pixel and click redirects (SPEC.md "Engagement"); both off by default. */
+  tracking?: Tracking;
+}
+
+export interface Tracking {
+  opens: boolean;
+  clicks: boolean;
+}
+
+/** Emails sent and what became of them; rates are fractions of `sent`. */
+export interface Funnel {
+  sent: number;
+  bounced: number;
+  opened: number;
+  clicked: number;
+  replied: number;
+  unsubscribed: number;
+  openRate: number;
+  clickRate: number;
+  replyRate: number;
+  bounceRate: number;
+  /** Hits no person made (prefetches, scanners, HEAD requests, bursts), apart. */
+  machine: { opens: number; clicks: number };
+}
+
+export interface BatchAnalytics extends Funnel {
+  byStep: (Funnel & { step: number })[];
+  byVariant: (Funnel & { variant: string })[];
+  bySender: (Funnel & { senderId: string })[];
+}
+
+export interface Analytics extends BatchAnalytics {
+  perDay: (Funnel & { day: string })[];
 }
 
 export interface ScheduleSenderShare {

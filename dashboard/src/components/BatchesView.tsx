@@ -5,6 +5,7 @@ import { useAuth } from "../auth/AuthContext";
 import { useQuery } from "../hooks/useQuery";
 import { summarizePlan } from "../lib/schedule";
 import { formatDateTime, formatFull, relativeTime } from "../lib/time";
+import { BatchAnalyticsPanel } from "./BatchAnalyticsPanel";
 import { BatchAlerts, BatchSteps, MoreCounts } from "./BatchExtras";
 import { ConfirmDialog } from "./Dialog";
 import { EmptyState, ErrorState } from "./EmptyState";
@@ -373,6 +374,7 @@ export function BatchCard({
         </div>
       </div>
       <BatchSteps batch={batch} />
+      <BatchAnalyticsPanel batch={batch} />
     </li>
   );
 }

@@ -25,12 +25,16 @@ export interface ComposeDraft {
   jitterSeconds: string;
   /** Follow-ups (issue 16). */
   steps: StepDraft[];
+  /** Open and click tracking (issue 27), off unless turned on. */
+  trackOpens: boolean;
+  trackClicks: boolean;
 }
 
 /** The drafts' fields added with senders, windows and steps, at their defaults. */
 export function newerDraftFields(): Pick<
   ComposeDraft,
   "senderIds" | "windowOn" | "windowZone" | "windowDays" | "windowStart" | "windowEnd" | "jitterSeconds" | "steps"
+  | "trackOpens" | "trackClicks"
 > {
   return {
     senderIds: [],
@@ -41,6 +45,8 @@ export function newerDraftFields(): Pick<
     windowEnd: "17:00",
     jitterSeconds: "0",
     steps: [],
+    trackOpens: false,
+    trackClicks: false,
   };
 }
 
@@ -120,6 +126,8 @@ export function newDraft(user: User | null, defaultHourlyLimit = 200): ComposeDr
     windowEnd: r.windowEnd || base.windowEnd,
     jitterSeconds: r.jitterSeconds ?? base.jitterSeconds,
     steps: [],
+    trackOpens: base.trackOpens,
+    trackClicks: base.trackClicks,
   };
 }
 

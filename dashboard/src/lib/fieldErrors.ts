@@ -13,7 +13,8 @@ export type ComposeField =
   | "senderIds"
   | "sendingWindow"
   | "randomDelayMs"
-  | "steps";
+  | "steps"
+  | "tracking";
 
 export interface RecipientError {
   index: number;
@@ -53,6 +54,9 @@ const DIRECT: Record<string, ComposeField> = {
   "sendingwindow.end": "sendingWindow",
   randomdelayms: "randomDelayMs",
   steps: "steps",
+  tracking: "tracking",
+  "tracking.opens": "tracking",
+  "tracking.clicks": "tracking",
 };
 
 /** `recipients[3]`, `recipients.3`, `body.recipients.3` → { base: "recipients", index: 3 }. */

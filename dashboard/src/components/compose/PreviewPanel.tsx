@@ -8,14 +8,17 @@
  *   preview-subject     the rendered subject
  *   preview-missing     fields this recipient lacks (the server would refuse them)
  *   body-preview        the sandboxed frame (unchanged)
+ *   preview-spintax     a few renderings of a subject with spintax
  */
 import { useId } from "react";
 import type { RecipientWithFields } from "../../api/types";
 import { renderPreview } from "../../lib/mergeFields";
+import { hasSpintax, spin } from "../../lib/spintax";
 import { previewDocument } from "./BodyField";
 import type { ComposeForm } from "./useComposeForm";
 
 const MAX_OPTIONS = 500;
+const SAMPLE_SEEDS = ["a", "b", "c", "d", "e", "f"];
 
 export function PreviewPanel({ form }: { form: ComposeForm }) {
   const selectId = useId();
@@ -24,8 +27,12 @@ export function PreviewPanel({ form }: { form: ComposeForm }) {
   const r = recipients[index];
   const email = r === undefined ? "recipient@example.com" : typeof r === "string" ? r : r.email;
   const vars = { ...(r && typeof r !== "string" ? (r as RecipientWithFields).fields : {}), email };
-  const subject = renderPreview(draft.subject, vars, { html: false });
-  const body = renderPreview(draft.body, vars, { html: true });
+  // Spintax first, as the server does (an option may hold a field), seeded by the recipient.
+  const subject = renderPreview(spin(draft.subject, email), vars, { html: false });
+  const body = renderPreview(spin(draft.body, email), vars, { html: true });
+  const spun = hasSpintax(draft.subject)
+    ? [...new Set(SAMPLE_SEEDS.map((seed) => renderPreview(spin(draft.subject, seed), vars, { html: false }).text))]
+    : [];
   const missing = [...new Set([...subject.missing, ...body.missing])];
   return (
     <div className="preview-panel">
@@ -50,6 +57,11 @@ export function PreviewPanel({ form }: { form: ComposeForm }) {
         <span className="hint">Subject: </span>
         <strong data-testid="preview-subject">{subject.text || "(no subject)"}</strong>
       </p>
+      {spun.length > 1 && (
+        <p className="hint" data-testid="preview-spintax">
+          Spintax: each recipient gets one option, e.g. {spun.slice(0, 4).map((s) => `“${s}”`).join(", ")}
+        </p>
+      )}
       {missing.length > 0 && (
         <p className="field-error" data-testid="preview-missing">
           {email} has no {missing.map((m) => `“${m}”`).join(", ")}: add a default, e.g. {`{{ ${missing[0]} | default("there") }}`}, or the

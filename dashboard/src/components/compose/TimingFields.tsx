@@ -6,6 +6,7 @@ import { FinishEstimate } from "../FinishEstimate";
 import { MAX_DELAY_SECONDS } from "./composeForm";
 import { Field } from "./Field";
 import { JitterField } from "./JitterField";
+import { TrackingFields } from "./TrackingFields";
 import { WindowFields } from "./WindowFields";
 import type { ComposeForm } from "./useComposeForm";
 
@@ -119,6 +120,7 @@ export function TimingFields({ form, planOptions }: { form: ComposeForm; planOpt
         <JitterField form={form} />
       </div>
       <WindowFields form={form} />
+      <TrackingFields form={form} />
       <FinishEstimate
         plan={form.plan}
         now={form.now}

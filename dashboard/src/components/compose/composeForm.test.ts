@@ -186,3 +186,22 @@ describe("a rejected schedule", () => {
     expect(r).toEqual({ errors: {}, recipientErrors: [], general: ["Can't reach the server. Check your connection."], focus: null });
   });
 });
+
+describe("tracking in the request (issue 27)", () => {
+  const request = (d: ComposeDraft) => {
+    const parsed = parseRecipients(d.recipientsText);
+    return buildScheduleRequest(d, parsed.valid, readTiming(d, now), now);
+  };
+
+  it("is left out unless turned on, and sent as {opens, clicks} when it is", () => {
+    expect(request(draft())).not.toHaveProperty("tracking");
+    expect(request(draft({ trackClicks: true })).tracking).toEqual({ opens: false, clicks: true });
+  });
+
+  it("shows the server's refusal of click tracking without a link on the tracking switches", () => {
+    const error = new ApiError(400, "invalid_request", "tracking.clicks needs a link in the body", [
+      { field: "tracking.clicks", message: "the HTML body has no http(s) link to track" },
+    ]);
+    expect(describeRejection(error, request(draft({ trackClicks: true }))).errors.tracking).toEqual(["the HTML body has no http(s) link to track"]);
+  });
+});

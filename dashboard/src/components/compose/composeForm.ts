@@ -28,6 +28,7 @@ export const FIELD_ORDER: ComposeField[] = [
   "hourlyLimit",
   "randomDelayMs",
   "sendingWindow",
+  "tracking",
 ];
 
 /** The field whose error an edit of a draft key clears. */
@@ -48,6 +49,8 @@ export const FIELD_OF: Partial<Record<keyof ComposeDraft, ComposeField>> = {
   windowEnd: "sendingWindow",
   windowOn: "sendingWindow",
   steps: "steps",
+  trackOpens: "tracking",
+  trackClicks: "tracking",
 };
 
 /** How the campaign is sent: through chosen sender accounts, or from a typed address. */
@@ -187,6 +190,7 @@ function extrasRequest(draft: ComposeDraft): Partial<ScheduleRequest> {
   if (x.window) out.sendingWindow = x.window;
   if (x.jitterMs > 0) out.randomDelayMs = x.jitterMs;
   if (draft.steps.length > 0) out.steps = toSequenceSteps(draft.steps);
+  if (draft.trackOpens || draft.trackClicks) out.tracking = { opens: draft.trackOpens, clicks: draft.trackClicks };
   return out;
 }
 

@@ -7,6 +7,7 @@ tests call `reset()` between configurations.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -20,8 +21,10 @@ from emailsched.ports import Clock
 if TYPE_CHECKING:
     import redis
 
+    from emailsched.adapters.db.hits import PgHits
     from emailsched.adapters.db.ledger import Ledger
     from emailsched.adapters.dns_lookup import DnsLookup
+    from emailsched.adapters.hit_log import HitLog
     from emailsched.adapters.import_objects import S3ImportObjects, SqsImportJobs
     from emailsched.adapters.mailer_pool import SmtpMailerPool
     from emailsched.adapters.metrics import EmfMetrics, NullMetrics, PrometheusMetrics
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from emailsched.adapters.webhook_http import WebhookClient
     from emailsched.domain.oauth import ProviderEndpoints
     from emailsched.ports import CredentialCipher, SmtpAccount, StoredAccountVerifier
+    from emailsched.services.analytics import AnalyticsService
     from emailsched.services.api_keys import ApiKeyService
     from emailsched.services.auth import AuthService
     from emailsched.services.batch_control import BatchControlService
@@ -54,6 +58,7 @@ if TYPE_CHECKING:
     from emailsched.services.sender import SenderService
     from emailsched.services.senders import SenderAccountService, StoredAccountCheck
     from emailsched.services.suppressions import SuppressionService
+    from emailsched.services.tracking import TrackingService
     from emailsched.services.webhook_dispatch import Dispatcher
     from emailsched.services.webhooks import WebhookService
     from emailsched.settings import Settings
@@ -392,12 +397,14 @@ class Container:
     def deliverability(self) -> Deliverability:
         from emailsched.adapters.db.bounce_ledger import PgBounces
         from emailsched.adapters.redis_deferrals import RedisSenderDeferrals
+        from emailsched.domain.batch_tracking import TrackingRules
         from emailsched.domain.compose import ComposeRules
         from emailsched.services.deliverability import Deliverability
 
         s = self.settings
         return Deliverability(
-            ComposeRules(s.PUBLIC_URL, s.unsubscribe_key, s.MESSAGE_ID_DOMAIN),
+            ComposeRules(s.PUBLIC_URL, s.unsubscribe_key, s.MESSAGE_ID_DOMAIN,
+                         TrackingRules(s.tracking_url, s.tracking_key)),
             PgBounces(self.engine, s.BOUNCE_PAUSE_PERCENT),
             RedisSenderDeferrals(self.redis, s.REDIS_KEY_PREFIX))
 
@@ -542,7 +549,46 @@ class Container:
                               retry_seconds=parse_retry_seconds(s.WEBHOOK_RETRY_SECONDS),
                               threads=s.WEBHOOK_DISPATCH_THREADS))
 
+    # --- Engagement (issue 27) -------------------------------------------------------
+    @cached_property
+    def hits(self) -> PgHits:
+        from emailsched.adapters.db.hits import PgHits
+
+        return PgHits(self.engine)
+
+    @cached_property
+    def hit_log(self) -> HitLog:
+        """This process's write-ahead file of hits, its flusher started (and with it the
+        replay of what a killed process left)."""
+        from emailsched.adapters.hit_log import HitLog
+
+        s = self.settings
+        log = HitLog(s.tracking_wal_dir, self.hits.write, s.TRACKING_FLUSH_SECONDS)
+        log.start()
+        return log
+
+    @cached_property
+    def tracking(self) -> TrackingService:
+        """On Lambda a hit is stored before the answer (one INSERT): a frozen container
+        runs no flusher, and a reclaimed one takes its /tmp with it. Elsewhere it goes
+        through this process's write-ahead file."""
+        from emailsched.services.tracking import TrackingService
+
+        store: Callable[[dict[str, Any]], object] = (
+            (lambda hit: self.hits.write([hit])) if self.settings.on_lambda
+            else self.hit_log.append)
+        return TrackingService(self.settings.tracking_key, store, self.clock)
+
+    @cached_property
+    def analytics(self) -> AnalyticsService:
+        from emailsched.adapters.db.analytics import PgAnalytics
+        from emailsched.services.analytics import AnalyticsService
+
+        return AnalyticsService(PgAnalytics(self.engine), self.clock)
+
     def close(self) -> None:
+        if "hit_log" in self.__dict__:
+            self.hit_log.close()
         if "mailer_pool" in self.__dict__:
             self.mailer_pool.close()
         elif "mailer" in self.__dict__:

@@ -213,6 +213,9 @@ class ClaimedEmail:
     # Sequences: for a follow-up, the recipient's earlier Message-IDs in this batch, oldest
     # first (its In-Reply-To and References); empty for a first email.
     references: tuple[str, ...] = ()
+    # Issue 27: the batch's tracking ({opens, clicks}; None: none) and its id (spintax seed).
+    tracking: Mapping[str, Any] | None = None
+    batch_id: uuid.UUID | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.sender_kind, SenderKind):  # as the ledger's row spells it

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
     PUBLIC_URL: str = "http://127.0.0.1:8000"
     # Signs unsubscribe tokens (at least 16 bytes); unset: derived from SESSION_SECRET.
     UNSUBSCRIBE_KEY: str | None = None
+    # Open and click tracking (issue 27): the base of pixel and redirect URLs (a custom
+    # tracking domain: one CNAME and this; unset: PUBLIC_URL), and where each API process
+    # keeps its write-ahead file of hits not yet in the database (unset: a folder of the
+    # system's temporary directory named for the database).
+    TRACKING_URL: str | None = None
+    TRACKING_WAL_DIR: str | None = None
+    TRACKING_FLUSH_SECONDS: float = Field(default=0.5, gt=0, le=60)
     # Abuse limits on the public /u/{token} routes, per client address and per token.
     UNSUBSCRIBE_REQUESTS_PER_MINUTE_PER_IP: int = Field(default=60, ge=1)
     UNSUBSCRIBE_REQUESTS_PER_MINUTE_PER_TOKEN: int = Field(default=10, ge=1)
@@ -207,9 +214,11 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 bytes")
         return value
 
-    @field_validator("PUBLIC_URL")
+    @field_validator("PUBLIC_URL", "TRACKING_URL")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL, e.g. https://api.example.com")
         return value.rstrip("/")
@@ -280,6 +289,26 @@ class Settings(BaseSettings):
             raise ValueError("SESSION_SECRET is required to connect mailboxes by OAuth")
         return hmac.new(self.SESSION_SECRET.encode(), b"emailsched/oauth-pkce-key/v1",
                         hashlib.sha256).digest()
+
+    @property
+    def tracking_key(self) -> bytes:
+        """Signs open and click tokens: derived from the unsubscribe key under a label of
+        its own, so neither kind of token can pass for the other."""
+        return hmac.new(self.unsubscribe_key, b"emailsched/tracking-key/v1",
+                        hashlib.sha256).digest()
+
+    @property
+    def tracking_url(self) -> str:
+        return self.TRACKING_URL or self.PUBLIC_URL
+
+    @property
+    def tracking_wal_dir(self) -> str:
+        if self.TRACKING_WAL_DIR:
+            return self.TRACKING_WAL_DIR
+        import tempfile
+
+        database = hashlib.sha256(self.DATABASE_URL.encode()).hexdigest()[:16]
+        return os.path.join(tempfile.gettempdir(), f"emailsched-hits-{database}")
 
     @property
     def import_bucket(self) -> str:

@@ -79,7 +79,7 @@ def build_message(email: OutgoingEmail, date: str | None = None,
             message[name] = value
     for name, value in email.headers:
         message[name] = value
-    text = html_to_text(email.body_html) or "\n"
+    text = html_to_text(email.text_source or email.body_html) or "\n"
     message.set_content(text, cte=_transfer_encoding(text, smtputf8))
     message.add_alternative(email.body_html, subtype="html",
                             cte=_transfer_encoding(email.body_html, smtputf8))
@@ -130,6 +130,8 @@ def message_data(email: OutgoingEmail, smtputf8: bool = False) -> bytes:
 def _key(email: OutgoingEmail, to: str) -> tuple[object, ...] | None:
     """What emails sharing a rendering have in common; None when this one cannot share."""
     url = email.unsubscribe_url
+    if email.text_source is not None:  # tracked: its links and pixel name this email only
+        return None
     if not (len(to) + 4 <= MAX_HEADER_LINE and len(email.message_id) + 12 <= MAX_HEADER_LINE
             and _PLAIN_ADDRESS.fullmatch(to) and _PLAIN_MESSAGE_ID.fullmatch(email.message_id)
             and (not url or _PASTABLE_URL.fullmatch(url))):

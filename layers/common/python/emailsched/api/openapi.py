@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from emailsched.api import inbox_views, schemas
+from emailsched.api import engagement_schemas, inbox_views, schemas
 from emailsched.api import integration_schemas as integrations
 
 _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, int, bool]] = [
@@ -76,6 +76,12 @@ _ROUTES: list[tuple[str, str, type[BaseModel] | None, type[BaseModel] | None, in
      True),
     ("/inbox/{threadId}/reply", "post", inbox_views.ReplyIn, inbox_views.ThreadMessageOut,
      201, True),
+    # Engagement (issue 27): public pixel and redirect (a gif; a 302), and the analytics.
+    ("/t/o/{token}.gif", "get", None, None, 200, False),
+    ("/t/c/{token}", "get", None, None, 302, False),
+    ("/batches/{batchId}/analytics", "get", None, engagement_schemas.BatchAnalyticsOut,
+     200, True),
+    ("/analytics", "get", None, engagement_schemas.AnalyticsOut, 200, True),
 ]
 _INBOX_FILTERS: list[dict[str, Any]] = [
     {"name": name, "in": "query", "schema": schema} for name, schema in (

@@ -117,6 +117,13 @@ class RecipientIn(Model):
         return {"email": self.email, "fields": self.fields}
 
 
+class TrackingIn(Model):
+    """Open and click tracking (both off by default: plain cold email lands better)."""
+
+    opens: StrictBool = False
+    clicks: StrictBool = False
+
+
 class ScheduleIn(Model):
     subject: StrictStr = Field(min_length=1, max_length=MAX_SUBJECT,
                                description="A template: {{ first_name | default('there') }}")
@@ -143,6 +150,8 @@ class ScheduleIn(Model):
         description="Each gap is delayMs plus a random 0..N ms, drawn once when planned")
     steps: list[StepIn] = Field(default_factory=list, max_length=MAX_STEPS,
                                 description="Follow-ups after the first email (Sequences)")
+    tracking: TrackingIn | None = Field(
+        default=None, description="Open pixel and click redirects (Engagement)")
 
     @model_validator(mode="after")
     def _one_way_to_give_recipients(self) -> ScheduleIn:

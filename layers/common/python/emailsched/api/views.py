@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from emailsched.api import schemas
 from emailsched.api.http import iso, json_response, parse_uuid, validate
+from emailsched.domain.batch_tracking import Tracking
 from emailsched.domain.model import BatchStatus, derived_batch_status
 from emailsched.domain.recipients import normalise_address
 from emailsched.domain.records import BatchRow, EmailRow, User
@@ -72,7 +73,8 @@ def schedule_request(body: schemas.ScheduleIn, settings: Settings) -> ScheduleRe
         steps=tuple({"subject": step.subject, "body": step.body,
                      "waitSeconds": step.wait_seconds} for step in body.steps),
         sending_window=window, random_delay_ms=body.random_delay_ms,
-        skip_invalid=body.skip_invalid)
+        skip_invalid=body.skip_invalid,
+        tracking=Tracking(**body.tracking.model_dump()) if body.tracking else Tracking())
 
 
 def sending_window(body: schemas.ScheduleIn) -> SendingWindow | None:

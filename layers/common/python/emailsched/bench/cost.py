@@ -183,7 +183,9 @@ class _Forward(BaseHTTPRequestHandler):
             for name, value in answer.getheaders():
                 if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                     self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
+            # A HEAD answer has no body: its Content-Length is the object's (S3's size).
+            size = answer.getheader("Content-Length") if self.command == "HEAD" else None
+            self.send_header("Content-Length", size or str(len(data)))
             self.end_headers()
             self.wfile.write(data)
         finally:
@@ -379,3 +381,23 @@ def report(m: Measured, memory_from: str, section: Section) -> None:
     ]
     section.details += [f"per email: {cost['perEmail']}",
                         f"fixed monthly USD: {cost['fixedMonthlyUsd']}"]
+
+
+# --- Tracking hits (issue 27) ---------------------------------------------------------------
+def hit_cost(api_cpu_ms: float, store_ms: float,
+             memory_mb: int = DEFAULT_MEMORY_MB) -> dict[str, float]:
+    """USD per million tracking hits, by item, as built: API Gateway, then the API function,
+    which stores the hit (one INSERT, `store_ms` on the wall) before it answers (bootstrap
+    `tracking`: no flusher runs in a frozen Lambda container). `api_cpu_ms` is the API's
+    CPU per hit measured locally, stretched to Lambda's share of a CPU at `memory_mb`."""
+    per_million = 1_000_000
+    gb = memory_mb / 1024
+    stretch = max(1.0, prices.LAMBDA_MB_PER_VCPU / memory_mb)
+    api_seconds = (api_cpu_ms * stretch + store_ms) / 1000
+    usd = {
+        "apiGatewayRequests": prices.API_GATEWAY_REST_REQUEST * per_million,
+        "lambdaApiRequests": prices.LAMBDA_REQUEST * per_million,
+        "lambdaApiDuration": api_seconds * gb * prices.LAMBDA_GB_SECOND * per_million,
+    }
+    usd["total"] = sum(usd.values())
+    return usd

@@ -35,12 +35,13 @@ class Sizes:
     api_load_seconds: float = 20.0
     cost_emails: int = 2_000
     import_rows: int = 1_000_000
+    tracking_seconds: float = 20.0
 
 
 FULL = Sizes((10_000, 100_000), 3, 5_000, (1, 2, 4), 300, 1_000, 1_000_000, 1_000)
 QUICK = Sizes((1_000, 10_000), 1, 1_000, (4,), 60, 100, 100_000, 1_000,
               cold_start_runs=3, api_load_stored=(10_000, 100_000), api_load_seconds=8.0,
-              cost_emails=1_000, import_rows=100_000)
+              cost_emails=1_000, import_rows=100_000, tracking_seconds=8.0)
 
 Runner = Callable[[BenchEnvironment, Sizes, Section], None]
 
@@ -60,6 +61,7 @@ def _runners() -> dict[str, tuple[str, Runner]]:
     from emailsched.bench.reply_poll import run_reply_poll
     from emailsched.bench.scheduling import run_scheduling
     from emailsched.bench.throughput import run_throughput
+    from emailsched.bench.tracking import run_tracking
     from emailsched.bench.webhooks import run_webhooks
 
     return {
@@ -94,6 +96,8 @@ def _runners() -> dict[str, tuple[str, Runner]]:
                        lambda env, s, sec: run_dns_checks(env, s.schedule_repeats, sec)),
         "webhooks": ("16. Webhooks: 10,000 events from the change to a local receiver",
                      lambda env, s, sec: run_webhooks(env, sec)),
+        "tracking": ("17. Tracking hits: 100 clients on the open pixel and click redirects",
+                     lambda env, s, sec: run_tracking(env, s.tracking_seconds, sec)),
         "cost": ("10. Dollars per million emails (AWS list prices, bench/prices.py)",
                  lambda env, s, sec: run_cost(env, s.cost_emails, sec)),
     }

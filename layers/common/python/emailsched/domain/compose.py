@@ -14,6 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from emailsched.domain.addresses import message_id, split_address
+from emailsched.domain.batch_tracking import (
+    NO_TRACKING,
+    Tracking,
+    TrackingRules,
+    spin_seed,
+    spun,
+    tracked_body,
+)
 from emailsched.domain.outgoing import OutgoingEmail
 from emailsched.domain.templates import CompiledTemplates, compile_templates, render
 from emailsched.domain.unsubscribe import (
@@ -30,6 +38,7 @@ class ComposeRules:
     public_url: str  # PUBLIC_URL
     unsubscribe_key: bytes
     message_id_domain: str | None = None  # None: the sender's own domain
+    tracking: TrackingRules | None = None  # None: no pixel nor redirect, whatever asked
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,9 @@ class Draft:
     # Sequences: the recipient's earlier Message-IDs, oldest first (a follow-up threads
     # under them: In-Reply-To the last, References all of them).
     references: tuple[str, ...] = ()
+    # Issue 27: what the batch tracks, and its id (spintax is seeded by it and the recipient).
+    tracking: Tracking = NO_TRACKING
+    batch_id: uuid.UUID | None = None
 
 
 class RenderFailed(ValueError):
@@ -59,19 +71,23 @@ def compose(draft: Draft, rules: ComposeRules) -> OutgoingEmail:
     url = unsubscribe_url(rules.public_url, make_token(rules.unsubscribe_key, draft.id))
     subject, body, has_link = draft.subject, draft.body, False
     if draft.templated:
-        try:
-            templates = _compiled(draft.subject, draft.body)
+        try:  # spintax first: an option may hold merge fields
+            templates = _compiled(*spun(draft.subject, draft.body, spin_seed(
+                draft.batch_id, draft.recipient)))
             subject, body = render(templates, draft.fields, draft.recipient, url)
         except InvalidRequest as error:
             raise RenderFailed(f"template could not be rendered: {error.message}") from None
         has_link = templates.body.uses_unsubscribe_url
     if not has_link:
         body = append_footer(body, footer_html(url, draft.postal_address))
+    text_source = body  # the text part keeps the original links
+    body = tracked_body(body, draft.id, draft.tracking, rules.tracking, url)
     domain = rules.message_id_domain or split_address(draft.sender_email)[1]
     return OutgoingEmail(message_id=message_id(draft.id, domain),
                          sender_email=draft.sender_email, sender_name=draft.sender_name,
                          recipient=draft.recipient, subject=subject, body_html=body,
-                         unsubscribe_url=url, headers=thread_headers(draft.references))
+                         unsubscribe_url=url, headers=thread_headers(draft.references),
+                         text_source=text_source if body is not text_source else None)
 
 
 @functools.lru_cache(maxsize=256)

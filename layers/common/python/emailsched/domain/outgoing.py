@@ -21,3 +21,6 @@ class OutgoingEmail:
     # sender); the body already holds the link (its own, or the footer's).
     unsubscribe_url: str = ""
     headers: tuple[tuple[str, str], ...] = ()  # more header lines, e.g. In-Reply-To
+    # The HTML the text part is made from when it differs from body_html: a tracked email's
+    # text part keeps the original links (a text part of tracking links reads as spam).
+    text_source: str | None = None

@@ -7,6 +7,7 @@ sends, so the app answers exactly as it does on Lambda.
 
 from __future__ import annotations
 
+import base64
 import collections
 import json
 import logging
@@ -94,6 +95,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._serve_static():
             self._dispatch()
 
+    def do_HEAD(self) -> None:  # the tracking routes answer HEAD (link scanners send it)
+        self._dispatch()
+
     def do_POST(self) -> None:
         self._dispatch()
 
@@ -116,6 +120,8 @@ class _Handler(BaseHTTPRequestHandler):
                            "details": []}}).encode())
             return
         payload = response.get("body") or b""
+        if response.get("isBase64Encoded"):  # a binary body (the tracking pixel)
+            payload = base64.b64decode(payload)
         self._send(response["statusCode"], response.get("headers") or {},
                    payload if isinstance(payload, bytes) else payload.encode())
 

@@ -9,6 +9,7 @@ import logging
 import uuid
 from math import ceil
 
+from emailsched.domain.batch_tracking import Tracking
 from emailsched.domain.bounces import BounceClass
 from emailsched.domain.compose import ComposeRules, Draft, compose
 from emailsched.domain.outgoing import OutgoingEmail
@@ -31,7 +32,9 @@ class Deliverability:
                              sender_name=email.sender_name, recipient=email.recipient,
                              subject=email.subject, body=email.body, templated=email.templated,
                              fields=email.fields or {}, postal_address=email.postal_address,
-                             references=email.references), self._rules)
+                             references=email.references,
+                             tracking=Tracking.from_json(email.tracking),
+                             batch_id=email.batch_id), self._rules)
 
     def after_refusal(self, email: ClaimedEmail, decision: Decision, now_ms: int) -> None:
         """A hard bounce or policy block is recorded (and acted on); a deferral holds the

@@ -26,6 +26,7 @@ from emailsched.domain.batch_content import (
     without_refused,
     without_suppressed,
 )
+from emailsched.domain.batch_tracking import NO_TRACKING, Tracking, check_tracking
 from emailsched.domain.recipient_domains import removed_counts
 from emailsched.domain.recipient_zones import check_recipient_zones, recipient_zone
 from emailsched.domain.recipients import RecipientList, normalise_address
@@ -71,6 +72,7 @@ class ScheduleRequest:
     random_delay_ms: int = 0
     # Issue 30, imports only: invalid rows are skipped and reported instead of failing it.
     skip_invalid: bool = False
+    tracking: Tracking = NO_TRACKING  # issue 27: opens and clicks, both off by default
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class SchedulingService:
         if self._quotas is not None:
             self._quotas.check_request(user_id, now)
         self._check_start_time(request.start_time)
+        _check_tracking(request)
         content = prepare_content(request.subject, request.body, request.recipients, [
             (_text_or_none(step.get("subject")), str(step.get("body", "")))
             for step in request.steps])
@@ -158,6 +161,7 @@ class SchedulingService:
         if self._quotas is not None:
             self._quotas.check_request(user_id, self._clock.now().timestamp())
         self._check_start_time(request.start_time)
+        _check_tracking(request)
         compile_templates(request.subject, request.body, [
             (_text_or_none(step.get("subject")), str(step.get("body", "")))
             for step in request.steps])
@@ -205,7 +209,8 @@ class SchedulingService:
                 email_count=len(addresses), duplicates_removed=recipients.duplicates_removed,
                 estimated_end_time=end, sending_window=shape.window_json(),
                 random_delay_ms=shape.random_delay_ms, plan_seed=shape.seed, templated=True,
-                suppressed_removed=content.suppressed_removed)
+                suppressed_removed=content.suppressed_removed,
+                tracking=request.tracking.to_json())
             for k, (sender, due) in enumerate(zip(senders, plans, strict=True)):
                 if not due:
                     continue
@@ -234,6 +239,11 @@ class SchedulingService:
         if start > now + FUTURE_LIMIT:
             raise InvalidRequest("startTime is too far ahead", details=[
                 {"field": "startTime", "message": "must be within a year from now"}])
+
+
+def _check_tracking(request: ScheduleRequest) -> None:
+    check_tracking(request.tracking, [request.body, *(str(step.get("body", ""))
+                                                      for step in request.steps)])
 
 
 def _entry_fields(entry: object) -> Mapping[str, str] | None:

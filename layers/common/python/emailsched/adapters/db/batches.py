@@ -28,11 +28,11 @@ INSERT_BATCH = text("""
     INSERT INTO batches (user_id, sender_id, sender_name, subject, body, start_time, delay_ms,
                          hourly_limit, email_count, duplicates_removed, estimated_end_time,
                          sending_window, random_delay_ms, plan_seed, templated,
-                         suppressed_removed)
+                         suppressed_removed, tracking)
     VALUES (:user_id, :sender_id, :sender_name, :subject, :body, :start_time, :delay_ms,
             :hourly_limit, :email_count, :duplicates_removed, :estimated_end_time,
             CAST(:sending_window AS jsonb), :random_delay_ms, :plan_seed, :templated,
-            :suppressed_removed)
+            :suppressed_removed, CAST(:tracking AS jsonb))
     RETURNING id, created_at
 """)
 
@@ -89,10 +89,11 @@ def sender_usage(connection: Connection, sender_id: uuid.UUID, since: datetime,
 def insert_batch(connection: Connection, **values: object) -> tuple[uuid.UUID, datetime]:
     """`sending_window` (a mapping or None), `random_delay_ms` and `plan_seed` may be left
     out: a batch that sends at any time, without jitter."""
-    window = values.get("sending_window")
+    window, tracking = values.get("sending_window"), values.get("tracking")
     values = {"random_delay_ms": 0, "plan_seed": 0, "templated": False,
               "suppressed_removed": 0, **values,
-              "sending_window": None if window is None else json.dumps(window)}
+              "sending_window": None if window is None else json.dumps(window),
+              "tracking": None if tracking is None else json.dumps(tracking)}
     batch_id, created_at = connection.execute(INSERT_BATCH, values).one()
     return batch_id, created_at
 

@@ -169,7 +169,7 @@ CLAIM = text(f"""
               e.attempts, s.id AS sender_id, s.kind AS sender_kind,
               s.consecutive_failures AS sender_failures,
               b.templated AND e.body IS NULL AS templated, e.fields, u.postal_address,
-              e.due_at,
+              e.due_at, b.tracking, e.batch_id,
               COALESCE(e.refs, CASE WHEN e.step > 1 THEN ARRAY(
                   SELECT p.message_id FROM emails p
                   WHERE p.batch_id = e.batch_id AND p.recipient_email = e.recipient_email

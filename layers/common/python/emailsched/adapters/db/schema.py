@@ -167,6 +167,8 @@ batches = Table(
     Column("plan_seed", BigInteger, nullable=False, server_default="0"),
     # Follow-up steps (migration 0006): [{subject?, body, waitSeconds}], NULL for none.
     Column("steps", JSONB, nullable=True),
+    # Open and click tracking (migration 0019): {opens, clicks}, NULL for neither.
+    Column("tracking", JSONB, nullable=True),
     *_timestamps(),
     CheckConstraint(f"status IN {BATCH_STATUSES}", name="ck_batches_status"),
     CheckConstraint("hourly_limit > 0 AND delay_ms >= 0", name="ck_batches_limits"),

@@ -8,6 +8,7 @@ from chalice import Blueprint
 def blueprints() -> list[Blueprint]:
     """Every area's blueprint, imported on first use (not at package import)."""
     from emailsched.api.routes import (
+        analytics,
         api_keys,
         auth,
         batches,
@@ -17,9 +18,10 @@ def blueprints() -> list[Blueprint]:
         operations,
         senders,
         suppressions,
+        tracking,
         webhooks,
     )
 
     return [module.routes.blueprint for module in
             (auth, emails, batches, senders, oauth, suppressions, inbox, operations, api_keys,
-             webhooks)]
+             webhooks, tracking, analytics)]
