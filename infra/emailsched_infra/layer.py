@@ -47,7 +47,7 @@ SKIP_PARTS = {".pytest_cache", ".mypy_cache"}
 # Parts of the emailsched package that functions/app.py never imports, directly or not:
 # the `emailsched dev` stack, the benchmarks, the in-memory fakes and the CLI that runs them,
 # and the Alembic migrations `emailsched setup` applies (Alembic is not in the layer).
-NOT_IN_LAYER_PACKAGE = ("local", "bench", "fakes.py", "cli.py", "migrations")
+NOT_IN_LAYER_PACKAGE = ("local", "bench", "fakes.py", "fakes_sending.py", "cli.py", "migrations")
 
 
 @dataclass(frozen=True)
