@@ -122,7 +122,7 @@ export function ApiKeysPanel() {
           </div>
         )}
       </form>
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0} role="region" aria-label="API keys, scrolls sideways">
         <table className="table table-compact">
           <thead>
             <tr>

@@ -198,7 +198,7 @@ function DeliveryLog({ hook, tick, onReplay }: { hook: Webhook; tick: number; on
   );
   const rows = log.data?.deliveries ?? [];
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Webhook deliveries, scrolls sideways">
       <button type="button" className="btn btn-ghost btn-sm" onClick={log.reload}>
         Refresh
       </button>
