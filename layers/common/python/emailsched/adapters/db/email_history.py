@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, text
+from sqlalchemy import Engine, RowMapping, text
 
-from emailsched.adapters.db.errors import wrap_db_errors
+from emailsched.adapters.db.errors import reading
 from emailsched.domain.email_history import EmailFilter, EmailRecord
 from emailsched.domain.events import Actor, EmailEvent, EventType
 
@@ -57,24 +55,19 @@ class PgEmailHistory:
     def __init__(self, engine: Engine):
         self._engine = engine
 
-    @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        with wrap_db_errors(), self._engine.connect() as connection:
-            yield connection
-
     def page(self, user_id: uuid.UUID, where: EmailFilter, limit: int,
              offset: int) -> list[EmailRecord]:
         params = {**_filter_params(user_id, where), "limit": limit, "offset": offset}
-        with self._reading() as connection:
+        with reading(self._engine) as connection:
             return [_record(row._mapping) for row in connection.execute(LIST_EMAILS, params)]
 
     def count(self, user_id: uuid.UUID, where: EmailFilter) -> int:
-        with self._reading() as connection:
+        with reading(self._engine) as connection:
             return int(connection.execute(COUNT_EMAILS,
                                           _filter_params(user_id, where)).scalar_one())
 
     def email(self, user_id: uuid.UUID, email_id: uuid.UUID) -> EmailRecord | None:
-        with self._reading() as connection:
+        with reading(self._engine) as connection:
             row = connection.execute(GET_EMAIL, {"user_id": user_id,
                                                  "email_id": email_id}).one_or_none()
             if row is None:

@@ -29,3 +29,11 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     translated as above: what every store's write (or consistent read) opens."""
     with wrap_db_errors(), engine.begin() as connection:
         yield connection
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A pooled connection for reads (no transaction to commit), driver errors translated
+    as above."""
+    with wrap_db_errors(), engine.connect() as connection:
+        yield connection

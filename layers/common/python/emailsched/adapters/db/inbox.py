@@ -5,14 +5,13 @@ product added to the ledger as an email. Every statement is scoped by user_id.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, text
 
-from emailsched.adapters.db.errors import transaction, wrap_db_errors
+from emailsched.adapters.db.errors import reading, transaction
 from emailsched.adapters.db.events import record_event
 from emailsched.adapters.db.inbound_records import ADD_STOP, STOP_PENDING_BY_USER
 from emailsched.adapters.db.inbox_keeper import SET_STATUS
@@ -119,29 +118,24 @@ class PgInbox:
     def __init__(self, engine: Engine):
         self._engine = engine
 
-    @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        with wrap_db_errors(), self._engine.connect() as connection:
-            yield connection
-
     def threads(self, user_id: uuid.UUID, where: InboxFilter, limit: int,
                 offset: int) -> list[Thread]:
         params = {**_filter(user_id, where), "limit": limit, "offset": offset}
-        with self._reading() as c:
+        with reading(self._engine) as c:
             return [_thread(row._mapping) for row in c.execute(LIST_THREADS, params)]
 
     def count(self, user_id: uuid.UUID, where: InboxFilter) -> int:
-        with self._reading() as c:
+        with reading(self._engine) as c:
             return int(c.execute(COUNT_THREADS, _filter(user_id, where)).scalar_one())
 
     def thread(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> Thread | None:
-        with self._reading() as c:
+        with reading(self._engine) as c:
             row = c.execute(GET_THREAD, {"id": thread_id, "user_id": user_id}).one_or_none()
         return None if row is None else _thread(row._mapping)
 
     def conversation(self, thread: Thread) -> tuple[list[RowMapping], list[RowMapping]]:
         """(theirs, ours) of a thread the caller has checked is the user's."""
-        with self._reading() as c:
+        with reading(self._engine) as c:
             theirs = [r._mapping for r in c.execute(INBOUND, {"thread_id": thread.id})]
             ours = [r._mapping for r in c.execute(OUTBOUND, {
                 "batch_id": thread.batch_id, "recipient": thread.recipient_email})]
@@ -173,7 +167,7 @@ class PgInbox:
             return True
 
     def suppressed(self, user_id: uuid.UUID, recipient: str) -> bool:
-        with self._reading() as c:
+        with reading(self._engine) as c:
             return bool(c.execute(SUPPRESSED, {"user_id": user_id,
                                                "recipient": recipient}).scalar_one())
 
