@@ -9,43 +9,23 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from emailsched.local.inbound_samples import bounce_for
-from tests.support.dovecot import DovecotServer
 from tests.support.mailbox_pipeline import (
-    PASSWORD,
     WAIT_SECONDS,
     add_sender,
     append,
     by_recipient,
     schedule,
 )
-from tests.support.smtp_sinks import ReceivedMessage, RecordingSink
-from tests.support.stack import Api, Pipeline, Services, prepare
+from tests.support.smtp_sinks import ReceivedMessage
 
 pytestmark = pytest.mark.integration
-pytest_plugins = ["tests.support.dovecot"]
+pytest_plugins = ["tests.support.dovecot", "tests.support.mailbox_pipeline"]
 
 
-@pytest.fixture
-def mailbox(dovecot: DovecotServer) -> str:
-    user = f"sales-{uuid.uuid4().hex[:8]}@example.com"
-    dovecot.add_user(user, PASSWORD)
-    return user
-
-
-@pytest.fixture
-def pipeline(services: Services, sink: RecordingSink) -> Iterator[tuple[Pipeline, Api]]:
-    container = prepare(services.settings(SMTP_PORT=sink.port, RATE_WINDOW_SECONDS=60))
-    started = Pipeline(container, pollers=2).start()
-    try:
-        yield started, Api(started.url)
-    finally:
-        started.close()
-        container.close()
 
 
 def exim_text_bounce(to: ReceivedMessage) -> bytes:

@@ -8,7 +8,7 @@ import email
 import email.policy
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,38 +16,20 @@ import pytest
 import sqlalchemy
 
 from emailsched.local.inbound_samples import bounce_for
-from tests.support.dovecot import DovecotServer
 from tests.support.mailbox_pipeline import (
-    PASSWORD,
     WAIT_SECONDS,
     add_sender,
     append,
     by_recipient,
     schedule,
 )
-from tests.support.smtp_sinks import ReceivedMessage, RecordingSink
-from tests.support.stack import Api, Pipeline, Services, prepare, wait_until
+from tests.support.smtp_sinks import ReceivedMessage
+from tests.support.stack import Pipeline, wait_until
 
 pytestmark = pytest.mark.integration
-pytest_plugins = ["tests.support.dovecot"]
+pytest_plugins = ["tests.support.dovecot", "tests.support.mailbox_pipeline"]
 
 
-@pytest.fixture
-def mailbox(dovecot: DovecotServer) -> str:
-    user = f"sales-{uuid.uuid4().hex[:8]}@example.com"
-    dovecot.add_user(user, PASSWORD)
-    return user
-
-
-@pytest.fixture
-def pipeline(services: Services, sink: RecordingSink) -> Iterator[tuple[Pipeline, Api]]:
-    container = prepare(services.settings(SMTP_PORT=sink.port, RATE_WINDOW_SECONDS=60))
-    started = Pipeline(container, pollers=2).start()
-    try:
-        yield started, Api(started.url)
-    finally:
-        started.close()
-        container.close()
 
 
 def reply(to: ReceivedMessage, *, automatic: bool = False, text: str = "Sounds good") -> bytes:
